@@ -1,0 +1,12 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of run-selftests.sh: run the installed kselftests and keep
+# their TAP output in the results share.
+#
+# usage: guest-selftests.sh KSELFTEST_INSTALL_DIR
+set -o pipefail
+
+echo "kni-vm: $(uname -r), $(nproc) CPUs"
+cd "$1" || exit 1
+./run_kselftest.sh 2>&1 | tee "$KNI_RESULTS/kselftest.tap"

@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the kni test VM. The root file system is the host's, read-only
+# over virtio-9p; a second 9p share (tag kniresults) is writable and carries
+# the command to run in (cmd) and everything that comes back out (status,
+# dmesg, kmemleak report). The command's output goes to the second serial
+# port, which the host streams. The VM always ends with a reset that QEMU
+# (-no-reboot) turns into an exit, also when something below fails.
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp LANG=C.UTF-8 TERM=dumb
+
+bye()
+{
+	sync
+	echo b > /proc/sysrq-trigger
+	sleep 10
+	exit 1
+}
+trap bye EXIT
+
+mark()
+{
+	[ -w /dev/kmsg ] && echo "kni-init: $*" > /dev/kmsg
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# devtmpfs lacks the links udev would add; the kselftest runner writes its
+# per-test output to /dev/stdout.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /var/tmp
+mount -t debugfs debugfs /sys/kernel/debug
+mark "file systems mounted"
+
+results=/run/kni-results
+mkdir -p "$results"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 kniresults "$results" || bye
+export KNI_RESULTS=$results
+
+hostname kni-vm
+ip link set lo up
+
+out=/dev/ttyS1
+[ -e "$out" ] || out=/dev/console
+
+# shellcheck disable=SC1091
+. "$results/env"
+cd "${KNI_VM_CWD:-/tmp}" || cd /tmp
+mark "running the command"
+bash "$results/cmd" > "$out" 2>&1 < /dev/null
+echo $? > "$results/status"
+mark "command finished"
+
+# Leaks: kmemleak reports objects unreferenced for a while; scan twice.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > "$results/kmemleak.txt"
+fi
+dmesg > "$results/dmesg.txt"
+echo done > "$results/finished"
+bye

@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the installed kni kselftests in a VM and judge the results on the
+# host: every test listed in kselftest-list.txt must report "ok", every KUnit
+# suite named in kunit-suites (beside this script) must pass, and the guest
+# kernel must stay free of splats (run-vm.sh). Skips count as failures
+# unless KNI_ALLOW_SKIP=1: the VM is built to run every test.
+#
+# usage: run-selftests.sh -k BZIMAGE -i KSELFTEST_INSTALL_DIR [-t SECONDS]
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+kernel=
+install=
+limit=1800
+while getopts k:i:t: opt; do
+	case "$opt" in
+	k) kernel=$OPTARG ;;
+	i) install=$(cd "$OPTARG" && pwd) ;;
+	t) limit=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+[ -n "$kernel" ] && [ -n "$install" ] || {
+	echo "usage: ${0##*/} -k BZIMAGE -i KSELFTEST_INSTALL_DIR [-t SECONDS]" >&2
+	exit 2
+}
+
+results=$(mktemp -d "${TMPDIR:-/tmp}/kni-selftests.XXXXXX")
+trap 'rm -rf "$results"' EXIT
+
+"$here/run-vm.sh" -k "$kernel" -t "$limit" -r "$results" \
+	"$here/guest-selftests.sh" "$install"
+vm_rc=$?
+
+passed=0
+failed=0
+skipped=0
+report=()
+
+# kselftests: one TAP line per entry of the installed list.
+while IFS=: read -r collection test; do
+	[ -n "$test" ] || continue
+	line=$(grep -E "^(not )?ok [0-9]+ selftests: $collection: $test( |$)" \
+		"$results/kselftest.tap" 2>/dev/null | tail -n 1)
+	case "$line" in
+	"") failed=$((failed + 1)); report+=("MISSING  $collection:$test") ;;
+	"not ok"*) failed=$((failed + 1)); report+=("FAIL     $collection:$test") ;;
+	*"# SKIP"*) skipped=$((skipped + 1)); report+=("SKIP     $collection:$test") ;;
+	*) passed=$((passed + 1)) ;;
+	esac
+done < "$install/kselftest-list.txt"
+
+# KUnit: top-level KTAP result lines of the boot-time run, in dmesg.
+ktap=$(sed -E 's/^\[ *[0-9]+\.[0-9]+\] ?//' "$results/dmesg.txt" 2>/dev/null |
+	grep -E '^(not )?ok [0-9]+ [a-z0-9_]+')
+while read -r suite; do
+	case "$suite" in ''|'#'*) continue ;; esac
+	line=$(grep -E "^(not )?ok [0-9]+ $suite( |$)" <<< "$ktap" | tail -n 1)
+	case "$line" in
+	"") failed=$((failed + 1)); report+=("MISSING  kunit:$suite") ;;
+	"not ok"*) failed=$((failed + 1)); report+=("FAIL     kunit:$suite") ;;
+	*"# SKIP"*) skipped=$((skipped + 1)); report+=("SKIP     kunit:$suite") ;;
+	*) passed=$((passed + 1)) ;;
+	esac
+done < <(cat "$here/kunit-suites" 2>/dev/null)
+
+if [ -n "$ktap" ]; then
+	echo "KUnit results from the guest kernel log:"
+	sed 's/^/  /' <<< "$ktap"
+fi
+for r in "${report[@]}"; do
+	echo "$r"
+done
+if [ $vm_rc -ne 0 ] && [ $failed -eq 0 ]; then
+	# The tests said ok but the VM run failed (splat, crash, timeout).
+	failed=1
+fi
+if [ $failed -ne 0 ] || [ $skipped -ne 0 ]; then
+	echo "TAP output of the run:"
+	sed 's/^/  | /' "$results/kselftest.tap" 2>/dev/null
+	echo "Tail of the guest kernel log:"
+	tail -n 30 "$results/dmesg.txt" 2>/dev/null | sed 's/^/  | /'
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ] || exit 1
+[ $skipped -eq 0 ] || [ "${KNI_ALLOW_SKIP:-0}" = 1 ] || exit 1
+exit 0

@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kni test kernel under QEMU (TCG) with the host root read-only over
+# virtio-9p, run one shell command in the guest as root from the current
+# directory, stream its output and exit with its status.
+#
+# usage: run-vm.sh -k BZIMAGE [-t SECONDS] [-r RESULTS_DIR] [-p DIR]... CMD
+#   -k  kernel image
+#   -t  limit for the whole VM run (default 600); on expiry QEMU is killed
+#   -r  results directory shared writable with the guest as $KNI_RESULTS
+#       (default: a fresh temporary directory, removed afterwards)
+#   -p  directory prepended to PATH in the guest (repeatable)
+#
+# The run fails (non-zero, with the tail of the guest's kernel log) when the
+# command fails, when the VM does not finish (timeout, panic), and when the
+# kernel reported a splat: a WARN, BUG, Oops, KASAN, lockdep, RCU or hung-task
+# report or a kmemleak leak - even if the command itself succeeded.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+kernel=
+limit=600
+results=
+guest_path=
+while getopts k:t:r:p: opt; do
+	case "$opt" in
+	k) kernel=$OPTARG ;;
+	t) limit=$OPTARG ;;
+	r) results=$OPTARG ;;
+	p) guest_path=$(cd "$OPTARG" && pwd)${guest_path:+:$guest_path} ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ -n "$kernel" ] && [ -f "$kernel" ] && [ $# -gt 0 ] || {
+	echo "usage: ${0##*/} -k BZIMAGE [-t SECONDS] [-r DIR] [-p DIR]... CMD" >&2
+	exit 2
+}
+
+keep=1
+if [ -z "$results" ]; then
+	results=$(mktemp -d "${TMPDIR:-/tmp}/kni-vm.XXXXXX")
+	keep=0
+fi
+mkdir -p "$results"
+results=$(cd "$results" && pwd)
+rm -f "$results"/{status,finished,dmesg.txt,kmemleak.txt,console.log}
+printf '%s\n' "$*" > "$results/cmd"
+{
+	printf 'export KNI_VM_CWD=%q\n' "$PWD"
+	[ -z "$guest_path" ] || printf 'export PATH=%q:"$PATH"\n' "$guest_path"
+	printf 'export CI=%q\n' "${CI:-}"
+} > "$results/env"
+
+cmdline=(
+	console=ttyS0 loglevel=5 printk.time=1
+	root=kniroot rootfstype=9p ro
+	rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose
+	init="$here/init.sh"
+	panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1
+	hung_task_panic=1 kmemleak=on pci=noacpi
+)
+
+timeout --foreground -k 10 "$limit" \
+	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G \
+	-nodefaults -display none -no-reboot \
+	-kernel "$kernel" -append "${cmdline[*]}" \
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=root,mount_tag=kniroot \
+	-fsdev local,id=res,path="$results",security_model=none,multidevs=remap \
+	-device virtio-9p-pci,fsdev=res,mount_tag=kniresults \
+	-serial file:"$results/console.log" \
+	-chardev stdio,id=out,signal=off -serial chardev:out \
+	< /dev/null
+qemu_rc=$?
+
+fail=
+if [ $qemu_rc -eq 124 ] || [ $qemu_rc -eq 137 ]; then
+	fail="the VM did not finish within ${limit}s"
+elif [ ! -f "$results/finished" ]; then
+	fail="the VM stopped before the command finished (panic or crash)"
+fi
+
+# Kernel reports that fail a run whatever the command said.
+splat='Kernel panic|BUG:|WARNING:|Oops|general protection fault|KASAN|UBSAN|'
+splat+='circular locking|recursive locking|inconsistent lock state|'
+splat+='suspicious RCU usage|RCU stall|blocked for more than|soft lockup|'
+splat+='hard LOCKUP|unreferenced object|refcount_t:|list_(add|del) corruption|'
+splat+='Call Trace:'
+found=$(cat "$results/console.log" "$results/dmesg.txt" "$results/kmemleak.txt" \
+	2>/dev/null | grep -E -m 5 "$splat")
+[ -z "$found" ] || fail="${fail:+$fail; }the guest kernel reported:
+$found"
+
+status=$(cat "$results/status" 2>/dev/null || echo 1)
+if [ -n "$fail" ]; then
+	echo "run-vm: FAIL: $fail" >&2
+	echo "run-vm: last lines of the guest kernel log:" >&2
+	if [ -s "$results/dmesg.txt" ]; then
+		tail -n 40 "$results/dmesg.txt"
+	else
+		tail -n 40 "$results/console.log"
+	fi | sed 's/^/  | /' >&2
+	[ -s "$results/kmemleak.txt" ] && head -n 40 "$results/kmemleak.txt" | sed 's/^/  | /' >&2
+	[ "$status" -ne 0 ] || status=1
+fi
+[ "$status" -eq 0 ] || echo "run-vm: exit status $status" >&2
+[ $keep -eq 1 ] || rm -rf "$results"
+exit "$status"
