@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: the static checks, then the selftests in the VM on the debug
+# kernel. Both always run; the last line adds their counts up.
+set -uo pipefail
+
+# shellcheck source=tree/env.sh
+. "$(dirname "$0")/env.sh"
+
+qemu=$KNI_REPO/tools/testing/selftests/net/kni/qemu
+log=$(mktemp)
+trap 'rm -f "$log" "$log".*' EXIT
+
+echo "== static checks"
+"$KNI_REPO/tree/static-checks.sh" | tee "$log.static"
+static_rc=${PIPESTATUS[0]}
+tail -n 1 "$log.static" >> "$log"
+
+echo "== selftests in the VM (debug kernel)"
+vm_rc=1
+if out=$("$KNI_REPO/tree/build-kernel.sh" debug | tail -n 1) &&
+   "$KNI_REPO/tree/build-kernel.sh" debug kselftest-install \
+	TARGETS=net/kni > "$log.install" 2>&1 || { cat "$log.install"; false; }; then
+	"$qemu/run-selftests.sh" -t "${VM_TIMEOUT:-1800}" \
+		-k "$out/arch/x86/boot/bzImage" \
+		-i "$out/kselftest/kselftest_install" | tee "$log.vm"
+	vm_rc=${PIPESTATUS[0]}
+	tail -n 1 "$log.vm" >> "$log"
+else
+	echo "not ok - building the debug kernel or the selftests failed"
+	echo "0 passed, 1 failed" >> "$log"
+fi
+
+sum()
+{
+	grep -oE "[0-9]+ $1" "$log" | awk '{ n += $1 } END { print n + 0 }'
+}
+p=$(sum passed)
+f=$(sum failed)
+s=$(sum skipped)
+if [ $static_rc -ne 0 ] || [ $vm_rc -ne 0 ]; then
+	[ "$f" -gt 0 ] || f=1
+fi
+echo "$p passed, $f failed, $s skipped"
+[ $static_rc -eq 0 ] && [ $vm_rc -eq 0 ]

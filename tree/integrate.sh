@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The edits kni makes to existing kernel files. Each file is recomputed from
+# its pristine version (tag kni-base in the assembled tree) and written only
+# when the result differs, so running this again changes nothing.
+#
+# usage: integrate.sh KERNEL_TREE
+set -euo pipefail
+
+tree=${1:?usage: integrate.sh KERNEL_TREE}
+
+# insert MODE ANCHOR TEXT: put TEXT (one or more lines) before/after the first
+# line equal to ANCHOR; fail if the anchor is gone (the base moved).
+insert()
+{
+	awk -v mode="$1" -v anchor="$2" -v text="$3" '
+		!done && $0 == anchor {
+			if (mode == "after") print
+			print text
+			if (mode == "before") print
+			done = 1
+			next
+		}
+		{ print }
+		END { if (!done) exit 3 }'
+}
+
+# edit FILE MODE ANCHOR TEXT
+edit()
+{
+	local file=$1 new
+
+	new=$(git -C "$tree" show "kni-base:$file" | insert "$2" "$3" "$4") ||
+		{ echo "integrate: anchor '$3' not found in $file" >&2; exit 1; }
+	if [ "$new" != "$(cat "$tree/$file")" ]; then
+		printf '%s\n' "$new" > "$tree/$file"
+		echo "integrate: $file"
+	fi
+}
+
+edit drivers/net/Kconfig before 'config NET_VRF' \
+'source "drivers/net/kni/Kconfig"
+'
+
+edit drivers/net/Makefile after 'obj-$(CONFIG_NETKIT) += netkit.o' \
+'obj-$(CONFIG_KNI) += kni/'
+
+edit tools/testing/selftests/Makefile after 'TARGETS += net/hsr' \
+'TARGETS += net/kni'
