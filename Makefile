@@ -40,11 +40,13 @@ check: tree
 
 # CMD reaches the guest's shell verbatim: no make expansion, quotes kept.
 vm: tree
-	@set -e; out=$$(./tree/build-kernel.sh $(KERNEL)); \
+	@set -e; ipdir=$$(./tree/iproute2.sh | tail -n 1); \
+	out=$$(./tree/build-kernel.sh $(KERNEL) | tail -n 1); \
 	$(QEMU)/run-vm.sh -t $(VM_TIMEOUT) -k $$out/arch/x86/boot/bzImage \
-		'$(subst ','\'',$(value CMD))'
+		-p $$ipdir '$(subst ','\'',$(value CMD))'
 
 demo: kernel
-	@set -e; out=$$(./tree/build-kernel.sh release); \
+	@set -e; ipdir=$$(./tree/iproute2.sh | tail -n 1); \
+	out=$$(./tree/build-kernel.sh release | tail -n 1); \
 	$(QEMU)/run-vm.sh -t $(VM_TIMEOUT) -k $$out/arch/x86/boot/bzImage \
-		$(CURDIR)/$(QEMU)/demo.sh
+		-p $$ipdir $(CURDIR)/$(QEMU)/demo.sh

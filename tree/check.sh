@@ -19,16 +19,17 @@ tail -n 1 "$log.static" >> "$log"
 
 echo "== selftests in the VM (debug kernel)"
 vm_rc=1
-if out=$("$KNI_REPO/tree/build-kernel.sh" debug | tail -n 1) &&
+if ipdir=$("$KNI_REPO/tree/iproute2.sh" | tail -n 1) &&
+   out=$("$KNI_REPO/tree/build-kernel.sh" debug | tail -n 1) &&
    "$KNI_REPO/tree/build-kernel.sh" debug kselftest-install \
 	TARGETS=net/kni > "$log.install" 2>&1 || { cat "$log.install"; false; }; then
 	"$qemu/run-selftests.sh" -t "${VM_TIMEOUT:-1800}" \
-		-k "$out/arch/x86/boot/bzImage" \
+		-k "$out/arch/x86/boot/bzImage" -p "$ipdir" \
 		-i "$out/kselftest/kselftest_install" | tee "$log.vm"
 	vm_rc=${PIPESTATUS[0]}
 	tail -n 1 "$log.vm" >> "$log"
 else
-	echo "not ok - building the debug kernel or the selftests failed"
+	echo "not ok - building iproute2, the debug kernel or the selftests failed"
 	echo "0 passed, 1 failed" >> "$log"
 fi
 

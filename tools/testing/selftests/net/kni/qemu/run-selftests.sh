@@ -8,17 +8,21 @@
 # unless KNI_ALLOW_SKIP=1: the VM is built to run every test.
 #
 # usage: run-selftests.sh -k BZIMAGE -i KSELFTEST_INSTALL_DIR [-t SECONDS]
+#                         [-p DIR]...
+#   -p  prepend DIR to the guest's PATH (e.g. a patched iproute2's ip)
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 kernel=
 install=
 limit=1800
-while getopts k:i:t: opt; do
+path_opts=()
+while getopts k:i:t:p: opt; do
 	case "$opt" in
 	k) kernel=$OPTARG ;;
 	i) install=$(cd "$OPTARG" && pwd) ;;
 	t) limit=$OPTARG ;;
+	p) path_opts+=(-p "$OPTARG") ;;
 	*) exit 2 ;;
 	esac
 done
@@ -30,7 +34,7 @@ done
 results=$(mktemp -d "${TMPDIR:-/tmp}/kni-selftests.XXXXXX")
 trap 'rm -rf "$results"' EXIT
 
-"$here/run-vm.sh" -k "$kernel" -t "$limit" -r "$results" \
+"$here/run-vm.sh" -k "$kernel" -t "$limit" -r "$results" "${path_opts[@]}" \
 	"$here/guest-selftests.sh" "$install"
 vm_rc=$?
 

@@ -87,7 +87,7 @@ splat='Kernel panic|BUG:|WARNING:|Oops|general protection fault|KASAN|UBSAN|'
 splat+='circular locking|recursive locking|inconsistent lock state|'
 splat+='suspicious RCU usage|RCU stall|blocked for more than|soft lockup|'
 splat+='hard LOCKUP|unreferenced object|refcount_t:|list_(add|del) corruption|'
-splat+='Call Trace:'
+splat+='Call Trace:|unregister_netdevice: waiting for'
 found=$(cat "$results/console.log" "$results/dmesg.txt" "$results/kmemleak.txt" \
 	2>/dev/null | grep -E -m 5 "$splat")
 [ -z "$found" ] || fail="${fail:+$fail; }the guest kernel reported:
