@@ -48,3 +48,10 @@ edit drivers/net/Makefile after 'obj-$(CONFIG_NETKIT) += netkit.o' \
 
 edit tools/testing/selftests/Makefile after 'TARGETS += net/hsr' \
 'TARGETS += net/kni'
+
+edit include/uapi/linux/if_link.h before '/* VXLAN section */' \
+"$(cat "$(dirname "$0")/uapi/if_link-kni.h")
+"
+
+edit Documentation/networking/index.rst after '   kcm' \
+'   kni'

@@ -1,13 +1,78 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * kni: the network device and its rtnetlink operations.
+ *
+ * Devices are created, configured and destroyed only through rtnetlink
+ * ("ip link add NAME type kni ..."). The shape of the shared memory (queues,
+ * ring size, frame size) is fixed when a device is created; carrier,
+ * loopback mode and the owner may change later.
  */
 
 #include <linux/etherdevice.h>
+#include <linux/log2.h>
 #include <linux/netdevice.h>
+#include <linux/slab.h>
+#include <net/netns/generic.h>
 #include <net/rtnetlink.h>
 
 #include "kni.h"
+
+static void kni_stats_drop(struct kni_stats *stats)
+{
+	u64_stats_update_begin(&stats->syncp);
+	u64_stats_inc(&stats->drops);
+	u64_stats_update_end(&stats->syncp);
+}
+
+void kni_stats_read(const struct kni_stats *stats, u64 *packets, u64 *bytes,
+		    u64 *drops)
+{
+	unsigned int start;
+
+	do {
+		start = u64_stats_fetch_begin(&stats->syncp);
+		*packets = u64_stats_read(&stats->packets);
+		*bytes = u64_stats_read(&stats->bytes);
+		*drops = u64_stats_read(&stats->drops);
+	} while (u64_stats_fetch_retry(&stats->syncp, start));
+}
+
+static int kni_dev_init(struct net_device *dev)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+	u32 i;
+
+	kni->queues = kcalloc(kni->num_queues, sizeof(*kni->queues),
+			      GFP_KERNEL_ACCOUNT);
+	if (!kni->queues)
+		return -ENOMEM;
+
+	for (i = 0; i < kni->num_queues; i++) {
+		struct kni_queue *q = &kni->queues[i];
+
+		q->kni = kni;
+		q->index = i;
+		u64_stats_init(&q->rx.syncp);
+		u64_stats_init(&q->tx.syncp);
+	}
+	return 0;
+}
+
+static void kni_dev_uninit(struct net_device *dev)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+
+	ASSERT_RTNL();
+	list_del_init(&kni->list);
+}
+
+/* Runs once the last reference is gone, or when registration fails. */
+static void kni_dev_free(struct net_device *dev)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+
+	kfree(kni->queues);
+}
 
 static int kni_open(struct net_device *dev)
 {
@@ -23,17 +88,44 @@ static int kni_stop(struct net_device *dev)
 
 static netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
+	struct kni_dev *kni = netdev_priv(dev);
+	struct kni_queue *q = &kni->queues[skb_get_queue_mapping(skb)];
+
 	/* No dataplane is attached to take the packet. */
-	dev_core_stats_tx_dropped_inc(dev);
+	kni_stats_drop(&q->tx);
 	kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 	return NETDEV_TX_OK;
 }
 
+static void kni_get_stats64(struct net_device *dev,
+			    struct rtnl_link_stats64 *stats)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+	u64 packets, bytes, drops;
+	u32 i;
+
+	for (i = 0; i < kni->num_queues; i++) {
+		const struct kni_queue *q = &kni->queues[i];
+
+		kni_stats_read(&q->rx, &packets, &bytes, &drops);
+		stats->rx_packets += packets;
+		stats->rx_bytes += bytes;
+		stats->rx_dropped += drops;
+
+		kni_stats_read(&q->tx, &packets, &bytes, &drops);
+		stats->tx_packets += packets;
+		stats->tx_bytes += bytes;
+		stats->tx_dropped += drops;
+	}
+}
+
 static const struct net_device_ops kni_netdev_ops = {
+	.ndo_init		= kni_dev_init,
+	.ndo_uninit		= kni_dev_uninit,
 	.ndo_open		= kni_open,
 	.ndo_stop		= kni_stop,
 	.ndo_start_xmit		= kni_start_xmit,
-	.ndo_get_stats64	= dev_get_tstats64,
+	.ndo_get_stats64	= kni_get_stats64,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 };
@@ -44,17 +136,181 @@ static void kni_setup(struct net_device *dev)
 
 	ether_setup(dev);
 	dev->netdev_ops = &kni_netdev_ops;
+	dev->ethtool_ops = &kni_ethtool_ops;
 	dev->needs_free_netdev = true;
-	dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS;
+	dev->priv_destructor = kni_dev_free;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
+	/*
+	 * The attach permission of a device is decided against its netns and
+	 * owner; moving it would hand an attached dataplane's device to
+	 * another namespace behind its back.
+	 */
+	dev->netns_immutable = true;
+	/* The largest any frame size allows; newlink narrows it. */
+	dev->min_mtu = ETH_MIN_MTU;
+	dev->max_mtu = kni_max_mtu(KNI_FRAME_SIZE_MAX);
+
 	kni->dev = dev;
+	INIT_LIST_HEAD(&kni->list);
+	kni->num_queues = 1;
+	kni->ring_size = KNI_RING_SIZE_DEFAULT;
+	kni->frame_size = KNI_FRAME_SIZE_DEFAULT;
+	kni->loopback = KNI_LOOPBACK_NONE;
+	kni->owner = INVALID_UID;
+	kni->group = INVALID_GID;
+}
+
+static const struct netlink_range_validation kni_ring_size_range = {
+	.min	= KNI_RING_SIZE_MIN,
+	.max	= KNI_RING_SIZE_MAX,
+};
+
+static const struct netlink_range_validation kni_frame_size_range = {
+	.min	= KNI_FRAME_SIZE_MIN,
+	.max	= KNI_FRAME_SIZE_MAX,
+};
+
+static const struct nla_policy kni_policy[IFLA_KNI_MAX + 1] = {
+	[IFLA_KNI_QUEUES]	= NLA_POLICY_RANGE(NLA_U32, 1, KNI_MAX_QUEUES),
+	[IFLA_KNI_RING_SIZE]	= NLA_POLICY_FULL_RANGE(NLA_U32,
+							&kni_ring_size_range),
+	[IFLA_KNI_FRAME_SIZE]	= NLA_POLICY_FULL_RANGE(NLA_U32,
+							&kni_frame_size_range),
+	[IFLA_KNI_CARRIER]	= NLA_POLICY_MAX(NLA_U8, 1),
+	[IFLA_KNI_LOOPBACK]	= NLA_POLICY_MAX(NLA_U32, KNI_LOOPBACK_MAX),
+	[IFLA_KNI_OWNER]	= { .type = NLA_U32 },
+	[IFLA_KNI_GROUP]	= { .type = NLA_U32 },
+};
+
+static int kni_validate(struct nlattr *tb[], struct nlattr *data[],
+			struct netlink_ext_ack *extack)
+{
+	struct nlattr *attr;
+
+	attr = tb[IFLA_ADDRESS];
+	if (attr) {
+		if (nla_len(attr) != ETH_ALEN) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "Invalid link address length");
+			return -EINVAL;
+		}
+		if (!is_valid_ether_addr(nla_data(attr))) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "Invalid unicast link address");
+			return -EADDRNOTAVAIL;
+		}
+	}
+	if (!data)
+		return 0;
+
+	attr = data[IFLA_KNI_RING_SIZE];
+	if (attr && !is_power_of_2(nla_get_u32(attr))) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "kni ring_size must be a power of two");
+		return -EINVAL;
+	}
+	attr = data[IFLA_KNI_FRAME_SIZE];
+	if (attr && !is_power_of_2(nla_get_u32(attr))) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "kni frame_size must be a power of two");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Owner and group are given as ids of the caller's user namespace; -1
+ * means nobody. Only parsed here: the caller applies them once every other
+ * check passed, so a rejected request changes nothing.
+ */
+static int kni_parse_owner(struct kni_dev *kni, struct nlattr *data[],
+			   kuid_t *owner, kgid_t *group,
+			   struct netlink_ext_ack *extack)
+{
+	struct nlattr *attr;
+	u32 id;
+
+	*owner = kni->owner;
+	*group = kni->group;
+
+	attr = data[IFLA_KNI_OWNER];
+	if (attr) {
+		id = nla_get_u32(attr);
+		*owner = make_kuid(current_user_ns(), id);
+		if (id != (u32)-1 && !uid_valid(*owner)) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "kni owner uid is not mapped in the caller's user namespace");
+			return -EINVAL;
+		}
+	}
+	attr = data[IFLA_KNI_GROUP];
+	if (attr) {
+		id = nla_get_u32(attr);
+		*group = make_kgid(current_user_ns(), id);
+		if (id != (u32)-1 && !gid_valid(*group)) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "kni group gid is not mapped in the caller's user namespace");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void kni_apply_carrier(struct kni_dev *kni)
+{
+	if (kni->carrier)
+		netif_carrier_on(kni->dev);
+	else
+		netif_carrier_off(kni->dev);
 }
 
 static int kni_newlink(struct net *src_net, struct net_device *dev,
 		       struct nlattr *tb[], struct nlattr *data[],
 		       struct netlink_ext_ack *extack)
 {
+	struct kni_net *kn = net_generic(dev_net(dev), kni_net_id);
+	struct kni_dev *kni = netdev_priv(dev);
+	struct nlattr *attr = NULL;
+	kuid_t owner = INVALID_UID;
+	kgid_t group = INVALID_GID;
 	int err;
+
+	if (data) {
+		attr = data[IFLA_KNI_QUEUES];
+		if (attr)
+			kni->num_queues = nla_get_u32(attr);
+		if (data[IFLA_KNI_RING_SIZE])
+			kni->ring_size = nla_get_u32(data[IFLA_KNI_RING_SIZE]);
+		if (data[IFLA_KNI_FRAME_SIZE])
+			kni->frame_size = nla_get_u32(data[IFLA_KNI_FRAME_SIZE]);
+		if (data[IFLA_KNI_CARRIER])
+			kni->carrier = nla_get_u8(data[IFLA_KNI_CARRIER]);
+		if (data[IFLA_KNI_LOOPBACK])
+			kni->loopback = nla_get_u32(data[IFLA_KNI_LOOPBACK]);
+		err = kni_parse_owner(kni, data, &owner, &group, extack);
+		if (err)
+			return err;
+	}
+	kni->owner = owner;
+	kni->group = group;
+
+	if (kni->num_queues > dev->num_tx_queues ||
+	    kni->num_queues > dev->num_rx_queues) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "kni queues exceeds numtxqueues or numrxqueues");
+		return -EINVAL;
+	}
+	err = netif_set_real_num_queues(dev, kni->num_queues, kni->num_queues);
+	if (err)
+		return err;
+
+	dev->max_mtu = kni_max_mtu(kni->frame_size);
+	if (dev->mtu > dev->max_mtu) {
+		NL_SET_ERR_MSG_ATTR_FMT(extack, tb[IFLA_MTU],
+					"MTU %u does not fit in a kni frame of %u bytes (max %u)",
+					dev->mtu, kni->frame_size, dev->max_mtu);
+		return -EINVAL;
+	}
 
 	if (!tb[IFLA_ADDRESS])
 		eth_hw_addr_random(dev);
@@ -63,14 +319,110 @@ static int kni_newlink(struct net *src_net, struct net_device *dev,
 	if (err)
 		return err;
 
-	/* Nobody is on the other side yet. */
-	netif_carrier_off(dev);
+	list_add(&kni->list, &kn->devs);
+	kni_apply_carrier(kni);
 	return 0;
 }
 
+/* The shape of the shared memory cannot change under an attached dataplane. */
+static int kni_check_fixed(struct nlattr *attr, u32 now, const char *name,
+			   struct netlink_ext_ack *extack)
+{
+	if (attr && nla_get_u32(attr) != now) {
+		NL_SET_ERR_MSG_ATTR_FMT(extack, attr,
+					"kni %s is fixed when the device is created (it is %u)",
+					name, now);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int kni_changelink(struct net_device *dev, struct nlattr *tb[],
+			  struct nlattr *data[],
+			  struct netlink_ext_ack *extack)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+	kuid_t owner;
+	kgid_t group;
+	int err;
+
+	if (!data)
+		return 0;
+
+	err = kni_check_fixed(data[IFLA_KNI_QUEUES], kni->num_queues,
+			      "queues", extack);
+	if (!err)
+		err = kni_check_fixed(data[IFLA_KNI_RING_SIZE], kni->ring_size,
+				      "ring_size", extack);
+	if (!err)
+		err = kni_check_fixed(data[IFLA_KNI_FRAME_SIZE],
+				      kni->frame_size, "frame_size", extack);
+	if (!err)
+		err = kni_parse_owner(kni, data, &owner, &group, extack);
+	if (err)
+		return err;
+
+	WRITE_ONCE(kni->owner, owner);
+	WRITE_ONCE(kni->group, group);
+	if (data[IFLA_KNI_LOOPBACK])
+		WRITE_ONCE(kni->loopback, nla_get_u32(data[IFLA_KNI_LOOPBACK]));
+	if (data[IFLA_KNI_CARRIER]) {
+		kni->carrier = nla_get_u8(data[IFLA_KNI_CARRIER]);
+		kni_apply_carrier(kni);
+	}
+	return 0;
+}
+
+static size_t kni_get_size(const struct net_device *dev)
+{
+	return nla_total_size(sizeof(u32)) +	/* IFLA_KNI_QUEUES */
+	       nla_total_size(sizeof(u32)) +	/* IFLA_KNI_RING_SIZE */
+	       nla_total_size(sizeof(u32)) +	/* IFLA_KNI_FRAME_SIZE */
+	       nla_total_size(sizeof(u8)) +	/* IFLA_KNI_CARRIER */
+	       nla_total_size(sizeof(u32)) +	/* IFLA_KNI_LOOPBACK */
+	       nla_total_size(sizeof(u32)) +	/* IFLA_KNI_OWNER */
+	       nla_total_size(sizeof(u32));	/* IFLA_KNI_GROUP */
+}
+
+static int kni_fill_info(struct sk_buff *skb, const struct net_device *dev)
+{
+	const struct kni_dev *kni = netdev_priv(dev);
+	kuid_t owner = READ_ONCE(kni->owner);
+	kgid_t group = READ_ONCE(kni->group);
+
+	if (nla_put_u32(skb, IFLA_KNI_QUEUES, kni->num_queues) ||
+	    nla_put_u32(skb, IFLA_KNI_RING_SIZE, kni->ring_size) ||
+	    nla_put_u32(skb, IFLA_KNI_FRAME_SIZE, kni->frame_size) ||
+	    nla_put_u8(skb, IFLA_KNI_CARRIER, kni->carrier) ||
+	    nla_put_u32(skb, IFLA_KNI_LOOPBACK, READ_ONCE(kni->loopback)))
+		return -EMSGSIZE;
+	if (uid_valid(owner) &&
+	    nla_put_u32(skb, IFLA_KNI_OWNER,
+			from_kuid_munged(current_user_ns(), owner)))
+		return -EMSGSIZE;
+	if (gid_valid(group) &&
+	    nla_put_u32(skb, IFLA_KNI_GROUP,
+			from_kgid_munged(current_user_ns(), group)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static unsigned int kni_get_num_queues(void)
+{
+	return KNI_MAX_QUEUES;
+}
+
 struct rtnl_link_ops kni_link_ops __read_mostly = {
-	.kind		= KNI_DRV_NAME,
-	.priv_size	= sizeof(struct kni_dev),
-	.setup		= kni_setup,
-	.newlink	= kni_newlink,
+	.kind			= KNI_DRV_NAME,
+	.priv_size		= sizeof(struct kni_dev),
+	.setup			= kni_setup,
+	.validate		= kni_validate,
+	.newlink		= kni_newlink,
+	.changelink		= kni_changelink,
+	.get_size		= kni_get_size,
+	.fill_info		= kni_fill_info,
+	.get_num_tx_queues	= kni_get_num_queues,
+	.get_num_rx_queues	= kni_get_num_queues,
+	.policy			= kni_policy,
+	.maxtype		= IFLA_KNI_MAX,
 };

@@ -1,20 +1,58 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kni: module registration. Everything else lives in a file per concern.
+ * kni: module registration and per network namespace state. Everything
+ * else lives in a file per concern.
  */
 
 #include <linux/module.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 #include "kni.h"
 
+unsigned int kni_net_id __read_mostly;
+
+static int __net_init kni_net_init(struct net *net)
+{
+	struct kni_net *kn = net_generic(net, kni_net_id);
+
+	INIT_LIST_HEAD(&kn->devs);
+	return 0;
+}
+
+/*
+ * The devices of a dying namespace are deleted by the core through
+ * kni_link_ops.dellink after this runs; nothing else is held per namespace.
+ */
+static struct pernet_operations kni_net_ops __read_mostly = {
+	.init	= kni_net_init,
+	.id	= &kni_net_id,
+	.size	= sizeof(struct kni_net),
+};
+
 static int __init kni_mod_init(void)
 {
-	return rtnl_link_register(&kni_link_ops);
+	int ret;
+
+	ret = register_pernet_device(&kni_net_ops);
+	if (ret)
+		return ret;
+
+	ret = rtnl_link_register(&kni_link_ops);
+	if (ret)
+		goto err_pernet;
+
+	return 0;
+
+err_pernet:
+	unregister_pernet_device(&kni_net_ops);
+	return ret;
 }
 
 static void __exit kni_mod_exit(void)
 {
 	rtnl_link_unregister(&kni_link_ops);
+	unregister_pernet_device(&kni_net_ops);
 }
 
 module_init(kni_mod_init);
