@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# ethtool on kni devices: driver information, channels, rings, link, and
+# per-queue counters that follow the traffic (with nothing attached, every
+# packet the stack sends is counted as a drop of its queue).
+
+source ../lib.sh
+source kni_lib.sh
+
+cleanup()
+{
+	cleanup_all_ns
+}
+trap cleanup EXIT
+
+test_info()
+{
+	RET=0
+	ip -n "$NS" link add kni0 type kni queues 3 ring_size 2048 frame_size 4096
+
+	expect_out "driver: kni" ip netns exec "$NS" ethtool -i kni0
+	expect_out "version: $(uname -r)" ip netns exec "$NS" ethtool -i kni0
+	out=$(ip netns exec "$NS" ethtool -l kni0)
+	check_err $? "ethtool -l failed"
+	grep -i -A4 "maximums" <<< "$out" | grep -qE "^Combined:[[:space:]]+3$"
+	check_err $? "maximum combined channels: $out"
+	grep -i -A4 "current" <<< "$out" | grep -qE "^Combined:[[:space:]]+3$"
+	check_err $? "current combined channels: $out"
+	expect_fail "" ip netns exec "$NS" ethtool -L kni0 combined 2
+
+	out=$(ip netns exec "$NS" ethtool -g kni0)
+	check_err $? "ethtool -g failed"
+	grep -i -A5 "maximums" <<< "$out" | grep -qE "^RX:[[:space:]]+32768$"
+	check_err $? "maximum ring size: $out"
+	grep -i -A6 "current" <<< "$out" | grep -qE "^RX:[[:space:]]+2048$"
+	check_err $? "current RX ring size: $out"
+	grep -i -A6 "current" <<< "$out" | grep -qE "^TX:[[:space:]]+2048$"
+	check_err $? "current TX ring size: $out"
+	grep -qE "^RX Buf Len:[[:space:]]+4096$" <<< "$out"
+	check_err $? "RX buffer length: $out"
+	expect_fail "" ip netns exec "$NS" ethtool -G kni0 rx 512
+
+	expect_out "Link detected: no" ip netns exec "$NS" ethtool kni0
+	ip -n "$NS" link set kni0 type kni carrier on
+	ip -n "$NS" link set kni0 up
+	expect_out "Link detected: yes" ip netns exec "$NS" ethtool kni0
+	ip -n "$NS" link del kni0
+	log_test "ethtool -i, -l, -g and link"
+}
+
+# tx_drops NS: the sum of the per-queue tx drops of kni0 in NS.
+tx_drops()
+{
+	ip netns exec "$1" ethtool -S kni0 |
+		awk '/^ +tx[0-9]+_drops: / { n += $2 } END { print n + 0 }'
+}
+
+test_stats()
+{
+	local out n before after d
+
+	RET=0
+	ip -n "$NS" link add kni0 type kni queues 2 carrier on
+
+	out=$(ip netns exec "$NS" ethtool -S kni0)
+	check_err $? "ethtool -S failed"
+	n=$(grep -cE "^ +(rx|tx)[01]_(packets|bytes|drops): 0$" <<< "$out")
+	[ "$n" -eq 12 ]
+	check_err $? "expected 12 per-queue counters, all 0: $out"
+
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.kni0.disable_ipv6=1
+	ip -n "$NS" link set kni0 up
+	ip -n "$NS" addr add 192.0.2.1/24 dev kni0
+
+	# Frames sent with nothing attached are dropped, per queue: each
+	# ping sends an ARP request.
+	before=$(tx_drops "$NS")
+	ip netns exec "$NS" ping -c 5 -i 0.2 -W 1 192.0.2.2 &>/dev/null
+	after=$(tx_drops "$NS")
+	[ $((after - before)) -ge 1 ]
+	check_err $? "tx drops went from $before to $after"
+	# ndo_get_stats64 adds the queues up.
+	d=$(ip -n "$NS" -j -s link show kni0 |
+		python3 -c "import json, sys; print(json.load(sys.stdin)[0]['stats64']['tx']['dropped'])")
+	[ "$d" -eq "$after" ]
+	check_err $? "ip -s reports $d tx drops, ethtool -S $after"
+	ip -n "$NS" link del kni0
+	log_test "ethtool -S per-queue counters and ip -s"
+}
+
+setup_ns NS || exit "$ksft_skip"
+require_kni "$NS"
+test_info
+test_stats
+exit "$EXIT_STATUS"
