@@ -37,7 +37,17 @@ ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# /tmp becomes a writable tmpfs, but the host's /tmp may hold the clone,
+# the build cache or the tools under test: its directories stay visible
+# (read-only, like the rest of the host) through bind mounts.
+mkdir -p /dev/.host-tmp
+mount --bind /tmp /dev/.host-tmp
 mount -t tmpfs tmpfs /tmp
+for d in /dev/.host-tmp/*/; do
+	[ -d "$d" ] || continue
+	d=${d%/}
+	mkdir -p "/tmp/${d##*/}" && mount --bind "$d" "/tmp/${d##*/}"
+done
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /var/tmp
 mount -t debugfs debugfs /sys/kernel/debug
