@@ -55,3 +55,6 @@ edit include/uapi/linux/if_link.h before '/* VXLAN section */' \
 
 edit Documentation/networking/index.rst after '   kcm' \
 '   kni'
+
+edit Documentation/userspace-api/ioctl/ioctl-number.rst before '0xEC  00-01  drivers/platform/chrome/cros_ec_dev.h                     ChromeOS EC driver' \
+'0xE6  00-1F  uapi/linux/kni.h                                          kni network device'

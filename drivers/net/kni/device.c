@@ -17,23 +17,18 @@
 
 #include "kni.h"
 
-static void kni_stats_drop(struct kni_stats *stats)
-{
-	u64_stats_update_begin(&stats->syncp);
-	u64_stats_inc(&stats->drops);
-	u64_stats_update_end(&stats->syncp);
-}
-
-void kni_stats_read(const struct kni_stats *stats, u64 *packets, u64 *bytes,
-		    u64 *drops)
+void kni_stats_read(const struct kni_stats *stats,
+		    struct kni_stats_snapshot *snap)
 {
 	unsigned int start;
 
 	do {
 		start = u64_stats_fetch_begin(&stats->syncp);
-		*packets = u64_stats_read(&stats->packets);
-		*bytes = u64_stats_read(&stats->bytes);
-		*drops = u64_stats_read(&stats->drops);
+		snap->packets = u64_stats_read(&stats->packets);
+		snap->bytes = u64_stats_read(&stats->bytes);
+		snap->drops = u64_stats_read(&stats->drops);
+		snap->invalid = u64_stats_read(&stats->invalid);
+		snap->stops = u64_stats_read(&stats->stops);
 	} while (u64_stats_fetch_retry(&stats->syncp, start));
 }
 
@@ -54,6 +49,7 @@ static int kni_dev_init(struct net_device *dev)
 		q->index = i;
 		u64_stats_init(&q->rx.syncp);
 		u64_stats_init(&q->tx.syncp);
+		netif_napi_add(dev, &q->napi, kni_napi_poll);
 	}
 	return 0;
 }
@@ -61,9 +57,15 @@ static int kni_dev_init(struct net_device *dev)
 static void kni_dev_uninit(struct net_device *dev)
 {
 	struct kni_dev *kni = netdev_priv(dev);
+	u32 i;
 
 	ASSERT_RTNL();
 	list_del_init(&kni->list);
+	/* Attached dataplanes keep their memory and learn the device left. */
+	for (i = 0; i < kni->num_queues; i++) {
+		kni_queue_detach(&kni->queues[i], true);
+		netif_napi_del(&kni->queues[i].napi);
+	}
 }
 
 /* Runs once the last reference is gone, or when registration fails. */
@@ -76,46 +78,53 @@ static void kni_dev_free(struct net_device *dev)
 
 static int kni_open(struct net_device *dev)
 {
+	struct kni_dev *kni = netdev_priv(dev);
+	u32 i;
+
+	for (i = 0; i < kni->num_queues; i++) {
+		struct kni_queue *q = &kni->queues[i];
+
+		napi_enable(&q->napi);
+		/* Whatever userspace produced while the device was down. */
+		if (rcu_access_pointer(q->file))
+			kni_napi_kick(q);
+	}
 	netif_tx_start_all_queues(dev);
 	return 0;
 }
 
 static int kni_stop(struct net_device *dev)
 {
-	netif_tx_stop_all_queues(dev);
-	return 0;
-}
-
-static netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
-{
 	struct kni_dev *kni = netdev_priv(dev);
-	struct kni_queue *q = &kni->queues[skb_get_queue_mapping(skb)];
+	u32 i;
 
-	/* No dataplane is attached to take the packet. */
-	kni_stats_drop(&q->tx);
-	kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
-	return NETDEV_TX_OK;
+	netif_tx_stop_all_queues(dev);
+	for (i = 0; i < kni->num_queues; i++)
+		napi_disable(&kni->queues[i].napi);
+	return 0;
 }
 
 static void kni_get_stats64(struct net_device *dev,
 			    struct rtnl_link_stats64 *stats)
 {
 	struct kni_dev *kni = netdev_priv(dev);
-	u64 packets, bytes, drops;
+	struct kni_stats_snapshot snap;
 	u32 i;
 
 	for (i = 0; i < kni->num_queues; i++) {
 		const struct kni_queue *q = &kni->queues[i];
 
-		kni_stats_read(&q->rx, &packets, &bytes, &drops);
-		stats->rx_packets += packets;
-		stats->rx_bytes += bytes;
-		stats->rx_dropped += drops;
+		kni_stats_read(&q->rx, &snap);
+		stats->rx_packets += snap.packets;
+		stats->rx_bytes += snap.bytes;
+		stats->rx_dropped += snap.drops;
+		stats->rx_errors += snap.invalid;
 
-		kni_stats_read(&q->tx, &packets, &bytes, &drops);
-		stats->tx_packets += packets;
-		stats->tx_bytes += bytes;
-		stats->tx_dropped += drops;
+		kni_stats_read(&q->tx, &snap);
+		stats->tx_packets += snap.packets;
+		stats->tx_bytes += snap.bytes;
+		stats->tx_dropped += snap.drops;
+		stats->tx_errors += snap.invalid;
 	}
 }
 

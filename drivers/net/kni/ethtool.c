@@ -9,13 +9,24 @@
 
 #include "kni.h"
 
-static const char kni_queue_stat_names[][ETH_GSTRING_LEN] = {
+/* Per queue: the rx counters, then the tx counters. */
+static const char kni_rx_stat_names[][ETH_GSTRING_LEN] = {
 	"packets",
 	"bytes",
 	"drops",
+	"invalid",
 };
 
-#define KNI_QUEUE_STATS	ARRAY_SIZE(kni_queue_stat_names)
+static const char kni_tx_stat_names[][ETH_GSTRING_LEN] = {
+	"packets",
+	"bytes",
+	"drops",
+	"invalid",
+	"stops",
+};
+
+#define KNI_RX_STATS	ARRAY_SIZE(kni_rx_stat_names)
+#define KNI_TX_STATS	ARRAY_SIZE(kni_tx_stat_names)
 
 static void kni_get_drvinfo(struct net_device *dev,
 			    struct ethtool_drvinfo *info)
@@ -52,8 +63,7 @@ static int kni_get_sset_count(struct net_device *dev, int sset)
 
 	if (sset != ETH_SS_STATS)
 		return -EOPNOTSUPP;
-	/* Both directions of every queue. */
-	return kni->num_queues * 2 * KNI_QUEUE_STATS;
+	return kni->num_queues * (KNI_RX_STATS + KNI_TX_STATS);
 }
 
 static void kni_get_strings(struct net_device *dev, u32 sset, u8 *data)
@@ -64,27 +74,37 @@ static void kni_get_strings(struct net_device *dev, u32 sset, u8 *data)
 	if (sset != ETH_SS_STATS)
 		return;
 	for (i = 0; i < kni->num_queues; i++)
-		for (j = 0; j < KNI_QUEUE_STATS; j++)
+		for (j = 0; j < KNI_RX_STATS; j++)
 			ethtool_sprintf(&data, "rx%u_%s", i,
-					kni_queue_stat_names[j]);
+					kni_rx_stat_names[j]);
 	for (i = 0; i < kni->num_queues; i++)
-		for (j = 0; j < KNI_QUEUE_STATS; j++)
+		for (j = 0; j < KNI_TX_STATS; j++)
 			ethtool_sprintf(&data, "tx%u_%s", i,
-					kni_queue_stat_names[j]);
+					kni_tx_stat_names[j]);
 }
 
 static void kni_get_ethtool_stats(struct net_device *dev,
 				  struct ethtool_stats *stats, u64 *data)
 {
 	const struct kni_dev *kni = netdev_priv(dev);
+	struct kni_stats_snapshot s;
 	u32 i;
 
-	for (i = 0; i < kni->num_queues; i++, data += KNI_QUEUE_STATS)
-		kni_stats_read(&kni->queues[i].rx, &data[0], &data[1],
-			       &data[2]);
-	for (i = 0; i < kni->num_queues; i++, data += KNI_QUEUE_STATS)
-		kni_stats_read(&kni->queues[i].tx, &data[0], &data[1],
-			       &data[2]);
+	for (i = 0; i < kni->num_queues; i++) {
+		kni_stats_read(&kni->queues[i].rx, &s);
+		*data++ = s.packets;
+		*data++ = s.bytes;
+		*data++ = s.drops;
+		*data++ = s.invalid;
+	}
+	for (i = 0; i < kni->num_queues; i++) {
+		kni_stats_read(&kni->queues[i].tx, &s);
+		*data++ = s.packets;
+		*data++ = s.bytes;
+		*data++ = s.drops;
+		*data++ = s.invalid;
+		*data++ = s.stops;
+	}
 }
 
 const struct ethtool_ops kni_ethtool_ops = {

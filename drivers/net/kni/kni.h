@@ -12,6 +12,8 @@
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/u64_stats_sync.h>
+#include <linux/wait.h>
+#include <uapi/linux/kni.h>
 #include <linux/uidgid.h>
 #include <net/rtnetlink.h>
 
@@ -44,27 +46,132 @@ static inline unsigned int kni_max_mtu(u32 frame_size)
  * @packets: packets passed on
  * @bytes: bytes of those packets
  * @drops: packets dropped
+ * @invalid: descriptors userspace got wrong (rx: a bad rx descriptor or
+ *	an rx producer that moved past the ring size; tx: a bad alloc
+ *	descriptor)
+ * @stops: times the tx subqueue stopped to wait for userspace (tx only)
  * @syncp: protects the counters against torn reads on 32-bit hosts
  *
- * Each direction has a single writer (the queue's tx lock or its NAPI).
+ * Each direction has a single writer: the queue's NAPI for rx, the
+ * queue's tx lock for tx.
  */
 struct kni_stats {
 	u64_stats_t		packets;
 	u64_stats_t		bytes;
 	u64_stats_t		drops;
+	u64_stats_t		invalid;
+	u64_stats_t		stops;
 	struct u64_stats_sync	syncp;
+};
+
+/**
+ * struct kni_stats_snapshot - a consistent copy of struct kni_stats
+ * @packets: packets passed on
+ * @bytes: bytes of those packets
+ * @drops: packets dropped
+ * @invalid: descriptors userspace got wrong
+ * @stops: times the tx subqueue stopped
+ */
+struct kni_stats_snapshot {
+	u64	packets;
+	u64	bytes;
+	u64	drops;
+	u64	invalid;
+	u64	stops;
+};
+
+/**
+ * struct kni_ring - the kernel's side of one ring of a queue's region
+ * @producer: producer index, in the region
+ * @consumer: consumer index, in the region
+ * @flags: KNI_RING_F_* of the ring, in the region
+ * @desc: the descriptors, in the region
+ * @mask: ring size - 1; kernel private, never read back from the region
+ * @prod: the kernel's producer index: its own if it produces on the ring,
+ *	the last one it read if it consumes
+ * @cons: the kernel's consumer index, likewise
+ *
+ * The kernel only ever writes its own index to the region and never reads
+ * it back, so userspace cannot make it lose its place.
+ */
+struct kni_ring {
+	u32			*producer;
+	u32			*consumer;
+	u32			*flags;
+	struct kni_desc		*desc;
+	u32			mask;
+	u32			prod;
+	u32			cons;
+};
+
+/**
+ * struct kni_region - the memory a queue shares with its dataplane
+ * @addr: start of the region (vmalloc)
+ * @size: bytes in the region, a multiple of PAGE_SIZE
+ * @frames: start of the frame area
+ * @area_size: bytes in the frame area
+ * @frame_size: bytes per frame, a power of two
+ * @rx: user -> kernel, packets for the stack
+ * @free: kernel -> user, rx frames returned
+ * @alloc: user -> kernel, empty frames
+ * @tx: kernel -> user, packets from the stack
+ */
+struct kni_region {
+	void			*addr;
+	size_t			size;
+	u8			*frames;
+	u64			area_size;
+	u32			frame_size;
+	struct kni_ring		rx ____cacheline_aligned_in_smp;
+	struct kni_ring		free;
+	struct kni_ring		alloc ____cacheline_aligned_in_smp;
+	struct kni_ring		tx;
+};
+
+struct kni_queue;
+
+/**
+ * struct kni_file - an open /dev/kni
+ * @lock: serialises attaches of this file; taken before RTNL, so nothing
+ *	that runs under mmap_lock (mmap) may take it
+ * @queue: the queue attached to, NULL before attach and once detached
+ *	(written under RTNL, read under RCU)
+ * @region: the shared memory, set by attach, freed when the file is
+ *	released (every mapping holds the file)
+ * @wait: poll waiters
+ * @ready: @region is set up and stays so until release (store-release by
+ *	attach, load-acquire by mmap and poll)
+ * @dead: the device went away while attached
+ */
+struct kni_file {
+	struct mutex		lock; /* attach */
+	struct kni_queue __rcu	*queue;
+	struct kni_region	region;
+	wait_queue_head_t	wait;
+	bool			ready;
+	bool			dead;
 };
 
 /**
  * struct kni_queue - one queue pair of a kni device
  * @kni: the device the queue belongs to
  * @index: queue number, the same for the tx and the rx side
+ * @file: the attached dataplane, or NULL (written under RTNL, read under
+ *	RCU)
+ * @napi: consumes the rx ring, returns frames on free, wakes tx
+ * @rx_wakeup: the kernel set KNI_RING_F_NEED_WAKEUP on the rx ring (NAPI)
+ * @rx_blocked: the last poll stopped for want of room on free or, in a
+ *	loopback mode, on tx (NAPI)
  * @rx: counters of packets userspace passed to the stack
  * @tx: counters of packets the stack passed to userspace
  */
 struct kni_queue {
 	struct kni_dev		*kni;
 	u32			index;
+	struct kni_file __rcu	*file;
+	struct napi_struct	napi;
+	bool			rx_wakeup;
+	bool			rx_blocked;
 	struct kni_stats	rx ____cacheline_aligned_in_smp;
 	struct kni_stats	tx ____cacheline_aligned_in_smp;
 };
@@ -109,7 +216,38 @@ extern unsigned int kni_net_id;
 extern struct rtnl_link_ops kni_link_ops;
 extern const struct ethtool_ops kni_ethtool_ops;
 
-void kni_stats_read(const struct kni_stats *stats, u64 *packets, u64 *bytes,
-		    u64 *drops);
+void kni_stats_read(const struct kni_stats *stats,
+		    struct kni_stats_snapshot *snap);
+
+static inline void kni_stats_add(struct kni_stats *stats, u64 packets,
+				 u64 bytes)
+{
+	u64_stats_update_begin(&stats->syncp);
+	u64_stats_add(&stats->packets, packets);
+	u64_stats_add(&stats->bytes, bytes);
+	u64_stats_update_end(&stats->syncp);
+}
+
+static inline void kni_stats_inc(struct kni_stats *stats, u64_stats_t *ctr)
+{
+	u64_stats_update_begin(&stats->syncp);
+	u64_stats_inc(ctr);
+	u64_stats_update_end(&stats->syncp);
+}
+
+/* queue.c */
+int kni_chrdev_init(void);
+void kni_chrdev_exit(void);
+void kni_queue_detach(struct kni_queue *q, bool dead);
+
+/* rx.c */
+int kni_napi_poll(struct napi_struct *napi, int budget);
+void kni_napi_kick(struct kni_queue *q);
+
+/* tx.c */
+netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev);
+int kni_tx_post(struct kni_queue *q, struct kni_region *r,
+		const struct sk_buff *skb, const void *data, u32 len);
+void kni_tx_wake(struct kni_queue *q, struct kni_file *kf);
 
 #endif /* _KNI_H */

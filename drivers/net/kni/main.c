@@ -42,8 +42,14 @@ static int __init kni_mod_init(void)
 	if (ret)
 		goto err_pernet;
 
+	ret = kni_chrdev_init();
+	if (ret)
+		goto err_link;
+
 	return 0;
 
+err_link:
+	rtnl_link_unregister(&kni_link_ops);
 err_pernet:
 	unregister_pernet_device(&kni_net_ops);
 	return ret;
@@ -51,6 +57,7 @@ err_pernet:
 
 static void __exit kni_mod_exit(void)
 {
+	kni_chrdev_exit();
 	rtnl_link_unregister(&kni_link_ops);
 	unregister_pernet_device(&kni_net_ops);
 }

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kni: the kernel's side of the rings shared with userspace.
+ *
+ * Ordering (the model is net/xdp/xsk_queue.h). For every ring, the
+ * producer writes descriptors and then its index:
+ *
+ *   producer                          consumer
+ *   write desc[prod & mask]           prod = load-acquire(producer)   (B)
+ *   store-release(producer, prod + 1) (A)
+ *                                     read desc[cons & mask]
+ *                                     store-release(consumer, cons + 1) (C)
+ *   cons = load-acquire(consumer) (D)
+ *   reuse the slot / the frame
+ *
+ * (A) pairs with (B): a consumer that sees the new index sees the slot.
+ * (C) pairs with (D): a producer that sees the slot released does not
+ * overwrite it while the consumer still reads it, and the frame it names
+ * is no longer in use.
+ *
+ * Userspace can write anything at any time: the kernel reads each
+ * descriptor once into a local copy and validates only the copy, keeps
+ * its own index privately, and treats the other side's index as a claim to
+ * be checked against the ring size.
+ */
+#ifndef _KNI_RING_H
+#define _KNI_RING_H
+
+#include <linux/overflow.h>
+
+#include "kni.h"
+
+/* Flags userspace may set on an rx descriptor. */
+#define KNI_DESC_F_RX_KNOWN	KNI_DESC_F_CSUM_VALID
+
+/**
+ * kni_desc_check() - validate a descriptor read from the rx ring
+ * @d: the kernel's copy of the descriptor
+ * @area_size: bytes in the frame area
+ * @frame_size: bytes per frame, a power of two
+ *
+ * Return: 0 if the packet lies inside one frame of the area, is at least
+ * an Ethernet header long and carries only known flags; -EINVAL otherwise.
+ */
+static inline int kni_desc_check(const struct kni_desc *d, u64 area_size,
+				 u32 frame_size)
+{
+	u64 frame_end, end;
+
+	if (d->flags & ~KNI_DESC_F_RX_KNOWN)
+		return -EINVAL;
+	if (d->addr >= area_size)
+		return -EINVAL;
+	if (d->len < ETH_HLEN)
+		return -EINVAL;
+	frame_end = (d->addr & ~((u64)frame_size - 1)) + frame_size;
+	if (check_add_overflow(d->addr, (u64)d->len, &end) || end > frame_end)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * kni_frame_of() - the frame an alloc descriptor names
+ * @addr: the descriptor's address
+ * @area_size: bytes in the frame area
+ * @frame_size: bytes per frame, a power of two
+ * @frame: set to the offset of the frame's first byte
+ *
+ * Return: 0, or -EINVAL if @addr is outside the area.
+ */
+static inline int kni_frame_of(u64 addr, u64 area_size, u32 frame_size,
+			       u64 *frame)
+{
+	if (addr >= area_size)
+		return -EINVAL;
+	*frame = addr & ~((u64)frame_size - 1);
+	return 0;
+}
+
+/**
+ * kni_ring_entries() - how many entries a producer index claims
+ * @prod: the producer index read from userspace
+ * @cons: the kernel's consumer index
+ * @size: ring size
+ *
+ * Return: the entries between @cons and @prod, or -ERANGE if @prod is more
+ * than @size ahead of @cons (or behind it), which no valid producer does.
+ */
+static inline s64 kni_ring_entries(u32 prod, u32 cons, u32 size)
+{
+	u32 n = prod - cons;
+
+	if (n > size)
+		return -ERANGE;
+	return n;
+}
+
+/**
+ * kni_ring_room() - how many slots a producer may fill
+ * @prod: the kernel's producer index
+ * @cons: the consumer index read from userspace
+ * @size: ring size
+ *
+ * Return: free slots; 0 also when @cons claims more than was produced.
+ */
+static inline u32 kni_ring_room(u32 prod, u32 cons, u32 size)
+{
+	u32 used = prod - cons;
+
+	return used > size ? 0 : size - used;
+}
+
+/*
+ * Consumer side: entries available, refreshing the producer when needed.
+ * A producer index out of range is an error of userspace's: the kernel
+ * skips to it, so the ring works again from there, and returns -ERANGE
+ * for the caller to count.
+ */
+static inline s64 kni_ring_cons_avail(struct kni_ring *r)
+{
+	s64 n = kni_ring_entries(r->prod, r->cons, r->mask + 1);
+
+	if (n > 0)
+		return n;
+	/* (B): pairs with the userspace producer's store-release (A). */
+	r->prod = smp_load_acquire(r->producer);
+	n = kni_ring_entries(r->prod, r->cons, r->mask + 1);
+	if (n < 0)
+		r->cons = r->prod;
+	return n;
+}
+
+/* Read the descriptor at the consumer index once, into @d. */
+static inline void kni_ring_read(const struct kni_ring *r,
+				 struct kni_desc *d)
+{
+	const struct kni_desc *slot = &r->desc[r->cons & r->mask];
+
+	d->addr = READ_ONCE(slot->addr);
+	d->len = READ_ONCE(slot->len);
+	d->flags = READ_ONCE(slot->flags);
+}
+
+static inline void kni_ring_cons_release(struct kni_ring *r)
+{
+	/* (C): pairs with the userspace producer's load-acquire (D). */
+	smp_store_release(r->consumer, r->cons);
+}
+
+/* Producer side: free slots, refreshing the consumer when needed. */
+static inline u32 kni_ring_prod_room(struct kni_ring *r)
+{
+	u32 n = kni_ring_room(r->prod, r->cons, r->mask + 1);
+
+	if (n)
+		return n;
+	/* (D): pairs with the userspace consumer's store-release (C). */
+	r->cons = smp_load_acquire(r->consumer);
+	return kni_ring_room(r->prod, r->cons, r->mask + 1);
+}
+
+static inline void kni_ring_write(struct kni_ring *r, u64 addr, u32 len,
+				  u32 flags)
+{
+	struct kni_desc *slot = &r->desc[r->prod & r->mask];
+
+	WRITE_ONCE(slot->addr, addr);
+	WRITE_ONCE(slot->len, len);
+	WRITE_ONCE(slot->flags, flags);
+	r->prod++;
+}
+
+static inline void kni_ring_prod_release(struct kni_ring *r)
+{
+	/* (A): pairs with the userspace consumer's load-acquire (B). */
+	smp_store_release(r->producer, r->prod);
+}
+
+#endif /* _KNI_RING_H */

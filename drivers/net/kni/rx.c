@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kni: packets from userspace to the stack. One NAPI per queue consumes
+ * the rx ring, copies each packet into an skb, hands it to GRO and returns
+ * the frame on the free ring. The dataplane kicks NAPI only when the kernel
+ * set KNI_RING_F_NEED_WAKEUP on rx, so a busy producer makes no syscalls.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+#include <linux/poll.h>
+#include <linux/skbuff.h>
+
+#include "kni.h"
+#include "ring.h"
+
+/* Called from process context: NAPI must be scheduled with BHs off. */
+void kni_napi_kick(struct kni_queue *q)
+{
+	local_bh_disable();
+	napi_schedule(&q->napi);
+	local_bh_enable();
+}
+
+static void kni_rx_set_wakeup(struct kni_queue *q, struct kni_region *r,
+			      bool on)
+{
+	if (q->rx_wakeup == on)
+		return;
+	q->rx_wakeup = on;
+	WRITE_ONCE(*r->rx.flags, on ? KNI_RING_F_NEED_WAKEUP : 0);
+}
+
+/*
+ * Pass one valid packet on: to the stack, or in a loopback mode straight
+ * back to userspace on tx. Returns -ENOSPC when loopback found no room on
+ * tx; the descriptor is then left on rx for the next poll.
+ */
+static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
+		      const struct kni_desc *d, u32 loopback)
+{
+	struct net_device *dev = q->kni->dev;
+	const void *data = r->frames + d->addr;
+	struct netdev_queue *txq;
+	struct sk_buff *skb = NULL;
+	int err;
+
+	if (loopback != KNI_LOOPBACK_FIFO) {
+		skb = napi_alloc_skb(&q->napi, d->len);
+		if (unlikely(!skb))
+			return -ENOMEM;
+		skb_put_data(skb, data, d->len);
+	}
+
+	if (loopback == KNI_LOOPBACK_NONE) {
+		skb->protocol = eth_type_trans(skb, dev);
+		if (d->flags & KNI_DESC_F_CSUM_VALID)
+			skb->ip_summed = CHECKSUM_UNNECESSARY;
+		kni_stats_add(&q->rx, 1, d->len);
+		napi_gro_receive(&q->napi, skb);
+		return 0;
+	}
+
+	/* fifo copies frame to frame; fifo_skb goes through the skb. */
+	txq = netdev_get_tx_queue(dev, q->index);
+	__netif_tx_lock(txq, smp_processor_id());
+	err = kni_tx_post(q, r, skb, data, d->len);
+	__netif_tx_unlock(txq);
+	if (err) {
+		kfree_skb(skb);
+		return err;
+	}
+	consume_skb(skb);
+	kni_stats_add(&q->rx, 1, d->len);
+	return 0;
+}
+
+static int kni_rx_ring(struct kni_queue *q, struct kni_region *r, int budget)
+{
+	u32 loopback = READ_ONCE(q->kni->loopback);
+	struct kni_desc d;
+	int done = 0;
+	s64 avail;
+	u32 room;
+	int err;
+
+	q->rx_blocked = false;
+	avail = kni_ring_cons_avail(&r->rx);
+	if (avail < 0) {
+		/* The producer jumped: skip to it and count it once. */
+		kni_stats_inc(&q->rx, &q->rx.invalid);
+		kni_ring_cons_release(&r->rx);
+		avail = 0;
+	}
+	room = kni_ring_prod_room(&r->free);
+	if (avail && !room)
+		q->rx_blocked = true;
+
+	while (done < budget && avail && room) {
+		kni_ring_read(&r->rx, &d);
+		if (kni_desc_check(&d, r->area_size, r->frame_size)) {
+			kni_stats_inc(&q->rx, &q->rx.invalid);
+			d.flags |= KNI_DESC_F_DROPPED;
+		} else {
+			err = kni_rx_one(q, r, &d, loopback);
+			if (err == -ENOSPC) {
+				q->rx_blocked = true;
+				break;
+			}
+			if (err) {
+				kni_stats_inc(&q->rx, &q->rx.drops);
+				d.flags |= KNI_DESC_F_DROPPED;
+			}
+		}
+		/* Hand the frame back as it was given, whatever happened. */
+		kni_ring_write(&r->free, d.addr, d.len, d.flags);
+		r->rx.cons++;
+		avail--;
+		room--;
+		done++;
+	}
+
+	if (done) {
+		kni_ring_cons_release(&r->rx);
+		kni_ring_prod_release(&r->free);
+	}
+	return done;
+}
+
+/* Is there rx work the next poll could do? */
+static bool kni_rx_pending(struct kni_queue *q, struct kni_region *r)
+{
+	if (q->rx_blocked)
+		return false;
+	/* (B): pairs with the userspace producer's store-release (A). */
+	return smp_load_acquire(r->rx.producer) != r->rx.cons;
+}
+
+int kni_napi_poll(struct napi_struct *napi, int budget)
+{
+	struct kni_queue *q = container_of(napi, struct kni_queue, napi);
+	struct kni_file *kf;
+	struct kni_region *r;
+	int done;
+
+	if (unlikely(budget <= 0))
+		return 0;
+
+	/* NAPI runs with BHs off: an RCU read-side section. */
+	kf = rcu_dereference_bh(q->file);
+	if (!kf) {
+		napi_complete(napi);
+		return 0;
+	}
+	r = &kf->region;
+
+	kni_rx_set_wakeup(q, r, false);
+	/* A kick may also mean alloc was refilled or tx drained. */
+	kni_tx_wake(q, kf);
+
+	done = kni_rx_ring(q, r, budget);
+	if (done && wq_has_sleeper(&kf->wait))
+		wake_up_interruptible_poll(&kf->wait, EPOLLIN | EPOLLRDNORM |
+					   EPOLLOUT | EPOLLWRNORM);
+
+	if (done < budget && napi_complete_done(napi, done)) {
+		/*
+		 * Ask for a kick, then look again: a descriptor published
+		 * before userspace could see the flag must not be stranded.
+		 * The full barrier pairs with the one userspace puts between
+		 * publishing its producer and reading the flag.
+		 */
+		kni_rx_set_wakeup(q, r, true);
+		/* Orders the flag store before the producer load below. */
+		smp_mb();
+		if (kni_rx_pending(q, r))
+			napi_schedule(napi);
+	}
+	return done;
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kni: packets from the stack to userspace. ndo_start_xmit copies each
+ * packet into a frame userspace offered on the alloc ring and posts it on
+ * the tx ring. When no frame or no tx slot is left the subqueue stops and
+ * the qdisc holds the packets; userspace kicks once it made room (it sees
+ * KNI_RING_F_NEED_WAKEUP on alloc) and NAPI wakes the subqueue. Packets
+ * are dropped only when nothing is attached, each drop counted.
+ */
+
+#include <linux/netdevice.h>
+#include <linux/poll.h>
+#include <linux/skbuff.h>
+
+#include "kni.h"
+#include "ring.h"
+
+/*
+ * Entries on alloc. A producer index out of range is skipped to (see
+ * kni_ring_cons_avail()) and counted.
+ */
+static s64 kni_alloc_avail(struct kni_queue *q, struct kni_region *r)
+{
+	s64 n = kni_ring_cons_avail(&r->alloc);
+
+	if (unlikely(n < 0)) {
+		kni_stats_inc(&q->tx, &q->tx.invalid);
+		kni_ring_cons_release(&r->alloc);
+		n = 0;
+	}
+	return n;
+}
+
+/*
+ * Copy a packet into the next alloc frame and post it on tx; the packet is
+ * @skb if given, else @len bytes at @data. Called under the tx queue lock.
+ * Returns -ENOSPC when there is no frame or no tx slot, -EMSGSIZE when the
+ * packet cannot fit a frame.
+ */
+int kni_tx_post(struct kni_queue *q, struct kni_region *r,
+		const struct sk_buff *skb, const void *data, u32 len)
+{
+	struct kni_desc d;
+	u64 frame;
+	void *dst;
+
+	if (len > r->frame_size - KNI_FRAME_HEADROOM)
+		return -EMSGSIZE;
+	if (!kni_ring_prod_room(&r->tx))
+		return -ENOSPC;
+
+	for (;;) {
+		if (!kni_alloc_avail(q, r))
+			return -ENOSPC;
+		kni_ring_read(&r->alloc, &d);
+		r->alloc.cons++;
+		if (!kni_frame_of(d.addr, r->area_size, r->frame_size, &frame))
+			break;
+		kni_stats_inc(&q->tx, &q->tx.invalid);
+	}
+	kni_ring_cons_release(&r->alloc);
+
+	dst = r->frames + frame + KNI_FRAME_HEADROOM;
+	if (skb)
+		skb_copy_bits(skb, 0, dst, len);
+	else
+		memcpy(dst, data, len);
+	kni_ring_write(&r->tx, frame + KNI_FRAME_HEADROOM, len, 0);
+	kni_ring_prod_release(&r->tx);
+	return 0;
+}
+
+/* Could one more packet be posted? Called under the tx queue lock. */
+static bool kni_tx_has_room(struct kni_queue *q, struct kni_region *r)
+{
+	return kni_ring_prod_room(&r->tx) && kni_alloc_avail(q, r);
+}
+
+/*
+ * Stop the subqueue and ask userspace for a kick, then look again: room
+ * made before userspace could see the flag must not leave the subqueue
+ * stopped. The full barrier pairs with the one userspace puts between
+ * publishing alloc's producer (or tx's consumer) and reading the flag.
+ */
+static void kni_tx_stop(struct kni_queue *q, struct kni_region *r,
+			struct netdev_queue *txq)
+{
+	netif_tx_stop_queue(txq);
+	kni_stats_inc(&q->tx, &q->tx.stops);
+	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
+	/* Orders the flag store before the index loads below. */
+	smp_mb();
+	if (kni_tx_has_room(q, r)) {
+		WRITE_ONCE(*r->alloc.flags, 0);
+		netif_tx_start_queue(txq);
+	}
+}
+
+/* From NAPI, after a kick: restart a subqueue userspace made room for. */
+void kni_tx_wake(struct kni_queue *q, struct kni_file *kf)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(q->kni->dev, q->index);
+	struct kni_region *r = &kf->region;
+
+	if (!netif_tx_queue_stopped(txq))
+		return;
+	__netif_tx_lock(txq, smp_processor_id());
+	if (netif_tx_queue_stopped(txq) && kni_tx_has_room(q, r)) {
+		WRITE_ONCE(*r->alloc.flags, 0);
+		netif_tx_wake_queue(txq);
+	}
+	__netif_tx_unlock(txq);
+}
+
+netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+	u16 index = skb_get_queue_mapping(skb);
+	struct kni_queue *q = &kni->queues[index];
+	struct netdev_queue *txq;
+	struct kni_file *kf;
+	u32 len = skb->len;
+	int err;
+
+	kf = rcu_dereference_bh(q->file);
+	if (!kf) {
+		/* No dataplane is attached to take the packet. */
+		kni_stats_inc(&q->tx, &q->tx.drops);
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
+		return NETDEV_TX_OK;
+	}
+
+	txq = netdev_get_tx_queue(dev, index);
+	err = kni_tx_post(q, &kf->region, skb, NULL, len);
+	if (unlikely(err == -EMSGSIZE)) {
+		kni_stats_inc(&q->tx, &q->tx.drops);
+		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
+		return NETDEV_TX_OK;
+	}
+	if (unlikely(err)) {
+		/*
+		 * Only when userspace took back room it had given (the check
+		 * below stops the subqueue before it runs out): the qdisc
+		 * keeps the packet.
+		 */
+		kni_tx_stop(q, &kf->region, txq);
+		if (netif_tx_queue_stopped(txq))
+			return NETDEV_TX_BUSY;
+		/* Room came back meanwhile; losing it again is a drop. */
+		if (kni_tx_post(q, &kf->region, skb, NULL, len)) {
+			kni_stats_inc(&q->tx, &q->tx.drops);
+			kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
+			return NETDEV_TX_OK;
+		}
+	}
+
+	kni_stats_add(&q->tx, 1, len);
+	consume_skb(skb);
+	if (!kni_tx_has_room(q, &kf->region))
+		kni_tx_stop(q, &kf->region, txq);
+	if (wq_has_sleeper(&kf->wait))
+		wake_up_interruptible_poll(&kf->wait, EPOLLIN | EPOLLRDNORM);
+	return NETDEV_TX_OK;
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kni: the interface between a kni network device and the userspace
+ * dataplane attached to its queues.
+ *
+ * A dataplane opens /dev/kni, attaches the file to one queue of a kni
+ * device with KNI_IOC_ATTACH and maps the queue's region with mmap() at
+ * offset 0. The kernel allocates the region; it holds four rings and an
+ * area of frames. Rings carry byte offsets into the frame area, never
+ * addresses. Directions are named from the kernel's side:
+ *
+ *   rx    user -> kernel: filled frames for the network stack
+ *   free  kernel -> user: frames of rx the kernel is done with
+ *   alloc user -> kernel: empty frames the kernel may fill
+ *   tx    kernel -> user: frames holding packets the stack transmitted
+ *
+ * Every ring has a producer and a consumer index. Both are free-running
+ * 32-bit counters; the slot of index i is i & (ring_size - 1). The side
+ * that produces publishes descriptors before its producer index (a
+ * store-release of the index after writing the slots); the side that
+ * consumes reads the producer index with a load-acquire before reading
+ * the slots, and publishes its consumer index with a store-release once
+ * it no longer needs them.
+ */
+#ifndef _UAPI_LINUX_KNI_H
+#define _UAPI_LINUX_KNI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Version of struct kni_attach this header describes. */
+#define KNI_ATTACH_VERSION	1
+
+/**
+ * struct kni_ring_offsets - where one ring lives in the queue's region
+ * @producer: offset of the __u32 producer index
+ * @consumer: offset of the __u32 consumer index
+ * @flags: offset of the __u32 ring flags (KNI_RING_F_*), written by the
+ *	kernel only
+ * @desc: offset of the array of ring_size struct kni_desc
+ */
+struct kni_ring_offsets {
+	__u64 producer;
+	__u64 consumer;
+	__u64 flags;
+	__u64 desc;
+};
+
+/**
+ * struct kni_attach - argument of KNI_IOC_ATTACH
+ * @version: KNI_ATTACH_VERSION (in)
+ * @flags: KNI_ATTACH_F_*; none is defined yet, so it must be 0 (in)
+ * @ifindex: the kni device, in the caller's network namespace (in)
+ * @queue: the queue of that device, from 0 (in)
+ * @reserved: must be 0 (in)
+ * @mmap_size: bytes to map at offset 0 (out)
+ * @ring_size: descriptors in each of the four rings, a power of two (out)
+ * @frame_size: bytes in each frame, a power of two (out)
+ * @frame_count: frames in the frame area (out)
+ * @headroom: bytes at the start of a frame the kernel leaves free before
+ *	the packets it writes; reserved for offload metadata (out)
+ * @frames: offset of the frame area in the region (out)
+ * @rx: the rx ring (out)
+ * @free: the free ring (out)
+ * @alloc: the alloc ring (out)
+ * @tx: the tx ring (out)
+ *
+ * The fields marked "out" are written by the kernel; their values on input
+ * are ignored. The ioctl number encodes the size of the structure the
+ * caller knows: a larger structure from a newer header is accepted when the
+ * bytes this kernel does not know are all zero (-E2BIG otherwise), and the
+ * kernel writes back only the bytes the caller passed.
+ */
+struct kni_attach {
+	__u32 version;
+	__u32 flags;
+	__u32 ifindex;
+	__u32 queue;
+	__u64 reserved[2];
+
+	__u64 mmap_size;
+	__u32 ring_size;
+	__u32 frame_size;
+	__u32 frame_count;
+	__u32 headroom;
+	__u64 frames;
+	struct kni_ring_offsets rx;
+	struct kni_ring_offsets free;
+	struct kni_ring_offsets alloc;
+	struct kni_ring_offsets tx;
+};
+
+/**
+ * struct kni_desc - one ring slot
+ * @addr: offset of the packet's first byte in the frame area. The frame
+ *	is addr / frame_size; the packet must end inside that frame. On the
+ *	alloc ring only the frame counts: the kernel writes at its start plus
+ *	the headroom.
+ * @len: length of the packet in bytes, from the Ethernet header
+ * @flags: KNI_DESC_F_*; a descriptor with an unknown flag is dropped
+ *
+ * The free ring returns the descriptors of rx as they were read, with
+ * KNI_DESC_F_DROPPED added when the kernel dropped the packet.
+ */
+struct kni_desc {
+	__u64 addr;
+	__u32 len;
+	__u32 flags;
+};
+
+/* rx: the packet's checksums were verified (CHECKSUM_UNNECESSARY). */
+#define KNI_DESC_F_CSUM_VALID	(1U << 0)
+/* free: the packet was not passed on; a counter says why. */
+#define KNI_DESC_F_DROPPED	(1U << 31)
+
+/*
+ * rx ring: the kernel is not polling the ring (it is idle, or waits for
+ * room on free); kick it with KNI_IOC_KICK after producing on rx or
+ * consuming from free. alloc ring: transmission stopped for want of an
+ * alloc frame or of room on the tx ring; kick after producing on alloc or
+ * consuming from tx. Put a full memory barrier between publishing an index
+ * and reading the flag: the kernel does the same between setting the flag
+ * and looking at the indexes one last time.
+ */
+#define KNI_RING_F_NEED_WAKEUP	(1U << 0)
+
+/*
+ * ioctls on a /dev/kni file. KNI_IOC_ATTACH attaches the file to a queue;
+ * a file attaches once and detaches when it is closed. KNI_IOC_KICK has the
+ * kernel look at the rx and alloc rings.
+ *
+ * poll(): EPOLLIN when tx or free hold descriptors, EPOLLOUT when rx has
+ * room, EPOLLHUP | EPOLLERR once the device is gone; the mapping stays
+ * valid until it is unmapped.
+ */
+#define KNI_IOC_MAGIC		0xE6
+#define KNI_IOC_ATTACH		_IOWR(KNI_IOC_MAGIC, 0x01, struct kni_attach)
+#define KNI_IOC_KICK		_IO(KNI_IOC_MAGIC, 0x02)
+
+#endif /* _UAPI_LINUX_KNI_H */
