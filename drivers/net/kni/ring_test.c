@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests of the checks applied to what userspace writes in the rings.
+ */
+
+#include <kunit/test.h>
+#include <linux/limits.h>
+
+#include "ring.h"
+
+#define AREA	(16 * 2048ULL)
+#define FRAME	2048U
+
+static int check(u64 addr, u32 len, u32 flags)
+{
+	struct kni_desc d = { .addr = addr, .len = len, .flags = flags };
+
+	return kni_desc_check(&d, AREA, FRAME);
+}
+
+static void kni_desc_check_valid(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, check(0, ETH_HLEN, 0), 0);
+	KUNIT_EXPECT_EQ(test, check(0, FRAME, 0), 0);
+	KUNIT_EXPECT_EQ(test, check(FRAME + 100, FRAME - 100, 0), 0);
+	KUNIT_EXPECT_EQ(test, check(AREA - ETH_HLEN, ETH_HLEN, 0), 0);
+	KUNIT_EXPECT_EQ(test, check(5 * FRAME, 60, KNI_DESC_F_CSUM_VALID), 0);
+}
+
+static void kni_desc_check_length(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, check(0, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(0, ETH_HLEN - 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(0, FRAME + 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(FRAME + 1, FRAME, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(0, U32_MAX, 0), -EINVAL);
+	/* Crossing into the next frame, even inside the area. */
+	KUNIT_EXPECT_EQ(test, check(FRAME - 10, 20, 0), -EINVAL);
+}
+
+static void kni_desc_check_address(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, check(AREA, ETH_HLEN, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(AREA + FRAME, 64, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(U64_MAX, 64, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(U64_MAX - 10, 64, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(AREA - 1, ETH_HLEN, 0), -EINVAL);
+}
+
+static void kni_desc_check_flags(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, check(0, 64, 1U << 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(0, 64, KNI_DESC_F_DROPPED), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(0, 64, U32_MAX), -EINVAL);
+}
+
+static void kni_frame_of_test(struct kunit *test)
+{
+	u64 frame = 1;
+
+	KUNIT_EXPECT_EQ(test, kni_frame_of(0, AREA, FRAME, &frame), 0);
+	KUNIT_EXPECT_EQ(test, frame, 0);
+	KUNIT_EXPECT_EQ(test, kni_frame_of(3 * FRAME + 7, AREA, FRAME, &frame),
+			0);
+	KUNIT_EXPECT_EQ(test, frame, 3 * FRAME);
+	KUNIT_EXPECT_EQ(test, kni_frame_of(AREA - 1, AREA, FRAME, &frame), 0);
+	KUNIT_EXPECT_EQ(test, frame, AREA - FRAME);
+	KUNIT_EXPECT_EQ(test, kni_frame_of(AREA, AREA, FRAME, &frame), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kni_frame_of(U64_MAX, AREA, FRAME, &frame),
+			-EINVAL);
+}
+
+static void kni_ring_entries_test(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, kni_ring_entries(0, 0, 64), 0);
+	KUNIT_EXPECT_EQ(test, kni_ring_entries(64, 0, 64), 64);
+	KUNIT_EXPECT_EQ(test, kni_ring_entries(65, 0, 64), -ERANGE);
+	/* Free-running indexes wrap. */
+	KUNIT_EXPECT_EQ(test, kni_ring_entries(3, U32_MAX - 2, 64), 6);
+	/* A producer behind the consumer. */
+	KUNIT_EXPECT_EQ(test, kni_ring_entries(9, 10, 64), -ERANGE);
+	KUNIT_EXPECT_EQ(test, kni_ring_entries(U32_MAX, 0, 64), -ERANGE);
+}
+
+static void kni_ring_room_test(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, kni_ring_room(0, 0, 64), 64);
+	KUNIT_EXPECT_EQ(test, kni_ring_room(64, 0, 64), 0);
+	KUNIT_EXPECT_EQ(test, kni_ring_room(70, 10, 64), 4);
+	KUNIT_EXPECT_EQ(test, kni_ring_room(2, U32_MAX - 1, 64), 60);
+	/* A consumer ahead of the producer, or too far behind. */
+	KUNIT_EXPECT_EQ(test, kni_ring_room(10, 11, 64), 0);
+	KUNIT_EXPECT_EQ(test, kni_ring_room(100, 0, 64), 0);
+}
+
+static struct kunit_case kni_ring_cases[] = {
+	KUNIT_CASE(kni_desc_check_valid),
+	KUNIT_CASE(kni_desc_check_length),
+	KUNIT_CASE(kni_desc_check_address),
+	KUNIT_CASE(kni_desc_check_flags),
+	KUNIT_CASE(kni_frame_of_test),
+	KUNIT_CASE(kni_ring_entries_test),
+	KUNIT_CASE(kni_ring_room_test),
+	{}
+};
+
+static struct kunit_suite kni_ring_suite = {
+	.name		= "kni_ring",
+	.test_cases	= kni_ring_cases,
+};
+
+kunit_test_suite(kni_ring_suite);
