@@ -1,0 +1,1128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kni shared-ring data path, driven from userspace as a dataplane
+ * would: attach, map, pass packets both ways with the bytes compared,
+ * wakeups, backpressure, hostile descriptors and indexes, loopback modes,
+ * and the lifetime of an attached file.
+ *
+ * Each test runs in a network namespace of its own with one kni device
+ * (kni0) whose IPv6 is off, so the only traffic is the test's own.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/kni.h>
+
+#include "../../kselftest_harness.h"
+
+#define ETH_P_TEST	0x88b5	/* IEEE local experimental */
+
+struct uring {
+	__u32 *prod;
+	__u32 *cons;
+	__u32 *flags;
+	struct kni_desc *desc;
+	__u32 mask;
+};
+
+struct uqueue {
+	int fd;
+	struct kni_attach at;
+	unsigned char *map;
+	struct uring rx, free, alloc, tx;
+};
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static unsigned long long sysfs_stat(const char *dev, const char *name)
+{
+	unsigned long long v = ~0ULL;
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", dev,
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return v;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = ~0ULL;
+	fclose(f);
+	return v;
+}
+
+/*
+ * A fresh netns holding kni0 created with ARGS, up; with a mount namespace
+ * of its own whose /sys shows the new netns' devices.
+ */
+static int setup_netns(const char *args)
+{
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
+		return -1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    umount2("/sys", MNT_DETACH) ||
+	    mount("sysfs", "/sys", "sysfs", 0, NULL))
+		return -1;
+	if (sh("ip link set lo up && sysctl -qw net.ipv6.conf.default.disable_ipv6=1"))
+		return -1;
+	if (sh("ip link add kni0 type kni carrier on %s", args))
+		return -1;
+	return sh("ip link set kni0 up");
+}
+
+static void ring_map(struct uring *r, unsigned char *map,
+		     const struct kni_ring_offsets *o, __u32 size)
+{
+	r->prod = (__u32 *)(map + o->producer);
+	r->cons = (__u32 *)(map + o->consumer);
+	r->flags = (__u32 *)(map + o->flags);
+	r->desc = (struct kni_desc *)(map + o->desc);
+	r->mask = size - 1;
+}
+
+static void attach_args(struct kni_attach *at, const char *dev, __u32 queue)
+{
+	memset(at, 0, sizeof(*at));
+	at->version = KNI_ATTACH_VERSION;
+	at->ifindex = if_nametoindex(dev);
+	at->queue = queue;
+}
+
+static int attach_ioctl(int fd, const char *dev, __u32 queue,
+			struct kni_attach *at)
+{
+	attach_args(at, dev, queue);
+	return ioctl(fd, KNI_IOC_ATTACH, at);
+}
+
+/* Attach to queue Q of kni0 and map the region; 0 or -errno. */
+static int uq_open(struct uqueue *uq, __u32 queue)
+{
+	uq->fd = open("/dev/kni", O_RDWR | O_CLOEXEC);
+	if (uq->fd < 0)
+		return -errno;
+	if (attach_ioctl(uq->fd, "kni0", queue, &uq->at))
+		return -errno;
+	uq->map = mmap(NULL, uq->at.mmap_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, uq->fd, 0);
+	if (uq->map == MAP_FAILED)
+		return -errno;
+	ring_map(&uq->rx, uq->map, &uq->at.rx, uq->at.ring_size);
+	ring_map(&uq->free, uq->map, &uq->at.free, uq->at.ring_size);
+	ring_map(&uq->alloc, uq->map, &uq->at.alloc, uq->at.ring_size);
+	ring_map(&uq->tx, uq->map, &uq->at.tx, uq->at.ring_size);
+	return 0;
+}
+
+static void uq_close(struct uqueue *uq)
+{
+	if (uq->map && uq->map != MAP_FAILED)
+		munmap(uq->map, uq->at.mmap_size);
+	close(uq->fd);
+	memset(uq, 0, sizeof(*uq));
+}
+
+static unsigned char *frame(struct uqueue *uq, __u64 addr)
+{
+	return uq->map + uq->at.frames + addr;
+}
+
+/* Publish N more entries on a ring userspace produces on. */
+static void produce(struct uring *r, __u32 n)
+{
+	__atomic_store_n(r->prod, *r->prod + n, __ATOMIC_RELEASE);
+}
+
+static void kick_if_needed(struct uqueue *uq)
+{
+	/* Pairs with the kernel's barrier between its flag and index. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if ((__atomic_load_n(uq->rx.flags, __ATOMIC_RELAXED) |
+	     __atomic_load_n(uq->alloc.flags, __ATOMIC_RELAXED)) &
+	    KNI_RING_F_NEED_WAKEUP)
+		ioctl(uq->fd, KNI_IOC_KICK);
+}
+
+static __u32 entries(struct uring *r)
+{
+	return __atomic_load_n(r->prod, __ATOMIC_ACQUIRE) - *r->cons;
+}
+
+static void consume(struct uring *r, __u32 n)
+{
+	__atomic_store_n(r->cons, *r->cons + n, __ATOMIC_RELEASE);
+}
+
+/* Wait until ring R holds at least N entries; false on timeout. */
+static bool wait_entries(struct uqueue *uq, struct uring *r, __u32 n)
+{
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (entries(r) >= n)
+			return true;
+		usleep(1000);
+		kick_if_needed(uq);
+	}
+	return false;
+}
+
+/* Offer frames [first, first + n) on alloc. */
+static void give_alloc(struct uqueue *uq, __u32 first, __u32 n)
+{
+	__u32 i, p = *uq->alloc.prod;
+
+	for (i = 0; i < n; i++) {
+		struct kni_desc *d = &uq->alloc.desc[(p + i) & uq->alloc.mask];
+
+		d->addr = (__u64)(first + i) * uq->at.frame_size;
+		d->len = 0;
+		d->flags = 0;
+	}
+	produce(&uq->alloc, n);
+}
+
+static void fill(unsigned char *p, __u32 len, __u32 seed)
+{
+	static const unsigned char dst[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const unsigned char src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+	__u32 i;
+
+	memcpy(p, dst, ETH_ALEN);
+	memcpy(p + ETH_ALEN, src, ETH_ALEN);
+	p[12] = ETH_P_TEST >> 8;
+	p[13] = ETH_P_TEST & 0xff;
+	for (i = ETH_HLEN; i < len; i++)
+		p[i] = (unsigned char)(seed * 31 + i * 7);
+}
+
+/* A packet socket on kni0 for the test's EtherType. */
+static int packet_socket(void)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_TEST),
+		.sll_ifindex = if_nametoindex("kni0"),
+	};
+	struct timeval tv = { .tv_sec = 5 };
+	int size = 4 << 20;
+	int fd;
+
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_TEST));
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_packet(int pfd, __u32 len, __u32 seed)
+{
+	unsigned char buf[65536];
+
+	fill(buf, len, seed);
+	return send(pfd, buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* Put a packet of LEN bytes at ADDR on rx. */
+static void post_rx(struct uqueue *uq, __u32 slot, __u64 addr, __u32 len,
+		    __u32 seed)
+{
+	struct kni_desc *d = &uq->rx.desc[(*uq->rx.prod + slot) & uq->rx.mask];
+
+	fill(frame(uq, addr), len, seed);
+	d->addr = addr;
+	d->len = len;
+	d->flags = 0;
+}
+
+FIXTURE(kni)
+{
+	struct uqueue uq;
+	int pfd;
+};
+
+FIXTURE_VARIANT(kni)
+{
+	const char *args;
+	__u32 stride;	/* of the lengths the round trips go through */
+};
+
+/* Every length. */
+FIXTURE_VARIANT_ADD(kni, default)
+{
+	.args = "",
+	.stride = 1,
+};
+
+/* Every seventh length, so every alignment, to keep the time down. */
+FIXTURE_VARIANT_ADD(kni, big_frames)
+{
+	.args = "ring_size 64 frame_size 8192",
+	.stride = 7,
+};
+
+FIXTURE_SETUP(kni)
+{
+	ASSERT_EQ(setup_netns(variant->args), 0);
+	ASSERT_EQ(uq_open(&self->uq, 0), 0);
+	self->pfd = packet_socket();
+	ASSERT_GE(self->pfd, 0);
+}
+
+FIXTURE_TEARDOWN(kni)
+{
+	close(self->pfd);
+	uq_close(&self->uq);
+}
+
+TEST_F(kni, layout)
+{
+	struct kni_attach *at = &self->uq.at;
+	const struct kni_ring_offsets *rings[] = {
+		&at->rx, &at->free, &at->alloc, &at->tx,
+	};
+	unsigned int i;
+
+	ASSERT_EQ(at->frame_count, 2 * at->ring_size);
+	ASSERT_EQ(at->headroom, 256);
+	ASSERT_EQ(at->frames % getpagesize(), 0);
+	ASSERT_GE(at->mmap_size, at->frames +
+		  (__u64)at->frame_count * at->frame_size);
+	for (i = 0; i < 4; i++) {
+		ASSERT_LT(rings[i]->desc + at->ring_size * sizeof(struct kni_desc),
+			  at->frames + 1);
+		ASSERT_EQ(rings[i]->producer % 4, 0);
+	}
+	/* Nothing polls rx before the first kick. */
+	ASSERT_EQ(*self->uq.rx.flags, KNI_RING_F_NEED_WAKEUP);
+	/* The last byte of the mapping is usable. */
+	self->uq.map[at->mmap_size - 1] = 1;
+}
+
+/* Every length from an Ethernet header to the frame size, at offsets. */
+TEST_F_TIMEOUT(kni, user_to_stack_every_length, 400)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 fs = uq->at.frame_size, batch = 32, len = ETH_HLEN;
+	__u32 step = variant->stride;
+	unsigned char buf[65536], want[65536];
+
+	while (len <= fs) {
+		__u32 n, i, l, off;
+
+		for (n = 0; n < batch && len + n * step <= fs; n++) {
+			l = len + n * step;
+			/* At the start, in the middle, or against the end. */
+			off = (l % 3 == 0) ? fs - l : (l % 3 == 1) ? 0 : (fs - l) / 2;
+			post_rx(uq, n, (__u64)n * fs + off, l, l);
+		}
+		produce(&uq->rx, n);
+		kick_if_needed(uq);
+		for (i = 0; i < n; i++) {
+			ssize_t got = recv(self->pfd, buf, sizeof(buf), 0);
+
+			l = len + i * step;
+			ASSERT_EQ(got, l) TH_LOG("length %u", l);
+			fill(want, l, l);
+			ASSERT_EQ(memcmp(buf, want, got), 0);
+		}
+		/* Every frame comes back on free, not dropped. */
+		ASSERT_TRUE(wait_entries(uq, &uq->free, n));
+		for (i = 0; i < n; i++) {
+			struct kni_desc *d =
+				&uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
+
+			ASSERT_EQ(d->flags & KNI_DESC_F_DROPPED, 0);
+			ASSERT_EQ(d->len, len + i * step);
+		}
+		consume(&uq->free, n);
+		len += n * step;
+	}
+	ASSERT_EQ(sysfs_stat("kni0", "rx_errors"), 0);
+	ASSERT_EQ(sysfs_stat("kni0", "rx_dropped"), 0);
+}
+
+TEST_F_TIMEOUT(kni, stack_to_user_every_length, 400)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 max = uq->at.frame_size - uq->at.headroom;
+	__u32 len, i, n, batch = 32, step = variant->stride;
+	unsigned char want[65536];
+	int mtu = max - ETH_HLEN;
+
+	/* The largest MTU the frame size allows (one VLAN tag spare). */
+	mtu -= 4;
+	ASSERT_EQ(sh("ip link set kni0 mtu %d", mtu), 0);
+	max = mtu + ETH_HLEN;
+
+	for (len = ETH_HLEN; len <= max; len += n * step) {
+		for (n = 0; n < batch && len + n * step <= max; n++)
+			;
+		give_alloc(uq, 0, n);
+		kick_if_needed(uq);
+		for (i = 0; i < n; i++)
+			ASSERT_EQ(send_packet(self->pfd, len + i * step,
+					      len + i * step), 0);
+		ASSERT_TRUE(wait_entries(uq, &uq->tx, n)) TH_LOG("length %u", len);
+		for (i = 0; i < n; i++) {
+			struct kni_desc *d =
+				&uq->tx.desc[(*uq->tx.cons + i) & uq->tx.mask];
+			__u32 l = len + i * step;
+
+			ASSERT_EQ(d->len, l);
+			ASSERT_EQ(d->addr % uq->at.frame_size, uq->at.headroom);
+			fill(want, l, l);
+			ASSERT_EQ(memcmp(frame(uq, d->addr), want, d->len), 0);
+		}
+		consume(&uq->tx, n);
+	}
+	ASSERT_EQ(sysfs_stat("kni0", "tx_dropped"), 0);
+}
+
+/* No kick, no delivery; NEED_WAKEUP is set again once NAPI is idle. */
+TEST_F(kni, need_wakeup)
+{
+	struct uqueue *uq = &self->uq;
+	unsigned char buf[2048];
+	struct pollfd pfd = { .fd = self->pfd, .events = POLLIN };
+
+	post_rx(uq, 0, 0, 60, 1);
+	produce(&uq->rx, 1);
+	ASSERT_EQ(poll(&pfd, 1, 300), 0);
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
+	ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 60);
+	ASSERT_TRUE(wait_entries(uq, &uq->free, 1));
+	ASSERT_NE(__atomic_load_n(uq->rx.flags, __ATOMIC_ACQUIRE) &
+		  KNI_RING_F_NEED_WAKEUP, 0);
+}
+
+static void *send_later(void *arg)
+{
+	int pfd = *(int *)arg;
+
+	usleep(200 * 1000);
+	send_packet(pfd, 100, 3);
+	return NULL;
+}
+
+TEST_F(kni, poll_wakes_on_tx)
+{
+	struct uqueue *uq = &self->uq;
+	struct pollfd pfd = { .fd = uq->fd, .events = POLLIN };
+	pthread_t t;
+
+	give_alloc(uq, 0, 4);
+	/* rx is empty: writable, nothing to read. */
+	pfd.events = POLLIN | POLLOUT;
+	ASSERT_EQ(poll(&pfd, 1, 0), 1);
+	ASSERT_EQ(pfd.revents, POLLOUT);
+
+	pfd.events = POLLIN;
+	ASSERT_EQ(pthread_create(&t, NULL, send_later, &self->pfd), 0);
+	ASSERT_EQ(poll(&pfd, 1, 10000), 1);
+	ASSERT_EQ(pfd.revents & POLLIN, POLLIN);
+	pthread_join(t, NULL);
+	ASSERT_EQ(entries(&uq->tx), 1);
+}
+
+/* A consumer that stops makes the queue stop; resuming delivers all. */
+TEST_F(kni, backpressure)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 total = 200, got = 0, i;
+
+	give_alloc(uq, 0, 4);
+	for (i = 0; i < total; i++)
+		ASSERT_EQ(send_packet(self->pfd, 60 + i % 100, i), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 4));
+	usleep(100 * 1000);
+	/* Four frames, four packets; the rest wait in the qdisc. */
+	ASSERT_EQ(entries(&uq->tx), 4);
+	ASSERT_EQ(*uq->alloc.flags & KNI_RING_F_NEED_WAKEUP,
+		  KNI_RING_F_NEED_WAKEUP);
+
+	while (got < total) {
+		__u32 n = entries(&uq->tx), j;
+		unsigned char want[256];
+
+		for (j = 0; j < n; j++) {
+			struct kni_desc *d =
+				&uq->tx.desc[(*uq->tx.cons + j) & uq->tx.mask];
+
+			fill(want, 60 + (got + j) % 100, got + j);
+			ASSERT_EQ(d->len, 60 + (got + j) % 100);
+			ASSERT_EQ(memcmp(frame(uq, d->addr), want, d->len), 0);
+		}
+		consume(&uq->tx, n);
+		got += n;
+		if (got == total)
+			break;
+		give_alloc(uq, 0, 8);
+		ASSERT_TRUE(wait_entries(uq, &uq->tx, 1)) TH_LOG("after %u", got);
+	}
+	ASSERT_EQ(sysfs_stat("kni0", "tx_dropped"), 0);
+}
+
+/* Bad descriptors are returned marked, counted, and the queue works on. */
+TEST_F(kni, hostile_rx_descriptors)
+{
+	struct uqueue *uq = &self->uq;
+	__u64 area = (__u64)uq->at.frame_count * uq->at.frame_size;
+	__u32 fs = uq->at.frame_size;
+	const struct kni_desc bad[] = {
+		{ .addr = area, .len = 60 },
+		{ .addr = area + fs * 4, .len = 60 },
+		{ .addr = ~0ULL, .len = 60 },
+		{ .addr = ~0ULL - 30, .len = 60 },
+		{ .addr = 0, .len = 0 },
+		{ .addr = 0, .len = ETH_HLEN - 1 },
+		{ .addr = 0, .len = fs + 1 },
+		{ .addr = 0, .len = ~0U },
+		{ .addr = fs - 10, .len = 60 },
+		{ .addr = 0, .len = 60, .flags = 1U << 5 },
+		{ .addr = 0, .len = 60, .flags = KNI_DESC_F_DROPPED },
+	};
+	unsigned int n = sizeof(bad) / sizeof(bad[0]), i;
+	unsigned char buf[2048];
+
+	for (i = 0; i < n; i++)
+		uq->rx.desc[(*uq->rx.prod + i) & uq->rx.mask] = bad[i];
+	produce(&uq->rx, n);
+	kick_if_needed(uq);
+	ASSERT_TRUE(wait_entries(uq, &uq->free, n));
+	for (i = 0; i < n; i++) {
+		struct kni_desc *d = &uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
+
+		ASSERT_EQ(d->addr, bad[i].addr);
+		ASSERT_NE(d->flags & KNI_DESC_F_DROPPED, 0);
+	}
+	consume(&uq->free, n);
+	ASSERT_EQ(sysfs_stat("kni0", "rx_errors"), n);
+
+	/* A producer jumping past the ring size: skipped to, counted once. */
+	produce(&uq->rx, uq->at.ring_size + 7);
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
+	usleep(100 * 1000);
+	ASSERT_EQ(sysfs_stat("kni0", "rx_errors"), n + 1);
+	ASSERT_EQ(*uq->rx.cons, *uq->rx.prod);
+	/* A consumer index userspace scribbles over is not the kernel's. */
+	*uq->rx.cons = 12345;
+
+	post_rx(uq, 0, 0, 64, 9);
+	produce(&uq->rx, 1);
+	kick_if_needed(uq);
+	ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 64);
+	ASSERT_EQ(sysfs_stat("kni0", "rx_errors"), n + 1);
+}
+
+TEST_F(kni, hostile_alloc_descriptors)
+{
+	struct uqueue *uq = &self->uq;
+	__u64 area = (__u64)uq->at.frame_count * uq->at.frame_size;
+	__u32 p = *uq->alloc.prod;
+
+	uq->alloc.desc[p & uq->alloc.mask].addr = area;
+	uq->alloc.desc[(p + 1) & uq->alloc.mask].addr = ~0ULL;
+	uq->alloc.desc[(p + 2) & uq->alloc.mask].addr = 3 * uq->at.frame_size + 5;
+	produce(&uq->alloc, 3);
+	ASSERT_EQ(send_packet(self->pfd, 80, 4), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	ASSERT_EQ(uq->tx.desc[*uq->tx.cons & uq->tx.mask].addr,
+		  3 * uq->at.frame_size + uq->at.headroom);
+	ASSERT_EQ(sysfs_stat("kni0", "tx_errors"), 2);
+	consume(&uq->tx, 1);
+
+	/* An alloc producer far ahead is skipped to and counted. */
+	produce(&uq->alloc, 100000);
+	ASSERT_EQ(send_packet(self->pfd, 80, 5), 0);
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
+	usleep(100 * 1000);
+	ASSERT_EQ(sysfs_stat("kni0", "tx_errors"), 3);
+	ASSERT_EQ(entries(&uq->tx), 0);
+	give_alloc(uq, 0, 1);
+	kick_if_needed(uq);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+}
+
+struct scribble {
+	struct uqueue *uq;
+	volatile bool stop;
+};
+
+static void *scribbler(void *arg)
+{
+	struct scribble *s = arg;
+	unsigned int seed = 1;
+
+	while (!s->stop) {
+		__u32 i = rand_r(&seed) & s->uq->rx.mask;
+		struct kni_desc *d = &s->uq->rx.desc[i];
+
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			d->addr = ((__u64)rand_r(&seed) << 32) | rand_r(&seed);
+			break;
+		case 1:
+			d->len = rand_r(&seed);
+			break;
+		case 2:
+			d->flags = rand_r(&seed);
+			break;
+		default:
+			d->addr = rand_r(&seed) % (s->uq->at.frame_count *
+						   s->uq->at.frame_size);
+			d->len = 14 + rand_r(&seed) % 2000;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Descriptors rewritten while the kernel reads them: no harm done. */
+TEST_F(kni, descriptors_rewritten_under_the_kernel)
+{
+	struct uqueue *uq = &self->uq;
+	struct scribble s = { .uq = uq };
+	unsigned char buf[2048];
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(pthread_create(&t, NULL, scribbler, &s), 0);
+	for (i = 0; i < 200; i++) {
+		produce(&uq->rx, 16);
+		ioctl(uq->fd, KNI_IOC_KICK);
+		consume(&uq->free, entries(&uq->free));
+	}
+	s.stop = true;
+	pthread_join(t, NULL);
+	/* Let the kernel catch up with whatever is left on rx. */
+	for (i = 0; i < 1000 && *uq->rx.cons != *uq->rx.prod; i++) {
+		consume(&uq->free, entries(&uq->free));
+		ioctl(uq->fd, KNI_IOC_KICK);
+		usleep(1000);
+	}
+	ASSERT_EQ(*uq->rx.cons, *uq->rx.prod);
+	consume(&uq->free, entries(&uq->free));
+	while (recv(self->pfd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+
+	post_rx(uq, 0, 0, 64, 9);
+	produce(&uq->rx, 1);
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
+	ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 64);
+}
+
+TEST_F(kni, threaded_napi)
+{
+	struct uqueue *uq = &self->uq;
+	unsigned char buf[2048];
+	int i;
+
+	ASSERT_EQ(sh("echo 1 > /sys/class/net/kni0/threaded"), 0);
+	for (i = 0; i < 64; i++)
+		post_rx(uq, i, (__u64)i * uq->at.frame_size, 60 + i, i);
+	produce(&uq->rx, 64);
+	kick_if_needed(uq);
+	for (i = 0; i < 64; i++)
+		ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 60 + i);
+	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/threaded"), 0);
+}
+
+FIXTURE(attach)
+{
+	int unused;
+};
+
+FIXTURE_SETUP(attach)
+{
+	ASSERT_EQ(setup_netns("queues 2"), 0);
+}
+
+FIXTURE_TEARDOWN(attach)
+{
+}
+
+TEST_F(attach, bad_arguments)
+{
+	unsigned char big[sizeof(struct kni_attach) + 16];
+	struct kni_attach at;
+	int fd, fd2;
+
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
+
+	/* Not attached yet. */
+	ASSERT_EQ(ioctl(fd, KNI_IOC_KICK), -1);
+	ASSERT_EQ(errno, ENOTCONN);
+	ASSERT_EQ(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0), MAP_FAILED);
+	ASSERT_EQ(errno, ENXIO);
+	ASSERT_EQ(ioctl(fd, _IO(KNI_IOC_MAGIC, 0x7f)), -1);
+	ASSERT_EQ(errno, ENOTTY);
+
+	attach_args(&at, "kni0", 0);
+	at.version = 2;
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	at.version = 0;
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	at.version = KNI_ATTACH_VERSION;
+	at.flags = 1;
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	at.flags = 0;
+	at.reserved[1] = 1;
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	at.reserved[1] = 0;
+
+	/* Sizes: too small, larger with a non-zero tail, larger and zero. */
+	ASSERT_EQ(ioctl(fd, _IOWR(KNI_IOC_MAGIC, 0x01, __u64), &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	memset(big, 0, sizeof(big));
+	memcpy(big, &at, sizeof(at));
+	big[sizeof(big) - 1] = 1;
+	ASSERT_EQ(ioctl(fd, _IOWR(KNI_IOC_MAGIC, 0x01, big), big), -1);
+	ASSERT_EQ(errno, E2BIG);
+	/* The wrong direction bits are another ioctl. */
+	ASSERT_EQ(ioctl(fd, _IOW(KNI_IOC_MAGIC, 0x01, struct kni_attach), &at), -1);
+	ASSERT_EQ(errno, ENOTTY);
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, NULL), -1);
+	ASSERT_EQ(errno, EFAULT);
+
+	/* Devices and queues. */
+	at.ifindex = 0;
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, ENODEV);
+	at.ifindex = if_nametoindex("lo");
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, ENODEV);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 2, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", ~0U, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+
+	/* A larger structure with a zero tail is accepted. */
+	attach_args(&at, "kni0", 1);
+	memset(big, 0, sizeof(big));
+	memcpy(big, &at, sizeof(at));
+	ASSERT_EQ(ioctl(fd, _IOWR(KNI_IOC_MAGIC, 0x01, big), big), 0);
+	memcpy(&at, big, sizeof(at));
+	ASSERT_GT(at.mmap_size, 0);
+
+	/* Once per file, once per queue. */
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 0, &at), -1);
+	ASSERT_EQ(errno, EBUSY);
+	fd2 = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd2, 0);
+	ASSERT_EQ(attach_ioctl(fd2, "kni0", 1, &at), -1);
+	ASSERT_EQ(errno, EBUSY);
+	ASSERT_EQ(attach_ioctl(fd2, "kni0", 0, &at), 0);
+
+	/* Mappings: offset 0 only, no larger than the region. */
+	ASSERT_EQ(mmap(NULL, at.mmap_size + 4096, PROT_READ, MAP_SHARED, fd2, 0),
+		  MAP_FAILED);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd2, 4096), MAP_FAILED);
+	ASSERT_EQ(errno, EINVAL);
+
+	/* Closing releases the queue. */
+	close(fd);
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 1, &at), 0);
+	close(fd);
+	close(fd2);
+}
+
+static int attach_in_child(bool drop_privileges)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		struct kni_attach at;
+		int fd = open("/dev/kni", O_RDWR);
+
+		if (drop_privileges && (setgid(65534) || setuid(65534)))
+			_exit(100);
+		if (attach_ioctl(fd, "kni0", 0, &at))
+			_exit(errno);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(attach, permissions)
+{
+	ASSERT_EQ(attach_in_child(true), EPERM);
+	ASSERT_EQ(sh("ip link set kni0 type kni owner 65534"), 0);
+	ASSERT_EQ(attach_in_child(true), 0);
+	ASSERT_EQ(sh("ip link set kni0 type kni owner none group 65534"), 0);
+	ASSERT_EQ(attach_in_child(true), 0);
+	ASSERT_EQ(sh("ip link set kni0 type kni group none"), 0);
+	ASSERT_EQ(attach_in_child(true), EPERM);
+	ASSERT_EQ(attach_in_child(false), 0);
+}
+
+TEST_F(attach, other_netns)
+{
+	struct kni_attach at;
+	int ifindex = if_nametoindex("kni0");
+	int fd = open("/dev/kni", O_RDWR);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(unshare(CLONE_NEWNET), 0);
+	attach_args(&at, "lo", 0);
+	at.ifindex = ifindex;
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, ENODEV);
+	close(fd);
+}
+
+struct racer {
+	pthread_barrier_t *barrier;
+	int result;
+	int fd;
+};
+
+static void *attach_racer(void *arg)
+{
+	struct racer *r = arg;
+	struct kni_attach at;
+
+	pthread_barrier_wait(r->barrier);
+	r->result = attach_ioctl(r->fd, "kni0", 1, &at) ? errno : 0;
+	return NULL;
+}
+
+TEST_F(attach, concurrent)
+{
+	struct racer racers[8];
+	pthread_barrier_t barrier;
+	pthread_t t[8];
+	int i, winners = 0;
+
+	pthread_barrier_init(&barrier, NULL, 8);
+	for (i = 0; i < 8; i++) {
+		racers[i].barrier = &barrier;
+		racers[i].fd = open("/dev/kni", O_RDWR);
+		ASSERT_GE(racers[i].fd, 0);
+		ASSERT_EQ(pthread_create(&t[i], NULL, attach_racer, &racers[i]), 0);
+	}
+	for (i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	/* Only now: a close would let a late racer in. */
+	for (i = 0; i < 8; i++) {
+		if (racers[i].result == 0)
+			winners++;
+		else
+			ASSERT_EQ(racers[i].result, EBUSY);
+		close(racers[i].fd);
+	}
+	ASSERT_EQ(winners, 1);
+}
+
+/* The device goes away under an attached, mapped file. */
+TEST_F(attach, delete_while_attached)
+{
+	struct uqueue uq = {};
+	struct pollfd pfd;
+	int i;
+
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	give_alloc(&uq, 0, 16);
+	for (i = 0; i < 16; i++)
+		post_rx(&uq, i, (__u64)(16 + i) * uq.at.frame_size, 60, i);
+	produce(&uq.rx, 16);
+	kick_if_needed(&uq);
+
+	ASSERT_EQ(sh("ip link del kni0"), 0);
+	pfd.fd = uq.fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(poll(&pfd, 1, 1000), 1);
+	ASSERT_EQ(pfd.revents & (POLLHUP | POLLERR), POLLHUP | POLLERR);
+	ASSERT_EQ(ioctl(uq.fd, KNI_IOC_KICK), -1);
+	ASSERT_EQ(errno, ENODEV);
+	/* The mapping is still ours. */
+	memset(uq.map, 0xa5, uq.at.mmap_size);
+	uq_close(&uq);
+}
+
+TEST_F(attach, delete_netns_while_attached)
+{
+	struct uqueue uq = {};
+	struct pollfd pfd;
+	int self_ns, ns;
+
+	self_ns = open("/proc/self/ns/net", O_RDONLY);
+	ASSERT_GE(self_ns, 0);
+	ASSERT_EQ(setup_netns(""), 0);
+	ns = open("/proc/self/ns/net", O_RDONLY);
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	ASSERT_EQ(setns(self_ns, CLONE_NEWNET), 0);
+	/* The last reference to the namespace goes. */
+	close(ns);
+
+	pfd.fd = uq.fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(poll(&pfd, 1, 10000), 1);
+	ASSERT_EQ(pfd.revents & POLLHUP, POLLHUP);
+	memset(uq.map, 0x5a, uq.at.mmap_size);
+	uq_close(&uq);
+	close(self_ns);
+}
+
+static void *attach_loop(void *arg)
+{
+	volatile bool *stop = arg;
+	struct kni_attach at;
+
+	while (!*stop) {
+		int fd = open("/dev/kni", O_RDWR);
+
+		if (attach_ioctl(fd, "kni0", 0, &at) == 0) {
+			void *m = mmap(NULL, at.mmap_size, PROT_READ | PROT_WRITE,
+				       MAP_SHARED, fd, 0);
+
+			ioctl(fd, KNI_IOC_KICK);
+			if (m != MAP_FAILED)
+				munmap(m, at.mmap_size);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(attach, delete_while_attaching, 300)
+{
+	volatile bool stop = false;
+	pthread_t t[2];
+	int i;
+
+	ASSERT_EQ(sh("ip link del kni0 && ip link add kni0 type kni ring_size 64 && ip link set kni0 up"), 0);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, attach_loop, (void *)&stop), 0);
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(sh("ip link del kni0 && ip link add kni0 type kni ring_size 64 && ip link set kni0 up"), 0);
+		usleep(10 * 1000);
+	}
+	stop = true;
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+
+TEST_F(attach, kill_during_traffic)
+{
+	struct uqueue uq = {};
+	int status, i, pfd;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (uq_open(&uq, 0))
+			_exit(1);
+		for (;;) {
+			for (i = 0; i < 8; i++)
+				post_rx(&uq, i, (__u64)i * uq.at.frame_size, 60, i);
+			produce(&uq.rx, 8);
+			give_alloc(&uq, 8, 4);
+			ioctl(uq.fd, KNI_IOC_KICK);
+			consume(&uq.free, entries(&uq.free));
+			consume(&uq.tx, entries(&uq.tx));
+		}
+	}
+	/* Traffic the other way too, more than the child takes. */
+	pfd = packet_socket();
+	ASSERT_GE(pfd, 0);
+	for (i = 0; i < 300; i++)
+		ASSERT_EQ(send_packet(pfd, 60, i), 0);
+	usleep(200 * 1000);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	/* The queue is free again. */
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	uq_close(&uq);
+	close(pfd);
+}
+
+FIXTURE(multi)
+{
+	struct uqueue uq[4];
+};
+
+FIXTURE_SETUP(multi)
+{
+	int i;
+
+	ASSERT_EQ(setup_netns("queues 4"), 0);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(uq_open(&self->uq[i], i), 0);
+	ASSERT_EQ(sh("ip addr add 10.9.0.2/24 dev kni0 && ip neigh add 10.9.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+}
+
+FIXTURE_TEARDOWN(multi)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		uq_close(&self->uq[i]);
+}
+
+/* Each queue passes packets up; the stack spreads flows over the queues. */
+TEST_F(multi, queues)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	int pfd = packet_socket(), s, i, q, used = 0;
+	unsigned char buf[2048];
+	__u32 total = 0;
+
+	ASSERT_GE(pfd, 0);
+	for (q = 0; q < 4; q++) {
+		give_alloc(&self->uq[q], 0, 128);
+		post_rx(&self->uq[q], 0, 128 * self->uq[q].at.frame_size,
+			60 + q, q);
+		produce(&self->uq[q].rx, 1);
+		kick_if_needed(&self->uq[q]);
+		ASSERT_EQ(recv(pfd, buf, sizeof(buf), 0), 60 + q);
+	}
+
+	inet_pton(AF_INET, "10.9.0.1", &dst.sin_addr);
+	for (i = 0; i < 64; i++) {
+		/* A socket per flow: nothing ties the flows to one queue. */
+		s = socket(AF_INET, SOCK_DGRAM, 0);
+		ASSERT_GE(s, 0);
+		dst.sin_port = htons(10000 + i);
+		ASSERT_EQ(sendto(s, "kni", 3, 0, (struct sockaddr *)&dst,
+				 sizeof(dst)), 3);
+		close(s);
+	}
+	for (i = 0; i < 1000 && total < 64; i++) {
+		usleep(1000);
+		for (total = 0, q = 0; q < 4; q++)
+			total += entries(&self->uq[q].tx);
+	}
+	ASSERT_EQ(total, 64);
+	for (q = 0; q < 4; q++)
+		used += entries(&self->uq[q].tx) > 0;
+	ASSERT_EQ(used, 4);
+	close(pfd);
+}
+
+FIXTURE(loopback)
+{
+	struct uqueue uq;
+};
+
+FIXTURE_VARIANT(loopback)
+{
+	const char *mode;
+};
+
+FIXTURE_VARIANT_ADD(loopback, fifo)
+{
+	.mode = "fifo",
+};
+
+FIXTURE_VARIANT_ADD(loopback, fifo_skb)
+{
+	.mode = "fifo_skb",
+};
+
+FIXTURE_SETUP(loopback)
+{
+	char args[64];
+
+	snprintf(args, sizeof(args), "loopback %s", variant->mode);
+	ASSERT_EQ(setup_netns(args), 0);
+	ASSERT_EQ(uq_open(&self->uq, 0), 0);
+}
+
+FIXTURE_TEARDOWN(loopback)
+{
+	uq_close(&self->uq);
+}
+
+/* rx comes straight back on tx, byte for byte, waiting for room. */
+TEST_F(loopback, rx_to_tx)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 rs = uq->at.ring_size, max = uq->at.frame_size - uq->at.headroom;
+	unsigned char want[65536];
+	__u32 i, len, done = 0;
+
+	/* More packets than alloc frames: the rest wait on rx. */
+	give_alloc(uq, rs, rs / 2);
+	for (i = 0; i < rs; i++) {
+		len = ETH_HLEN + i * (max - ETH_HLEN) / (rs - 1);
+		post_rx(uq, i, (__u64)i * uq->at.frame_size, len, i);
+	}
+	produce(&uq->rx, rs);
+	kick_if_needed(uq);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, rs / 2));
+	usleep(50 * 1000);
+	ASSERT_EQ(entries(&uq->tx), rs / 2);
+
+	while (done < rs) {
+		__u32 n = entries(&uq->tx);
+
+		for (i = 0; i < n; i++) {
+			struct kni_desc *d =
+				&uq->tx.desc[(*uq->tx.cons + i) & uq->tx.mask];
+
+			len = ETH_HLEN + (done + i) * (max - ETH_HLEN) / (rs - 1);
+			ASSERT_EQ(d->len, len);
+			fill(want, len, done + i);
+			ASSERT_EQ(memcmp(frame(uq, d->addr), want, len), 0);
+		}
+		consume(&uq->tx, n);
+		done += n;
+		if (done == rs)
+			break;
+		give_alloc(uq, rs, n);
+		kick_if_needed(uq);
+		ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	}
+	ASSERT_TRUE(wait_entries(uq, &uq->free, rs));
+	ASSERT_EQ(sysfs_stat("kni0", "rx_packets"), rs);
+}
+
+TEST_HARNESS_MAIN
