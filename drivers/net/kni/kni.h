@@ -11,11 +11,12 @@
 #include <linux/if_link.h>
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
+#include <linux/poll.h>
 #include <linux/u64_stats_sync.h>
-#include <linux/wait.h>
-#include <uapi/linux/kni.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
 #include <net/rtnetlink.h>
+#include <uapi/linux/kni.h>
 
 #define KNI_DRV_NAME		"kni"
 
@@ -142,6 +143,7 @@ struct kni_queue;
  * @ready: @region is set up and stays so until release (store-release by
  *	attach, load-acquire by mmap and poll)
  * @dead: the device went away while attached
+ * @busy: wakeups are off (KNI_IOC_WAKEUPS)
  */
 struct kni_file {
 	struct mutex		lock; /* attach */
@@ -150,6 +152,7 @@ struct kni_file {
 	wait_queue_head_t	wait;
 	bool			ready;
 	bool			dead;
+	bool			busy;
 };
 
 /**
@@ -233,6 +236,13 @@ static inline void kni_stats_inc(struct kni_stats *stats, u64_stats_t *ctr)
 	u64_stats_update_begin(&stats->syncp);
 	u64_stats_inc(ctr);
 	u64_stats_update_end(&stats->syncp);
+}
+
+/* Wake poll() waiters unless the dataplane busy-polls. */
+static inline void kni_file_wake(struct kni_file *kf, __poll_t events)
+{
+	if (!READ_ONCE(kf->busy) && wq_has_sleeper(&kf->wait))
+		wake_up_interruptible_poll(&kf->wait, events);
 }
 
 /* queue.c */

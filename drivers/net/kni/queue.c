@@ -240,6 +240,16 @@ static long kni_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	if (cmd == KNI_IOC_KICK)
 		return kni_ioctl_kick(kf);
+	if (cmd == KNI_IOC_WAKEUPS) {
+		if (arg > 1)
+			return -EINVAL;
+		WRITE_ONCE(kf->busy, !arg);
+		/* Have epoll look again at what arrived while they were off. */
+		if (arg)
+			wake_up_interruptible_poll(&kf->wait, EPOLLIN | EPOLLRDNORM |
+						   EPOLLOUT | EPOLLWRNORM);
+		return 0;
+	}
 	/* Any size of the attach structure; the handler checks it. */
 	if (_IOC_TYPE(cmd) == KNI_IOC_MAGIC &&
 	    _IOC_NR(cmd) == _IOC_NR(KNI_IOC_ATTACH) &&

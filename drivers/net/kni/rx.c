@@ -159,9 +159,8 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 	kni_tx_wake(q, kf);
 
 	done = kni_rx_ring(q, r, budget);
-	if (done && wq_has_sleeper(&kf->wait))
-		wake_up_interruptible_poll(&kf->wait, EPOLLIN | EPOLLRDNORM |
-					   EPOLLOUT | EPOLLWRNORM);
+	if (done)
+		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM);
 
 	if (done < budget && napi_complete_done(napi, done)) {
 		/*

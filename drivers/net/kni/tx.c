@@ -158,7 +158,6 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	consume_skb(skb);
 	if (!kni_tx_has_room(q, &kf->region))
 		kni_tx_stop(q, &kf->region, txq);
-	if (wq_has_sleeper(&kf->wait))
-		wake_up_interruptible_poll(&kf->wait, EPOLLIN | EPOLLRDNORM);
+	kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
 	return NETDEV_TX_OK;
 }

@@ -127,14 +127,20 @@ struct kni_desc {
 /*
  * ioctls on a /dev/kni file. KNI_IOC_ATTACH attaches the file to a queue;
  * a file attaches once and detaches when it is closed. KNI_IOC_KICK has the
- * kernel look at the rx and alloc rings.
+ * kernel look at the rx and alloc rings. KNI_IOC_WAKEUPS with argument 0
+ * switches poll wakeups off (busy mode: the dataplane polls its rings and
+ * does not sleep in poll()), with 1 back on (the default); -EINVAL for any
+ * other argument.
  *
  * poll(): EPOLLIN when tx or free hold descriptors, EPOLLOUT when rx has
  * room, EPOLLHUP | EPOLLERR once the device is gone; the mapping stays
- * valid until it is unmapped.
+ * valid until it is unmapped. With wakeups off, poll() still reports the
+ * state when called, but a sleeping caller is woken only by its timeout or
+ * by the device going away.
  */
 #define KNI_IOC_MAGIC		0xE6
 #define KNI_IOC_ATTACH		_IOWR(KNI_IOC_MAGIC, 0x01, struct kni_attach)
 #define KNI_IOC_KICK		_IO(KNI_IOC_MAGIC, 0x02)
+#define KNI_IOC_WAKEUPS		_IO(KNI_IOC_MAGIC, 0x03)
 
 #endif /* _UAPI_LINUX_KNI_H */

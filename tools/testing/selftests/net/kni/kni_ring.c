@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -460,6 +461,43 @@ TEST_F(kni, poll_wakes_on_tx)
 	ASSERT_EQ(entries(&uq->tx), 1);
 }
 
+/*
+ * Busy mode: nobody sleeping is woken (epoll, unlike poll(), does not look
+ * at the file again when its timeout expires), the state is still reported
+ * when asked, and switching wakeups back on has epoll look again.
+ */
+TEST_F(kni, busy_mode)
+{
+	struct uqueue *uq = &self->uq;
+	struct pollfd pfd = { .fd = uq->fd, .events = POLLIN };
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	pthread_t t;
+	int ep;
+
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_WAKEUPS, 2), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ep = epoll_create1(0);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, uq->fd, &ev), 0);
+	give_alloc(uq, 0, 4);
+
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_WAKEUPS, 0), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, send_later, &self->pfd), 0);
+	ASSERT_EQ(epoll_wait(ep, &out, 1, 1500), 0);
+	pthread_join(t, NULL);
+	ASSERT_EQ(entries(&uq->tx), 1);
+	ASSERT_EQ(poll(&pfd, 1, 0), 1);
+
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_WAKEUPS, 1), 0);
+	ASSERT_EQ(epoll_wait(ep, &out, 1, 0), 1);
+	consume(&uq->tx, 1);
+	ASSERT_EQ(pthread_create(&t, NULL, send_later, &self->pfd), 0);
+	ASSERT_EQ(epoll_wait(ep, &out, 1, 10000), 1);
+	pthread_join(t, NULL);
+	ASSERT_EQ(entries(&uq->tx), 1);
+	close(ep);
+}
+
 /* A consumer that stops makes the queue stop; resuming delivers all. */
 TEST_F(kni, backpressure)
 {
@@ -693,6 +731,8 @@ TEST_F(attach, bad_arguments)
 	ASSERT_EQ(errno, ENXIO);
 	ASSERT_EQ(ioctl(fd, _IO(KNI_IOC_MAGIC, 0x7f)), -1);
 	ASSERT_EQ(errno, ENOTTY);
+	ASSERT_EQ(ioctl(fd, KNI_IOC_WAKEUPS, 3), -1);
+	ASSERT_EQ(errno, EINVAL);
 
 	attach_args(&at, "kni0", 0);
 	at.version = 2;
