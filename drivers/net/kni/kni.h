@@ -116,6 +116,8 @@ struct kni_ring {
  * @free: kernel -> user, rx frames returned
  * @alloc: user -> kernel, empty frames
  * @tx: kernel -> user, packets from the stack
+ * @tx_unflushed: packets posted on @tx whose producer index is not
+ *	published yet (the stack said more were coming); tx queue lock
  */
 struct kni_region {
 	void			*addr;
@@ -127,6 +129,7 @@ struct kni_region {
 	struct kni_ring		free;
 	struct kni_ring		alloc ____cacheline_aligned_in_smp;
 	struct kni_ring		tx;
+	u32			tx_unflushed;
 };
 
 struct kni_queue;
@@ -258,6 +261,7 @@ void kni_napi_kick(struct kni_queue *q);
 netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev);
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		const struct sk_buff *skb, const void *data, u32 len);
+bool kni_tx_flush(struct kni_region *r);
 void kni_tx_wake(struct kni_queue *q, struct kni_file *kf);
 
 #endif /* _KNI_H */

@@ -96,6 +96,7 @@ static int kni_region_alloc(struct kni_region *r, const struct kni_dev *kni,
 	kni_ring_init(&r->free, addr, &at->free, at->ring_size);
 	kni_ring_init(&r->alloc, addr, &at->alloc, at->ring_size);
 	kni_ring_init(&r->tx, addr, &at->tx, at->ring_size);
+	r->tx_unflushed = 0;
 	/* Nothing is polling rx until the first kick. */
 	WRITE_ONCE(*r->rx.flags, KNI_RING_F_NEED_WAKEUP);
 	return 0;

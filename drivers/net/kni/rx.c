@@ -33,15 +33,15 @@ static void kni_rx_set_wakeup(struct kni_queue *q, struct kni_region *r,
 
 /*
  * Pass one valid packet on: to the stack, or in a loopback mode straight
- * back to userspace on tx. Returns -ENOSPC when loopback found no room on
- * tx; the descriptor is then left on rx for the next poll.
+ * back to userspace on tx, under the tx queue lock the caller holds.
+ * Returns -ENOSPC when loopback found no room on tx; the descriptor is then
+ * left on rx for the next poll.
  */
 static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 		      const struct kni_desc *d, u32 loopback)
 {
 	struct net_device *dev = q->kni->dev;
 	const void *data = r->frames + d->addr;
-	struct netdev_queue *txq;
 	struct sk_buff *skb = NULL;
 	int err;
 
@@ -62,10 +62,7 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 	}
 
 	/* fifo copies frame to frame; fifo_skb goes through the skb. */
-	txq = netdev_get_tx_queue(dev, q->index);
-	__netif_tx_lock(txq, smp_processor_id());
 	err = kni_tx_post(q, r, skb, data, d->len);
-	__netif_tx_unlock(txq);
 	if (err) {
 		kfree_skb(skb);
 		return err;
@@ -75,28 +72,15 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 	return 0;
 }
 
-static int kni_rx_ring(struct kni_queue *q, struct kni_region *r, int budget)
+/* Consume up to @n descriptors of rx, with room for them on free. */
+static int kni_rx_descs(struct kni_queue *q, struct kni_region *r, u32 n,
+			u32 loopback)
 {
-	u32 loopback = READ_ONCE(q->kni->loopback);
 	struct kni_desc d;
-	int done = 0;
-	s64 avail;
-	u32 room;
+	u32 done = 0;
 	int err;
 
-	q->rx_blocked = false;
-	avail = kni_ring_cons_avail(&r->rx);
-	if (avail < 0) {
-		/* The producer jumped: skip to it and count it once. */
-		kni_stats_inc(&q->rx, &q->rx.invalid);
-		kni_ring_cons_release(&r->rx);
-		avail = 0;
-	}
-	room = kni_ring_prod_room(&r->free);
-	if (avail && !room)
-		q->rx_blocked = true;
-
-	while (done < budget && avail && room) {
+	while (done < n) {
 		kni_ring_read(&r->rx, &d);
 		if (kni_desc_check(&d, r->area_size, r->frame_size)) {
 			kni_stats_inc(&q->rx, &q->rx.invalid);
@@ -115,9 +99,45 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_region *r, int budget)
 		/* Hand the frame back as it was given, whatever happened. */
 		kni_ring_write(&r->free, d.addr, d.len, d.flags);
 		r->rx.cons++;
-		avail--;
-		room--;
 		done++;
+	}
+	return done;
+}
+
+static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
+{
+	u32 loopback = READ_ONCE(q->kni->loopback);
+	struct kni_region *r = &kf->region;
+	struct netdev_queue *txq;
+	s64 avail;
+	u32 room;
+	int done;
+
+	q->rx_blocked = false;
+	avail = kni_ring_cons_avail(&r->rx);
+	if (avail < 0) {
+		/* The producer jumped: skip to it and count it once. */
+		kni_stats_inc(&q->rx, &q->rx.invalid);
+		kni_ring_cons_release(&r->rx);
+		avail = 0;
+	}
+	room = kni_ring_prod_room(&r->free);
+	if (avail && !room)
+		q->rx_blocked = true;
+	room = min3(room, (u32)avail, (u32)budget);
+	if (!room)
+		return 0;
+
+	if (loopback == KNI_LOOPBACK_NONE) {
+		done = kni_rx_descs(q, r, room, loopback);
+	} else {
+		/* Loopback posts on tx: its lock once for the whole poll. */
+		txq = netdev_get_tx_queue(q->kni->dev, q->index);
+		__netif_tx_lock(txq, smp_processor_id());
+		done = kni_rx_descs(q, r, room, loopback);
+		if (kni_tx_flush(r))
+			kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
+		__netif_tx_unlock(txq);
 	}
 
 	if (done) {
@@ -158,7 +178,7 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 	/* A kick may also mean alloc was refilled or tx drained. */
 	kni_tx_wake(q, kf);
 
-	done = kni_rx_ring(q, r, budget);
+	done = kni_rx_ring(q, kf, budget);
 	if (done)
 		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM);
 

@@ -5,7 +5,9 @@
  * the tx ring. When no frame or no tx slot is left the subqueue stops and
  * the qdisc holds the packets; userspace kicks once it made room (it sees
  * KNI_RING_F_NEED_WAKEUP on alloc) and NAPI wakes the subqueue. Packets
- * are dropped only when nothing is attached, each drop counted.
+ * are dropped only when nothing is attached, each drop counted. While the
+ * stack says more packets follow (netdev_xmit_more()), the indexes are
+ * published and userspace woken once for the whole batch.
  */
 
 #include <linux/netdevice.h>
@@ -33,9 +35,9 @@ static s64 kni_alloc_avail(struct kni_queue *q, struct kni_region *r)
 
 /*
  * Copy a packet into the next alloc frame and post it on tx; the packet is
- * @skb if given, else @len bytes at @data. Called under the tx queue lock.
- * Returns -ENOSPC when there is no frame or no tx slot, -EMSGSIZE when the
- * packet cannot fit a frame.
+ * @skb if given, else @len bytes at @data. Called under the tx queue lock;
+ * kni_tx_flush() publishes what was posted. Returns -ENOSPC when there is
+ * no frame or no tx slot, -EMSGSIZE when the packet cannot fit a frame.
  */
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		const struct sk_buff *skb, const void *data, u32 len)
@@ -58,7 +60,6 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 			break;
 		kni_stats_inc(&q->tx, &q->tx.invalid);
 	}
-	kni_ring_cons_release(&r->alloc);
 
 	dst = r->frames + frame + KNI_FRAME_HEADROOM;
 	if (skb)
@@ -66,8 +67,23 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 	else
 		memcpy(dst, data, len);
 	kni_ring_write(&r->tx, frame + KNI_FRAME_HEADROOM, len, 0);
-	kni_ring_prod_release(&r->tx);
+	r->tx_unflushed++;
 	return 0;
+}
+
+/*
+ * Publish the alloc consumer and the tx producer; under the tx queue lock.
+ * Returns whether packets were posted since the last flush, for the caller
+ * to wake userspace.
+ */
+bool kni_tx_flush(struct kni_region *r)
+{
+	bool posted = r->tx_unflushed;
+
+	kni_ring_cons_release(&r->alloc);
+	kni_ring_prod_release(&r->tx);
+	r->tx_unflushed = 0;
+	return posted;
 }
 
 /* Could one more packet be posted? Called under the tx queue lock. */
@@ -82,9 +98,14 @@ static bool kni_tx_has_room(struct kni_queue *q, struct kni_region *r)
  * stopped. The full barrier pairs with the one userspace puts between
  * publishing alloc's producer (or tx's consumer) and reading the flag.
  */
-static void kni_tx_stop(struct kni_queue *q, struct kni_region *r,
+static void kni_tx_stop(struct kni_queue *q, struct kni_file *kf,
 			struct netdev_queue *txq)
 {
+	struct kni_region *r = &kf->region;
+
+	/* What is posted must reach userspace for it to make room. */
+	if (kni_tx_flush(r))
+		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
 	netif_tx_stop_queue(txq);
 	kni_stats_inc(&q->tx, &q->tx.stops);
 	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
@@ -118,6 +139,7 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	u16 index = skb_get_queue_mapping(skb);
 	struct kni_queue *q = &kni->queues[index];
 	struct netdev_queue *txq;
+	struct kni_region *r;
 	struct kni_file *kf;
 	u32 len = skb->len;
 	int err;
@@ -131,11 +153,12 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 
 	txq = netdev_get_tx_queue(dev, index);
-	err = kni_tx_post(q, &kf->region, skb, NULL, len);
+	r = &kf->region;
+	err = kni_tx_post(q, r, skb, NULL, len);
 	if (unlikely(err == -EMSGSIZE)) {
 		kni_stats_inc(&q->tx, &q->tx.drops);
 		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
-		return NETDEV_TX_OK;
+		goto flush;
 	}
 	if (unlikely(err)) {
 		/*
@@ -143,21 +166,25 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		 * below stops the subqueue before it runs out): the qdisc
 		 * keeps the packet.
 		 */
-		kni_tx_stop(q, &kf->region, txq);
+		kni_tx_stop(q, kf, txq);
 		if (netif_tx_queue_stopped(txq))
 			return NETDEV_TX_BUSY;
 		/* Room came back meanwhile; losing it again is a drop. */
-		if (kni_tx_post(q, &kf->region, skb, NULL, len)) {
+		if (kni_tx_post(q, r, skb, NULL, len)) {
 			kni_stats_inc(&q->tx, &q->tx.drops);
 			kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
-			return NETDEV_TX_OK;
+			goto flush;
 		}
 	}
 
 	kni_stats_add(&q->tx, 1, len);
 	consume_skb(skb);
-	if (!kni_tx_has_room(q, &kf->region))
-		kni_tx_stop(q, &kf->region, txq);
-	kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
+	if (!kni_tx_has_room(q, r))
+		kni_tx_stop(q, kf, txq);
+flush:
+	/* The stack calls again unless the subqueue stopped. */
+	if ((!netdev_xmit_more() || netif_xmit_stopped(txq)) &&
+	    kni_tx_flush(r))
+		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
 	return NETDEV_TX_OK;
 }
