@@ -128,6 +128,74 @@ static void kni_get_stats64(struct net_device *dev,
 	}
 }
 
+/**
+ * kni_set_carrier() - turn the carrier of a kni device on or off
+ * @kni: the device
+ * @on: the new state
+ *
+ * From rtnetlink under RTNL, and from an attached file's ioctl under RCU
+ * only: the last one wins.
+ */
+void kni_set_carrier(struct kni_dev *kni, bool on)
+{
+	WRITE_ONCE(kni->carrier, on);
+	if (on)
+		netif_carrier_on(kni->dev);
+	else
+		netif_carrier_off(kni->dev);
+}
+
+/**
+ * kni_update_limits() - apply what the attached dataplanes declared
+ * @kni: the device
+ *
+ * The MTU may not exceed what any attached file handles, nor what a frame
+ * holds; the MAC address is fixed while any attached file asked so. Called
+ * under RTNL after a file attached or detached.
+ *
+ * Return: whether any file is attached.
+ */
+bool kni_update_limits(struct kni_dev *kni)
+{
+	unsigned int max_mtu = kni_max_mtu(kni->frame_size);
+	bool attached = false, fixed_mac = false;
+	struct kni_file *kf;
+	u32 i;
+
+	ASSERT_RTNL();
+	for (i = 0; i < kni->num_queues; i++) {
+		kf = rtnl_dereference(kni->queues[i].file);
+		if (!kf)
+			continue;
+		attached = true;
+		if (kf->max_mtu)
+			max_mtu = min(max_mtu, kf->max_mtu);
+		fixed_mac |= kf->fixed_mac;
+	}
+	WRITE_ONCE(kni->dev->max_mtu, max_mtu);
+	kni->fixed_mac = fixed_mac;
+	return attached;
+}
+
+static int kni_change_carrier(struct net_device *dev, bool new_carrier)
+{
+	kni_set_carrier(netdev_priv(dev), new_carrier);
+	return 0;
+}
+
+/* Promiscuity and all-multicast changed (RTNL); dev->flags has them. */
+static void kni_change_rx_flags(struct net_device *dev, int change)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+
+	if (change & IFF_PROMISC)
+		kni_event_post(kni, KNI_EVENT_PROMISC,
+			       !!(dev->flags & IFF_PROMISC));
+	if (change & IFF_ALLMULTI)
+		kni_event_post(kni, KNI_EVENT_ALLMULTI,
+			       !!(dev->flags & IFF_ALLMULTI));
+}
+
 static const struct net_device_ops kni_netdev_ops = {
 	.ndo_init		= kni_dev_init,
 	.ndo_uninit		= kni_dev_uninit,
@@ -137,6 +205,8 @@ static const struct net_device_ops kni_netdev_ops = {
 	.ndo_get_stats64	= kni_get_stats64,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
+	.ndo_change_carrier	= kni_change_carrier,
+	.ndo_change_rx_flags	= kni_change_rx_flags,
 };
 
 static void kni_setup(struct net_device *dev)
@@ -265,14 +335,6 @@ static int kni_parse_owner(struct kni_dev *kni, struct nlattr *data[],
 	return 0;
 }
 
-static void kni_apply_carrier(struct kni_dev *kni)
-{
-	if (kni->carrier)
-		netif_carrier_on(kni->dev);
-	else
-		netif_carrier_off(kni->dev);
-}
-
 static int kni_newlink(struct net *src_net, struct net_device *dev,
 		       struct nlattr *tb[], struct nlattr *data[],
 		       struct netlink_ext_ack *extack)
@@ -329,7 +391,7 @@ static int kni_newlink(struct net *src_net, struct net_device *dev,
 		return err;
 
 	list_add(&kni->list, &kn->devs);
-	kni_apply_carrier(kni);
+	kni_set_carrier(kni, kni->carrier);
 	return 0;
 }
 
@@ -375,10 +437,8 @@ static int kni_changelink(struct net_device *dev, struct nlattr *tb[],
 	WRITE_ONCE(kni->group, group);
 	if (data[IFLA_KNI_LOOPBACK])
 		WRITE_ONCE(kni->loopback, nla_get_u32(data[IFLA_KNI_LOOPBACK]));
-	if (data[IFLA_KNI_CARRIER]) {
-		kni->carrier = nla_get_u8(data[IFLA_KNI_CARRIER]);
-		kni_apply_carrier(kni);
-	}
+	if (data[IFLA_KNI_CARRIER])
+		kni_set_carrier(kni, nla_get_u8(data[IFLA_KNI_CARRIER]));
 	return 0;
 }
 
@@ -402,7 +462,7 @@ static int kni_fill_info(struct sk_buff *skb, const struct net_device *dev)
 	if (nla_put_u32(skb, IFLA_KNI_QUEUES, kni->num_queues) ||
 	    nla_put_u32(skb, IFLA_KNI_RING_SIZE, kni->ring_size) ||
 	    nla_put_u32(skb, IFLA_KNI_FRAME_SIZE, kni->frame_size) ||
-	    nla_put_u8(skb, IFLA_KNI_CARRIER, kni->carrier) ||
+	    nla_put_u8(skb, IFLA_KNI_CARRIER, READ_ONCE(kni->carrier)) ||
 	    nla_put_u32(skb, IFLA_KNI_LOOPBACK, READ_ONCE(kni->loopback)))
 		return -EMSGSIZE;
 	if (uid_valid(owner) &&

@@ -105,6 +105,9 @@ struct kni_ring {
 	u32			cons;
 };
 
+/* Entries in the event ring of every queue. */
+#define KNI_EVENT_RING_SIZE	64
+
 /**
  * struct kni_region - the memory a queue shares with its dataplane
  * @addr: start of the region (vmalloc)
@@ -118,6 +121,13 @@ struct kni_ring {
  * @tx: kernel -> user, packets from the stack
  * @tx_unflushed: packets posted on @tx whose producer index is not
  *	published yet (the stack said more were coming); tx queue lock
+ * @event: kernel -> user, control events (the descriptor pointer is unused)
+ * @events: the slots of @event
+ * @state: the device's state, in the region
+ * @state_seq: the kernel's copy of @state's sequence number
+ * @overflows: events the full event ring could not take
+ *
+ * @event, @events, @state and the two counters are written under RTNL.
  */
 struct kni_region {
 	void			*addr;
@@ -130,6 +140,11 @@ struct kni_region {
 	struct kni_ring		alloc ____cacheline_aligned_in_smp;
 	struct kni_ring		tx;
 	u32			tx_unflushed;
+	struct kni_ring		event ____cacheline_aligned_in_smp;
+	struct kni_event	*events;
+	struct kni_state	*state;
+	u32			state_seq;
+	u32			overflows;
 };
 
 struct kni_queue;
@@ -147,6 +162,8 @@ struct kni_queue;
  *	attach, load-acquire by mmap and poll)
  * @dead: the device went away while attached
  * @busy: wakeups are off (KNI_IOC_WAKEUPS)
+ * @fixed_mac: the dataplane cannot change its MAC address (attach flag)
+ * @max_mtu: the largest MTU the dataplane handles, 0 for any (attach)
  */
 struct kni_file {
 	struct mutex		lock; /* attach */
@@ -156,6 +173,8 @@ struct kni_file {
 	bool			ready;
 	bool			dead;
 	bool			busy;
+	bool			fixed_mac;
+	u32			max_mtu;
 };
 
 /**
@@ -190,7 +209,9 @@ struct kni_queue {
  * @num_queues: number of queue pairs, fixed at creation
  * @ring_size: descriptors per ring, fixed at creation
  * @frame_size: bytes per frame, fixed at creation
- * @carrier: carrier state requested by IFLA_KNI_CARRIER
+ * @carrier: carrier state last requested (IFLA_KNI_CARRIER, IFLA_CARRIER
+ *	or an attached file)
+ * @fixed_mac: an attached dataplane cannot change the MAC address (RTNL)
  * @loopback: enum kni_loopback
  * @owner: user allowed to attach without CAP_NET_ADMIN, or INVALID_UID
  * @group: group allowed to attach without CAP_NET_ADMIN, or INVALID_GID
@@ -205,6 +226,7 @@ struct kni_dev {
 	u32			ring_size;
 	u32			frame_size;
 	bool			carrier;
+	bool			fixed_mac;
 	u32			loopback;
 	kuid_t			owner;
 	kgid_t			group;
@@ -247,6 +269,17 @@ static inline void kni_file_wake(struct kni_file *kf, __poll_t events)
 	if (!READ_ONCE(kf->busy) && wq_has_sleeper(&kf->wait))
 		wake_up_interruptible_poll(&kf->wait, events);
 }
+
+/* device.c */
+void kni_set_carrier(struct kni_dev *kni, bool on);
+bool kni_update_limits(struct kni_dev *kni);
+
+/* event.c */
+int kni_event_init(void);
+void kni_event_exit(void);
+void kni_event_attach(struct kni_file *kf, const struct net_device *dev);
+void kni_event_post(struct kni_dev *kni, u32 type, u32 value);
+void kni_event_gone(struct kni_file *kf, const struct net_device *dev);
 
 /* queue.c */
 int kni_chrdev_init(void);

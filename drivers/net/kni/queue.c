@@ -31,17 +31,16 @@
 
 /*
  * Lay out one ring at *off: producer, consumer and flags on cache lines of
- * their own (each is written by one side only), then the descriptors.
+ * their own (each is written by one side only), then the slots.
  */
 static void kni_layout_ring(struct kni_ring_offsets *ro, size_t *off,
-			    u32 ring_size)
+			    u32 ring_size, size_t slot_size)
 {
 	ro->producer = *off;
 	ro->consumer = *off + SMP_CACHE_BYTES;
 	ro->flags = *off + 2 * SMP_CACHE_BYTES;
 	ro->desc = *off + 3 * SMP_CACHE_BYTES;
-	*off = ALIGN(ro->desc + (size_t)ring_size * sizeof(struct kni_desc),
-		     SMP_CACHE_BYTES);
+	*off = ALIGN(ro->desc + (size_t)ring_size * slot_size, SMP_CACHE_BYTES);
 }
 
 static void kni_ring_init(struct kni_ring *r, void *base,
@@ -70,10 +69,16 @@ static int kni_region_alloc(struct kni_region *r, const struct kni_dev *kni,
 	at->frame_size = kni->frame_size;
 	at->frame_count = 2 * kni->ring_size;
 	at->headroom = KNI_FRAME_HEADROOM;
-	kni_layout_ring(&at->rx, &off, kni->ring_size);
-	kni_layout_ring(&at->free, &off, kni->ring_size);
-	kni_layout_ring(&at->alloc, &off, kni->ring_size);
-	kni_layout_ring(&at->tx, &off, kni->ring_size);
+	kni_layout_ring(&at->rx, &off, at->ring_size, sizeof(struct kni_desc));
+	kni_layout_ring(&at->free, &off, at->ring_size, sizeof(struct kni_desc));
+	kni_layout_ring(&at->alloc, &off, at->ring_size, sizeof(struct kni_desc));
+	kni_layout_ring(&at->tx, &off, at->ring_size, sizeof(struct kni_desc));
+	at->event_ring_size = KNI_EVENT_RING_SIZE;
+	at->pad = 0;
+	at->state = off;
+	off += ALIGN(sizeof(struct kni_state), SMP_CACHE_BYTES);
+	kni_layout_ring(&at->event, &off, at->event_ring_size,
+			sizeof(struct kni_event));
 	frames = PAGE_ALIGN(off);
 	area = array_size(at->frame_count, at->frame_size);
 	if (area == SIZE_MAX || frames + area < frames)
@@ -96,6 +101,10 @@ static int kni_region_alloc(struct kni_region *r, const struct kni_dev *kni,
 	kni_ring_init(&r->free, addr, &at->free, at->ring_size);
 	kni_ring_init(&r->alloc, addr, &at->alloc, at->ring_size);
 	kni_ring_init(&r->tx, addr, &at->tx, at->ring_size);
+	kni_ring_init(&r->event, addr, &at->event, at->event_ring_size);
+	r->event.desc = NULL;
+	r->events = addr + at->event.desc;
+	r->state = addr + at->state;
 	r->tx_unflushed = 0;
 	/* Nothing is polling rx until the first kick. */
 	WRITE_ONCE(*r->rx.flags, KNI_RING_F_NEED_WAKEUP);
@@ -148,11 +157,19 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 		err = -EBUSY;
 		goto unlock;
 	}
+	/* The dataplane must handle the MTU the device has now. */
+	if (at->max_mtu && at->max_mtu < dev->mtu) {
+		err = -ERANGE;
+		goto unlock;
+	}
 
 	err = kni_region_alloc(&kf->region, kni, at);
 	if (err)
 		goto unlock;
 
+	kf->max_mtu = at->max_mtu;
+	kf->fixed_mac = at->flags & KNI_ATTACH_F_FIXED_MAC;
+	kni_event_attach(kf, dev);
 	/* For mmap() and poll(), which do not take the lock. */
 	smp_store_release(&kf->ready, true);
 	/* NAPI leaves these alone while the queue has no file. */
@@ -160,6 +177,7 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 	q->rx_blocked = false;
 	rcu_assign_pointer(kf->queue, q);
 	rcu_assign_pointer(q->file, kf);
+	kni_update_limits(kni);
 	/* Frames the stack could not pass before may go now. */
 	if (netif_running(dev))
 		netif_tx_wake_queue(netdev_get_tx_queue(dev, index));
@@ -174,24 +192,32 @@ unlock:
  * @dead: the device is going away; the file reports it
  *
  * Called under RTNL when the file is released or the device unregisters.
- * Once it returns, neither NAPI nor the transmit path uses the region.
+ * Once it returns, neither NAPI, the transmit path nor a carrier change
+ * through the file uses the queue. The limits the file declared no longer
+ * apply, and the carrier goes off when it was the device's last file.
  */
 void kni_queue_detach(struct kni_queue *q, bool dead)
 {
 	struct kni_file *kf = rtnl_dereference(q->file);
+	struct kni_dev *kni = q->kni;
 
 	if (!kf)
 		return;
+	if (dead)
+		kni_event_gone(kf, kni->dev);
 	RCU_INIT_POINTER(q->file, NULL);
 	RCU_INIT_POINTER(kf->queue, NULL);
-	/* NAPI and ndo_start_xmit run in RCU read-side sections. */
+	/* NAPI, ndo_start_xmit and the file's ioctls run under RCU. */
 	synchronize_net();
-	if (netif_running(q->kni->dev))
-		netif_tx_wake_queue(netdev_get_tx_queue(q->kni->dev, q->index));
 	if (dead) {
 		WRITE_ONCE(kf->dead, true);
 		wake_up_interruptible_poll(&kf->wait, EPOLLHUP | EPOLLERR);
+		return;
 	}
+	if (!kni_update_limits(kni))
+		kni_set_carrier(kni, false);
+	if (netif_running(kni->dev))
+		netif_tx_wake_queue(netdev_get_tx_queue(kni->dev, q->index));
 }
 
 static long kni_ioctl_attach(struct kni_file *kf, unsigned int cmd,
@@ -206,9 +232,18 @@ static long kni_ioctl_attach(struct kni_file *kf, unsigned int cmd,
 	err = copy_struct_from_user(&at, sizeof(at), uarg, usize);
 	if (err)
 		return err;
-	if (at.version != KNI_ATTACH_VERSION || at.flags ||
-	    at.reserved[0] || at.reserved[1])
+	if (at.version != KNI_ATTACH_VERSION ||
+	    at.flags & ~KNI_ATTACH_F_FIXED_MAC ||
+	    at.reserved[0] || at.reserved[1] || at.reserved[2])
 		return -EINVAL;
+	if (at.max_mtu && at.max_mtu < ETH_MIN_MTU)
+		return -EINVAL;
+	/*
+	 * Fail on a buffer the layout cannot be written to before attaching,
+	 * not after: the caller would be attached without knowing where.
+	 */
+	if (copy_to_user(uarg, &at, min(usize, sizeof(at))))
+		return -EFAULT;
 
 	mutex_lock(&kf->lock);
 	err = kni_attach(kf, &at);
@@ -220,17 +255,25 @@ static long kni_ioctl_attach(struct kni_file *kf, unsigned int cmd,
 	return 0;
 }
 
-static long kni_ioctl_kick(struct kni_file *kf)
+/* KNI_IOC_KICK, and KNI_IOC_CARRIER with @carrier 0 or 1. */
+static long kni_ioctl_queue(struct kni_file *kf, int carrier)
 {
 	struct kni_queue *q;
 	long ret = 0;
 
+	/* kni_queue_detach() waits for this section to end. */
 	rcu_read_lock();
 	q = rcu_dereference(kf->queue);
-	if (q)
+	if (!q)
+		/*
+		 * Only its device going away detaches a file that attached;
+		 * pairs with the store-release in kni_attach().
+		 */
+		ret = smp_load_acquire(&kf->ready) ? -ENODEV : -ENOTCONN;
+	else if (carrier < 0)
 		kni_napi_kick(q);
 	else
-		ret = READ_ONCE(kf->dead) ? -ENODEV : -ENOTCONN;
+		kni_set_carrier(q->kni, carrier);
 	rcu_read_unlock();
 	return ret;
 }
@@ -240,7 +283,9 @@ static long kni_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct kni_file *kf = file->private_data;
 
 	if (cmd == KNI_IOC_KICK)
-		return kni_ioctl_kick(kf);
+		return kni_ioctl_queue(kf, -1);
+	if (cmd == KNI_IOC_CARRIER)
+		return arg > 1 ? -EINVAL : kni_ioctl_queue(kf, arg);
 	if (cmd == KNI_IOC_WAKEUPS) {
 		if (arg > 1)
 			return -EINVAL;
@@ -310,6 +355,8 @@ static __poll_t kni_poll(struct file *file, poll_table *wait)
 	if (kni_ring_room(READ_ONCE(*r->rx.producer),
 			  READ_ONCE(*r->rx.consumer), r->rx.mask + 1))
 		mask |= EPOLLOUT | EPOLLWRNORM;
+	if (READ_ONCE(*r->event.producer) != READ_ONCE(*r->event.consumer))
+		mask |= EPOLLPRI;
 	return mask;
 }
 

@@ -14,6 +14,10 @@
  *   alloc user -> kernel: empty frames the kernel may fill
  *   tx    kernel -> user: frames holding packets the stack transmitted
  *
+ * and a fifth, the event ring, on which the kernel posts changes an
+ * administrator made to the device (struct kni_event), next to a block that
+ * always holds the device's current state (struct kni_state).
+ *
  * Every ring has a producer and a consumer index. Both are free-running
  * 32-bit counters; the slot of index i is i & (ring_size - 1). The side
  * that produces publishes descriptors before its producer index (a
@@ -49,12 +53,16 @@ struct kni_ring_offsets {
 /**
  * struct kni_attach - argument of KNI_IOC_ATTACH
  * @version: KNI_ATTACH_VERSION (in)
- * @flags: KNI_ATTACH_F_*; none is defined yet, so it must be 0 (in)
+ * @flags: KNI_ATTACH_F_* (in)
  * @ifindex: the kni device, in the caller's network namespace (in)
  * @queue: the queue of that device, from 0 (in)
+ * @max_mtu: the largest MTU the dataplane can handle, or 0 for any MTU a
+ *	frame holds; while the file is attached, larger MTUs are refused. It
+ *	must not be smaller than the device's current MTU (in)
  * @reserved: must be 0 (in)
  * @mmap_size: bytes to map at offset 0 (out)
- * @ring_size: descriptors in each of the four rings, a power of two (out)
+ * @ring_size: descriptors in each of the rx, free, alloc and tx rings, a
+ *	power of two (out)
  * @frame_size: bytes in each frame, a power of two (out)
  * @frame_count: frames in the frame area (out)
  * @headroom: bytes at the start of a frame the kernel leaves free before
@@ -64,6 +72,10 @@ struct kni_ring_offsets {
  * @free: the free ring (out)
  * @alloc: the alloc ring (out)
  * @tx: the tx ring (out)
+ * @event_ring_size: entries in the event ring, a power of two (out)
+ * @pad: 0 (out)
+ * @state: offset of the struct kni_state of the device (out)
+ * @event: the event ring; its slots are struct kni_event (out)
  *
  * The fields marked "out" are written by the kernel; their values on input
  * are ignored. The ioctl number encodes the size of the structure the
@@ -76,7 +88,8 @@ struct kni_attach {
 	__u32 flags;
 	__u32 ifindex;
 	__u32 queue;
-	__u64 reserved[2];
+	__u32 max_mtu;
+	__u32 reserved[3];
 
 	__u64 mmap_size;
 	__u32 ring_size;
@@ -88,7 +101,17 @@ struct kni_attach {
 	struct kni_ring_offsets free;
 	struct kni_ring_offsets alloc;
 	struct kni_ring_offsets tx;
+	__u32 event_ring_size;
+	__u32 pad;
+	__u64 state;
+	struct kni_ring_offsets event;
 };
+
+/*
+ * The dataplane cannot change its MAC address: while the file is attached,
+ * the kernel refuses to change the device's.
+ */
+#define KNI_ATTACH_F_FIXED_MAC	(1U << 0)
 
 /**
  * struct kni_desc - one ring slot
@@ -113,6 +136,57 @@ struct kni_desc {
 /* free: the packet was not passed on; a counter says why. */
 #define KNI_DESC_F_DROPPED	(1U << 31)
 
+/**
+ * struct kni_event - one slot of the event ring
+ * @type: KNI_EVENT_*
+ * @value: KNI_EVENT_MTU: the new MTU; KNI_EVENT_UP, KNI_EVENT_PROMISC and
+ *	KNI_EVENT_ALLMULTI: 1 for on, 0 for off; otherwise 0
+ * @addr: KNI_EVENT_MAC: the new address in its first 6 bytes; otherwise 0
+ *
+ * Events are posted in the order the changes happened, once the change is
+ * made: the kernel never waits for the dataplane to act on one. When the
+ * ring is full the event is not posted and kni_state.overflows counts it;
+ * struct kni_state still holds the state after it, so a dataplane that
+ * drains the ring and then reads the state has missed nothing.
+ */
+struct kni_event {
+	__u32 type;
+	__u32 value;
+	__u8 addr[8];
+};
+
+#define KNI_EVENT_MTU		1	/* the MTU changed */
+#define KNI_EVENT_UP		2	/* administratively up (1) or down (0) */
+#define KNI_EVENT_MAC		3	/* the MAC address changed */
+#define KNI_EVENT_PROMISC	4	/* promiscuous mode on (1) or off (0) */
+#define KNI_EVENT_ALLMULTI	5	/* all-multicast mode on (1) or off (0) */
+#define KNI_EVENT_GONE		6	/* the device was deleted; last event */
+
+/**
+ * struct kni_state - the device's current state, in the queue's region
+ * @seq: even while the block is stable, odd while the kernel updates it.
+ *	A reader loads it (acquire), copies the block, issues a read barrier
+ *	and loads it again; it retries while the value was odd or changed.
+ * @mtu: the MTU
+ * @flags: KNI_STATE_F_*
+ * @overflows: events not posted because the event ring was full
+ * @addr: the MAC address in the first 6 bytes
+ *
+ * Written at attach and before each event is posted, by the kernel only.
+ */
+struct kni_state {
+	__u32 seq;
+	__u32 mtu;
+	__u32 flags;
+	__u32 overflows;
+	__u8 addr[8];
+};
+
+#define KNI_STATE_F_UP		(1U << 0)
+#define KNI_STATE_F_PROMISC	(1U << 1)
+#define KNI_STATE_F_ALLMULTI	(1U << 2)
+#define KNI_STATE_F_GONE	(1U << 3)
+
 /*
  * rx ring: the kernel is not polling the ring (it is idle, or waits for
  * room on free); kick it with KNI_IOC_KICK after producing on rx or
@@ -129,18 +203,22 @@ struct kni_desc {
  * a file attaches once and detaches when it is closed. KNI_IOC_KICK has the
  * kernel look at the rx and alloc rings. KNI_IOC_WAKEUPS with argument 0
  * switches poll wakeups off (busy mode: the dataplane polls its rings and
- * does not sleep in poll()), with 1 back on (the default); -EINVAL for any
- * other argument.
+ * does not sleep in poll()), with 1 back on (the default). KNI_IOC_CARRIER
+ * with argument 1 turns the device's carrier on, with 0 off; when the last
+ * file attached to a device detaches, the carrier goes off. Both take no
+ * other argument (-EINVAL). Unattached files get -ENOTCONN, files whose
+ * device is gone -ENODEV.
  *
  * poll(): EPOLLIN when tx or free hold descriptors, EPOLLOUT when rx has
- * room, EPOLLHUP | EPOLLERR once the device is gone; the mapping stays
- * valid until it is unmapped. With wakeups off, poll() still reports the
- * state when called, but a sleeping caller is woken only by its timeout or
- * by the device going away.
+ * room, EPOLLPRI when the event ring holds events, EPOLLHUP | EPOLLERR once
+ * the device is gone; the mapping stays valid until it is unmapped. With
+ * wakeups off, poll() still reports the state when called, but a sleeping
+ * caller is woken only by its timeout or by the device going away.
  */
 #define KNI_IOC_MAGIC		0xE6
 #define KNI_IOC_ATTACH		_IOWR(KNI_IOC_MAGIC, 0x01, struct kni_attach)
 #define KNI_IOC_KICK		_IO(KNI_IOC_MAGIC, 0x02)
 #define KNI_IOC_WAKEUPS		_IO(KNI_IOC_MAGIC, 0x03)
+#define KNI_IOC_CARRIER		_IO(KNI_IOC_MAGIC, 0x04)
 
 #endif /* _UAPI_LINUX_KNI_H */
