@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libkni: the data path. Sending produces on rx and takes the frames back
+ * from free; receiving consumes tx and gives the frames back on alloc.
+ *
+ * Ring indexes shared with the kernel are read with a load-acquire before
+ * the slots they cover and written with a store-release after the slots,
+ * as the uapi header describes; a descriptor from the kernel is copied
+ * once and only the copy is checked and used.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <linux/if_ether.h>
+
+#include "libkni_internal.h"
+
+/* Entries a consumer may read, refreshing the producer when none is left. */
+static __u32 kni_cons_avail(struct kni_uring *r)
+{
+	__u32 n = r->cached_prod - r->cached_cons;
+
+	if (!n) {
+		/* Pairs with the kernel's store-release of the producer. */
+		r->cached_prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
+		n = r->cached_prod - r->cached_cons;
+	}
+	return n > r->size ? r->size : n;
+}
+
+static void kni_cons_release(struct kni_uring *r)
+{
+	/* The slots are read: the kernel may overwrite them. */
+	__atomic_store_n(r->consumer, r->cached_cons, __ATOMIC_RELEASE);
+}
+
+/* Slots a producer may fill, refreshing the consumer when fewer than WANT. */
+static __u32 kni_prod_space(struct kni_uring *r, __u32 want)
+{
+	__u32 used = r->cached_prod - r->cached_cons;
+
+	if (used > r->size || r->size - used < want) {
+		/* Pairs with the kernel's store-release of the consumer. */
+		r->cached_cons = __atomic_load_n(r->consumer, __ATOMIC_ACQUIRE);
+		used = r->cached_prod - r->cached_cons;
+	}
+	return used > r->size ? 0 : r->size - used;
+}
+
+static void kni_prod_publish(struct kni_uring *r)
+{
+	/* Pairs with the kernel's load-acquire of the producer. */
+	__atomic_store_n(r->producer, r->cached_prod, __ATOMIC_RELEASE);
+}
+
+static void kni_prod_put(struct kni_uring *r, __u64 addr, __u32 len,
+			 __u32 flags)
+{
+	struct kni_desc *d = r->desc;
+
+	d += r->cached_prod++ & r->mask;
+	d->addr = addr;
+	d->len = len;
+	d->flags = flags;
+}
+
+/* Take back the frames the kernel finished sending into the pool. */
+static void kni_reclaim(struct kni_queue *q)
+{
+	__u32 rs = q->info.ring_size, fs = q->info.frame_size;
+	struct kni_uring *r = &q->free;
+	const struct kni_desc *ring = r->desc;
+	__u32 n = kni_cons_avail(r), i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; i++) {
+		struct kni_desc d = ring[r->cached_cons++ & r->mask];
+		__u64 frame = d.addr / fs;
+
+		if (frame >= rs || q->owner[frame] != KNI_FRAME_KERNEL) {
+			q->stats.bad_desc++;
+			continue;
+		}
+		if (d.flags & KNI_DESC_F_DROPPED)
+			q->stats.send_dropped++;
+		q->owner[frame] = KNI_FRAME_LIBRARY;
+		q->pool[q->pool_len++] = (__u32)frame;
+	}
+	kni_cons_release(r);
+	/* The kernel may have stopped for room on free. */
+	kni_kick_if_needed(q, &q->rx);
+}
+
+static bool kni_send_ok(const struct kni_buf *b)
+{
+	return b->len >= ETH_HLEN && !(b->flags & ~KNI_DESC_F_CSUM_VALID);
+}
+
+static void kni_send_publish(struct kni_queue *q, unsigned int n)
+{
+	if (!n)
+		return;
+	kni_prod_publish(&q->rx);
+	q->stats.sent += n;
+	kni_kick_if_needed(q, &q->rx);
+}
+
+int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
+		   unsigned int n)
+{
+	__u32 fs, space;
+	unsigned int i;
+
+	if (!q || (n && !bufs))
+		return -EINVAL;
+	fs = q->info.frame_size;
+	if (q->pool_len < n)
+		kni_reclaim(q);
+	space = kni_prod_space(&q->rx, n);
+	for (i = 0; i < n; i++) {
+		const struct kni_buf *b = &bufs[i];
+		__u32 frame;
+		__u64 addr;
+
+		if (!b->data || !kni_send_ok(b) || b->len > q->info.data_room) {
+			if (!i)
+				return -EINVAL;
+			break;
+		}
+		if (!q->pool_len || !space)
+			break;
+		frame = q->pool[--q->pool_len];
+		addr = (__u64)frame * fs + q->info.headroom;
+		memcpy(q->frames + addr, b->data, b->len);
+		q->owner[frame] = KNI_FRAME_KERNEL;
+		kni_prod_put(&q->rx, addr, b->len, b->flags);
+		space--;
+	}
+	kni_send_publish(q, i);
+	return (int)i;
+}
+
+unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
+			       unsigned int n)
+{
+	unsigned int i;
+
+	if (!q || !data)
+		return 0;
+	if (q->pool_len < n)
+		kni_reclaim(q);
+	for (i = 0; i < n && q->pool_len; i++) {
+		__u32 frame = q->pool[--q->pool_len];
+
+		q->owner[frame] = KNI_FRAME_CALLER;
+		data[i] = q->frames + (__u64)frame * q->info.frame_size +
+			  q->info.headroom;
+	}
+	return i;
+}
+
+/*
+ * The frame P points into, or -1 when P is outside frames [first, last)
+ * or not owned by the caller.
+ */
+static long long kni_caller_frame(const struct kni_queue *q, const void *p,
+				  __u32 first, __u32 last)
+{
+	const unsigned char *c = p;
+	__u64 off, frame;
+
+	if (!c || c < q->frames)
+		return -1;
+	off = (__u64)(c - q->frames);
+	frame = off / q->info.frame_size;
+	if (frame < first || frame >= last ||
+	    q->owner[frame] != KNI_FRAME_CALLER)
+		return -1;
+	return (long long)frame;
+}
+
+int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
+		     unsigned int n)
+{
+	__u32 fs, space;
+	unsigned int i;
+
+	if (!q || (n && !bufs))
+		return -EINVAL;
+	fs = q->info.frame_size;
+	space = kni_prod_space(&q->rx, n);
+	for (i = 0; i < n && space; i++, space--) {
+		const struct kni_buf *b = &bufs[i];
+		long long frame = kni_caller_frame(q, b->data, 0,
+						   q->info.ring_size);
+		__u64 addr;
+
+		if (frame < 0 || !kni_send_ok(b))
+			break;
+		addr = (__u64)((unsigned char *)b->data - q->frames);
+		/* The packet ends inside its frame. */
+		if (b->len > fs - addr % fs)
+			break;
+		q->owner[frame] = KNI_FRAME_KERNEL;
+		kni_prod_put(&q->rx, addr, b->len, b->flags);
+	}
+	kni_send_publish(q, i);
+	if (!i && n)
+		return space ? -EINVAL : 0;
+	return (int)i;
+}
+
+/* Offer receive frame FRAME to the kernel again. */
+static void kni_alloc_put(struct kni_queue *q, __u32 frame)
+{
+	if (!kni_prod_space(&q->alloc, 1)) {
+		/* Cannot happen: alloc has a slot for every receive frame. */
+		q->stats.bad_desc++;
+		return;
+	}
+	q->owner[frame] = KNI_FRAME_KERNEL;
+	kni_prod_put(&q->alloc, (__u64)frame * q->info.frame_size, 0, 0);
+}
+
+/*
+ * Take up to N packets from tx: copied into BUFS and their frames given
+ * back to the kernel when COPY, else handed to the caller in place.
+ */
+static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
+		    bool copy)
+{
+	__u32 rs, fs, avail, i, got = 0;
+	struct kni_uring *r;
+	const struct kni_desc *ring;
+	__u32 alloc_prod;
+
+	if (!q || (n && !bufs))
+		return -EINVAL;
+	for (i = 0; copy && i < n; i++)
+		if (!bufs[i].data && bufs[i].len)
+			return -EINVAL;
+	rs = q->info.ring_size;
+	fs = q->info.frame_size;
+	r = &q->tx;
+	ring = r->desc;
+	alloc_prod = q->alloc.cached_prod;
+	kni_reclaim(q);
+	avail = kni_cons_avail(r);
+	for (i = 0; i < avail && got < n; i++) {
+		struct kni_desc d = ring[r->cached_cons++ & r->mask];
+		__u64 frame = d.addr / fs;
+		struct kni_buf *b = &bufs[got];
+
+		if (frame < rs || frame >= 2ULL * rs ||
+		    q->owner[frame] != KNI_FRAME_KERNEL ||
+		    d.len > fs - d.addr % fs) {
+			q->stats.bad_desc++;
+			continue;
+		}
+		if (copy) {
+			__u32 len = d.len;
+
+			b->flags = d.flags;
+			if (len > b->len) {
+				len = b->len;
+				b->flags |= KNI_BUF_F_TRUNCATED;
+				q->stats.truncated++;
+			}
+			if (len)
+				memcpy(b->data, q->frames + d.addr, len);
+			b->len = len;
+			kni_alloc_put(q, (__u32)frame);
+		} else {
+			b->data = q->frames + d.addr;
+			b->len = d.len;
+			b->flags = d.flags;
+			q->owner[frame] = KNI_FRAME_CALLER;
+		}
+		got++;
+	}
+	if (!i)
+		return 0;
+	kni_cons_release(r);
+	if (q->alloc.cached_prod != alloc_prod)
+		kni_prod_publish(&q->alloc);
+	q->stats.received += got;
+	/* Transmission may have stopped for a tx slot or an alloc frame. */
+	kni_kick_if_needed(q, &q->alloc);
+	return (int)got;
+}
+
+int kni_recv_burst(struct kni_queue *q, struct kni_buf *bufs, unsigned int n)
+{
+	return kni_take(q, bufs, n, true);
+}
+
+int kni_frame_recv(struct kni_queue *q, struct kni_buf *bufs, unsigned int n)
+{
+	return kni_take(q, bufs, n, false);
+}
+
+int kni_frame_release(struct kni_queue *q, void *const *data, unsigned int n)
+{
+	__u32 rs, alloc_prod;
+	unsigned int i;
+	int err = 0;
+
+	if (!q || (n && !data))
+		return -EINVAL;
+	rs = q->info.ring_size;
+	alloc_prod = q->alloc.cached_prod;
+	for (i = 0; i < n; i++) {
+		long long frame = kni_caller_frame(q, data[i], 0, 2 * rs);
+
+		if (frame < 0) {
+			err = -EINVAL;
+			break;
+		}
+		if (frame < rs) {
+			q->owner[frame] = KNI_FRAME_LIBRARY;
+			q->pool[q->pool_len++] = (__u32)frame;
+		} else {
+			kni_alloc_put(q, (__u32)frame);
+		}
+	}
+	if (q->alloc.cached_prod != alloc_prod) {
+		kni_prod_publish(&q->alloc);
+		kni_kick_if_needed(q, &q->alloc);
+	}
+	return err;
+}

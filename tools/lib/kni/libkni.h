@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * libkni: a small library for dataplanes attached to kni devices.
+ *
+ * It creates and deletes kni devices over rtnetlink, attaches to their
+ * queues through /dev/kni, manages the frames of a queue's shared region,
+ * moves packets to and from the network stack in bursts, and turns the
+ * device's control events into callbacks.
+ *
+ * Directions are named from the dataplane's side: "send" hands packets to
+ * the network stack (the kernel's rx ring), "receive" takes the packets the
+ * stack transmitted on the device (the kernel's tx ring).
+ *
+ * Thread model: a queue handle is used by one thread at a time; different
+ * handles may be used by different threads concurrently. The device
+ * functions (kni_dev_*) open a netlink socket of their own for each call and
+ * may be called from any thread. The library keeps no global state.
+ *
+ * Errors are returned as negative errno values; kni_strerror() describes
+ * them.
+ */
+#ifndef __LIBKNI_H
+#define __LIBKNI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <linux/kni.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bits of kni_dev_config.present: the attributes a request carries. */
+enum {
+	KNI_CFG_QUEUES		= 1U << 0,
+	KNI_CFG_RING_SIZE	= 1U << 1,
+	KNI_CFG_FRAME_SIZE	= 1U << 2,
+	KNI_CFG_CARRIER		= 1U << 3,
+	KNI_CFG_LOOPBACK	= 1U << 4,
+	KNI_CFG_OWNER		= 1U << 5,
+	KNI_CFG_GROUP		= 1U << 6,
+	KNI_CFG_MTU		= 1U << 7,
+};
+
+/* Value of kni_dev_config.owner and .group that removes the owner. */
+#define KNI_ID_NONE		((__u32)-1)
+
+/**
+ * struct kni_dev_config - attributes of a kni device
+ * @present: KNI_CFG_* bits naming the fields below that are sent; the
+ *	kernel uses its defaults (on creation) or keeps the current values
+ *	(on change) for the others
+ * @queues: queue pairs (IFLA_KNI_QUEUES)
+ * @ring_size: descriptors per ring (IFLA_KNI_RING_SIZE)
+ * @frame_size: bytes per frame (IFLA_KNI_FRAME_SIZE)
+ * @carrier: initial carrier, 0 or 1 (IFLA_KNI_CARRIER)
+ * @loopback: enum kni_loopback (IFLA_KNI_LOOPBACK)
+ * @owner: uid allowed to attach, or KNI_ID_NONE (IFLA_KNI_OWNER)
+ * @group: gid allowed to attach, or KNI_ID_NONE (IFLA_KNI_GROUP)
+ * @mtu: the device's MTU (IFLA_MTU)
+ *
+ * The values are sent as given: range checks are the kernel's, and its
+ * extended ACK message says what it refused.
+ */
+struct kni_dev_config {
+	__u32 present;
+	__u32 queues;
+	__u32 ring_size;
+	__u32 frame_size;
+	__u32 carrier;
+	__u32 loopback;
+	__u32 owner;
+	__u32 group;
+	__u32 mtu;
+};
+
+/**
+ * kni_dev_create() - create a kni device
+ * @name: the device's name, shorter than IFNAMSIZ
+ * @cfg: its attributes, or NULL for the kernel's defaults
+ * @errmsg: buffer for the kernel's extended ACK message, or NULL; set to
+ *	the empty string when the kernel sent none
+ * @errlen: size of @errmsg
+ *
+ * The device is created in the caller's network namespace.
+ *
+ * Return: 0, or a negative errno (-EEXIST when the name is taken, -EINVAL
+ * for bad arguments or values the kernel refused).
+ */
+int kni_dev_create(const char *name, const struct kni_dev_config *cfg,
+		   char *errmsg, size_t errlen);
+
+/**
+ * kni_dev_change() - change attributes of an existing kni device
+ * @name: the device's name
+ * @cfg: the attributes to change
+ * @errmsg: buffer for the kernel's extended ACK message, or NULL
+ * @errlen: size of @errmsg
+ *
+ * Return: 0, or a negative errno (-ENODEV when there is no such device,
+ * -EOPNOTSUPP for attributes fixed at creation).
+ */
+int kni_dev_change(const char *name, const struct kni_dev_config *cfg,
+		   char *errmsg, size_t errlen);
+
+/**
+ * kni_dev_delete() - delete a network device
+ * @name: the device's name
+ * @errmsg: buffer for the kernel's extended ACK message, or NULL
+ * @errlen: size of @errmsg
+ *
+ * Return: 0, or a negative errno (-ENODEV when there is no such device).
+ */
+int kni_dev_delete(const char *name, char *errmsg, size_t errlen);
+
+/**
+ * kni_dev_ifindex() - look up a network device's index
+ * @name: the device's name
+ *
+ * Return: the index (> 0), or a negative errno (-ENODEV when there is no
+ * such device).
+ */
+int kni_dev_ifindex(const char *name);
+
+struct kni_queue;
+
+/**
+ * struct kni_dev_state - the device's state as the kernel last reported it
+ * @mtu: the MTU
+ * @up: administratively up
+ * @promisc: promiscuous mode on
+ * @allmulti: all-multicast mode on
+ * @gone: the device was deleted
+ * @addr: the MAC address
+ * @overflows: events the kernel could not post because the event ring
+ *	was full
+ */
+struct kni_dev_state {
+	__u32 mtu;
+	bool up;
+	bool promisc;
+	bool allmulti;
+	bool gone;
+	__u8 addr[6];
+	__u32 overflows;
+};
+
+/**
+ * struct kni_ops - what a dataplane does when the device changes
+ * @mtu: the MTU is now @mtu
+ * @link: the device is administratively up (@up true) or down
+ * @mac: the MAC address is now @addr (6 bytes)
+ * @promisc: promiscuous mode is now on (@on true) or off
+ * @allmulti: all-multicast mode is now on (@on true) or off
+ * @gone: the device was deleted; no callback follows
+ *
+ * Every callback is optional and gets the cookie given with the ops. They
+ * run in the thread that calls kni_queue_events(), after the change was
+ * made: the kernel never waits for them. A callback may be called again
+ * with the value it was last called with.
+ */
+struct kni_ops {
+	void (*mtu)(void *cookie, __u32 mtu);
+	void (*link)(void *cookie, bool up);
+	void (*mac)(void *cookie, const __u8 *addr);
+	void (*promisc)(void *cookie, bool on);
+	void (*allmulti)(void *cookie, bool on);
+	void (*gone)(void *cookie);
+};
+
+/**
+ * struct kni_queue_opts - options of kni_queue_attach()
+ * @flags: KNI_ATTACH_F_* (KNI_ATTACH_F_FIXED_MAC: the dataplane cannot
+ *	change its MAC address and the kernel refuses to change the device's)
+ * @max_mtu: the largest MTU the dataplane handles, 0 for any that fits a
+ *	frame; the kernel refuses larger MTUs while the queue is attached
+ * @ops: callbacks for control events, or NULL to only track the state
+ * @cookie: passed to every callback
+ */
+struct kni_queue_opts {
+	__u32 flags;
+	__u32 max_mtu;
+	const struct kni_ops *ops;
+	void *cookie;
+};
+
+/**
+ * struct kni_queue_info - layout of an attached queue
+ * @ifindex: the device
+ * @queue: the queue of the device
+ * @ring_size: descriptors per ring
+ * @frame_size: bytes per frame
+ * @frame_count: frames the library manages, 2 * @ring_size: @ring_size
+ *	for sending, @ring_size for receiving
+ * @headroom: bytes the kernel keeps free at the start of a frame
+ * @data_room: bytes available for a packet at a frame's headroom,
+ *	@frame_size - @headroom: the largest packet the queue sends and
+ *	receives
+ * @event_ring_size: entries in the event ring
+ * @mmap_size: bytes of the queue's mapping
+ */
+struct kni_queue_info {
+	__u32 ifindex;
+	__u32 queue;
+	__u32 ring_size;
+	__u32 frame_size;
+	__u32 frame_count;
+	__u32 headroom;
+	__u32 data_room;
+	__u32 event_ring_size;
+	__u64 mmap_size;
+};
+
+/**
+ * struct kni_queue_stats - counters of a queue handle
+ * @sent: packets handed to the kernel
+ * @send_dropped: of those, packets the kernel returned as dropped
+ * @received: packets taken from the kernel
+ * @truncated: packets kni_recv_burst() cut to fit the caller's buffer
+ * @kicks: doorbells rung
+ * @kick_errors: doorbells that failed (the device is gone)
+ * @bad_desc: descriptors from the kernel the library could not use
+ * @events: event ring entries consumed
+ */
+struct kni_queue_stats {
+	__u64 sent;
+	__u64 send_dropped;
+	__u64 received;
+	__u64 truncated;
+	__u64 kicks;
+	__u64 kick_errors;
+	__u64 bad_desc;
+	__u64 events;
+};
+
+/**
+ * kni_queue_attach() - attach to a queue of a kni device
+ * @qp: where the new handle is stored
+ * @ifindex: the device, in the caller's network namespace
+ * @queue: the queue, from 0
+ * @opts: options, or NULL for none
+ *
+ * Opens /dev/kni, attaches to the queue, maps its region and offers half
+ * of the frames to the kernel for the packets the stack transmits. The
+ * device's state is read once; events posted from then on reach the
+ * callbacks through kni_queue_events().
+ *
+ * Return: 0, or a negative errno: -EINVAL for bad arguments or a queue the
+ * device does not have, -ENODEV when there is no such kni device, -EBUSY
+ * when the queue is attached already, -EPERM without the right to attach,
+ * -EPROTO when the kernel's layout is one the library cannot use.
+ */
+int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
+		     const struct kni_queue_opts *opts);
+
+/**
+ * kni_queue_detach() - detach from a queue and free the handle
+ * @q: the handle, or NULL
+ *
+ * Unmaps the region and closes the file. Frame pointers of @q become
+ * invalid. When the last queue of a device detaches, the kernel turns the
+ * carrier off.
+ */
+void kni_queue_detach(struct kni_queue *q);
+
+/**
+ * kni_queue_info() - layout of an attached queue
+ * @q: the handle
+ *
+ * Return: the layout, valid as long as @q.
+ */
+const struct kni_queue_info *kni_queue_info(const struct kni_queue *q);
+
+/**
+ * kni_queue_stats() - counters of a queue handle
+ * @q: the handle
+ * @stats: where the counters are copied
+ */
+void kni_queue_stats(const struct kni_queue *q, struct kni_queue_stats *stats);
+
+/**
+ * kni_queue_fd() - the file of a queue, for poll() and epoll
+ * @q: the handle
+ *
+ * The file is readable (EPOLLIN) when packets or sent frames wait for the
+ * library, has priority data (EPOLLPRI) when events wait, and reports
+ * EPOLLHUP | EPOLLERR once the device is gone. kni_recv_burst() and
+ * kni_frame_recv() take both packets and sent frames, kni_queue_events()
+ * the events. The caller must not close the file.
+ *
+ * Return: the file descriptor.
+ */
+int kni_queue_fd(const struct kni_queue *q);
+
+/**
+ * kni_queue_set_busy() - switch poll wakeups off or on
+ * @q: the handle
+ * @busy: true when the dataplane polls the queue without sleeping (the
+ *	kernel then looks for no sleeper), false to sleep in poll() or epoll
+ *	again (the default)
+ *
+ * Return: 0, or a negative errno.
+ */
+int kni_queue_set_busy(struct kni_queue *q, bool busy);
+
+/**
+ * kni_queue_set_carrier() - turn the device's carrier on or off
+ * @q: the handle
+ * @on: true for on
+ *
+ * Return: 0, or a negative errno (-ENODEV when the device is gone).
+ */
+int kni_queue_set_carrier(struct kni_queue *q, bool on);
+
+/**
+ * kni_queue_kick() - ring the queue's doorbell unconditionally
+ * @q: the handle
+ *
+ * The burst functions ring it when the kernel asks for it; this is for
+ * callers that want to know whether the device is still there.
+ *
+ * Return: 0, or a negative errno (-ENODEV when the device is gone).
+ */
+int kni_queue_kick(struct kni_queue *q);
+
+/**
+ * kni_queue_events() - handle the device's control events
+ * @q: the handle
+ *
+ * Drains the event ring, calling the callbacks of the queue's ops for each
+ * event, then reads the device's state and calls them once more for every
+ * difference between the state and what the callbacks last reported, so
+ * that events lost to a full event ring are made up for. When it returns,
+ * the callbacks have reported the state the device had at some point
+ * during the call.
+ *
+ * Return: the number of callbacks called (also of those the ops do not
+ * set), or a negative errno.
+ */
+int kni_queue_events(struct kni_queue *q);
+
+/**
+ * kni_queue_state() - read the device's current state
+ * @q: the handle
+ * @state: where the state is stored
+ *
+ * Does not consume events nor call callbacks.
+ *
+ * Return: 0, or a negative errno (-EAGAIN when the kernel kept updating
+ * the state while it was read).
+ */
+int kni_queue_state(struct kni_queue *q, struct kni_dev_state *state);
+
+/**
+ * kni_queue_event_overflows() - events lost to a full event ring
+ * @q: the handle
+ *
+ * Return: the kernel's count as of the last kni_queue_events() or
+ * kni_queue_state() call.
+ */
+__u32 kni_queue_event_overflows(const struct kni_queue *q);
+
+/* kni_buf.flags set by kni_recv_burst(): the packet did not fit. */
+#define KNI_BUF_F_TRUNCATED	0x40000000U
+
+/**
+ * struct kni_buf - a packet in a burst
+ * @data: the packet's first byte (its Ethernet header)
+ * @len: its length in bytes
+ * @flags: KNI_DESC_F_* of the descriptor (for sending: 0 or
+ *	KNI_DESC_F_CSUM_VALID), and KNI_BUF_F_TRUNCATED
+ */
+struct kni_buf {
+	void *data;
+	__u32 len;
+	__u32 flags;
+};
+
+/**
+ * kni_send_burst() - copy packets to the network stack
+ * @q: the handle
+ * @bufs: the packets; each at least an Ethernet header and at most
+ *	kni_queue_info()->data_room long
+ * @n: number of packets
+ *
+ * Copies as many packets as there are free frames, in order, and rings the
+ * doorbell when the kernel asks for it.
+ *
+ * Return: the number of packets sent (less than @n when frames ran out:
+ * they come back as the kernel processes the packets), or -EINVAL when the
+ * first packet is invalid (a later invalid one ends the burst).
+ */
+int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
+		   unsigned int n);
+
+/**
+ * kni_recv_burst() - copy packets from the network stack
+ * @q: the handle
+ * @bufs: buffers: on input @data and @len give a buffer and its size; on
+ *	output @len is the number of bytes copied and @flags the packet's
+ *	flags, with KNI_BUF_F_TRUNCATED when the packet was longer
+ * @n: number of buffers
+ *
+ * The frames go straight back to the kernel. Also takes the frames of sent
+ * packets the kernel is done with, so a caller that receives whenever the
+ * queue's file is readable does not see it readable again for them.
+ *
+ * Return: the number of packets received, or a negative errno.
+ */
+int kni_recv_burst(struct kni_queue *q, struct kni_buf *bufs, unsigned int n);
+
+/**
+ * kni_frame_reserve() - take empty frames for sending in place
+ * @q: the handle
+ * @data: where the frames' data pointers are stored, each at the frame's
+ *	headroom with kni_queue_info()->data_room bytes after it (and the
+ *	headroom before it, for prepending headers)
+ * @n: number of frames wanted
+ *
+ * The frames belong to the caller until it passes them to
+ * kni_frame_submit() or kni_frame_release().
+ *
+ * Return: the number of frames reserved, 0 when none is free.
+ */
+unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
+			       unsigned int n);
+
+/**
+ * kni_frame_submit() - send reserved frames to the network stack
+ * @q: the handle
+ * @bufs: the packets; @data must lie in a frame from kni_frame_reserve()
+ *	and the packet must end inside that frame
+ * @n: number of packets
+ *
+ * Publishes all the packets at once and rings the doorbell when the kernel
+ * asks for it. The frames belong to the library again.
+ *
+ * Return: the number of packets sent, or -EINVAL when the first packet is
+ * invalid (a later invalid one ends the burst; it and the following ones
+ * still belong to the caller).
+ */
+int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
+		     unsigned int n);
+
+/**
+ * kni_frame_recv() - take packets from the network stack in place
+ * @q: the handle
+ * @bufs: where the packets are described; @data points into the frame
+ * @n: number of entries of @bufs
+ *
+ * The frames belong to the caller until it passes them to
+ * kni_frame_release(). Like kni_recv_burst(), it also takes the frames of
+ * sent packets.
+ *
+ * Return: the number of packets, or a negative errno.
+ */
+int kni_frame_recv(struct kni_queue *q, struct kni_buf *bufs, unsigned int n);
+
+/**
+ * kni_frame_release() - give frames back to the library
+ * @q: the handle
+ * @data: pointers into frames from kni_frame_recv() or kni_frame_reserve()
+ * @n: number of pointers
+ *
+ * Received frames are offered to the kernel again (the doorbell rings when
+ * the kernel waits for them); reserved frames return to the send pool.
+ *
+ * Return: 0, or -EINVAL at the first pointer that is not in a frame the
+ * caller owns (the frames before it are released).
+ */
+int kni_frame_release(struct kni_queue *q, void *const *data, unsigned int n);
+
+/**
+ * kni_strerror() - describe an error of the library
+ * @err: a negative errno returned by a libkni function
+ *
+ * Return: a constant string.
+ */
+const char *kni_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* __LIBKNI_H */

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * libkni internals shared by its source files; not installed.
+ */
+#ifndef __LIBKNI_INTERNAL_H
+#define __LIBKNI_INTERNAL_H
+
+#include "libkni.h"
+
+/*
+ * One ring of the shared region as the library sees it. The library keeps
+ * its own copy of the index it owns (the producer of the rings it fills,
+ * the consumer of the rings it drains) and a cached copy of the kernel's,
+ * refreshed with a load-acquire only when the cached one is exhausted.
+ */
+struct kni_uring {
+	__u32 *producer;
+	__u32 *consumer;
+	__u32 *flags;
+	void *desc;
+	__u32 size;
+	__u32 mask;
+	__u32 cached_prod;
+	__u32 cached_cons;
+};
+
+/* Who holds a frame. */
+enum kni_frame_owner {
+	KNI_FRAME_LIBRARY,	/* in the send pool */
+	KNI_FRAME_KERNEL,	/* on rx or free, or on alloc or tx */
+	KNI_FRAME_CALLER,	/* reserved or received, not yet given back */
+};
+
+struct kni_queue {
+	int fd;
+	unsigned char *map;
+	unsigned char *frames;
+	struct kni_queue_info info;
+	struct kni_uring rx;
+	struct kni_uring free;
+	struct kni_uring alloc;
+	struct kni_uring tx;
+	struct kni_uring event;
+	struct kni_state *state;
+
+	/*
+	 * Frames [0, ring_size) are for sending: the pool holds those the
+	 * library may hand out. Frames [ring_size, 2 * ring_size) are for
+	 * receiving and circulate between alloc, tx and the caller.
+	 */
+	__u32 *pool;
+	__u32 pool_len;
+	__u8 *owner;
+
+	struct kni_ops ops;
+	void *cookie;
+	/* The state as the callbacks last reported it. */
+	struct kni_dev_state seen;
+
+	struct kni_queue_stats stats;
+};
+
+void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r);
+
+#endif /* __LIBKNI_INTERNAL_H */

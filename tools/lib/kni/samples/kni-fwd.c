@@ -1,0 +1,892 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kni-fwd: a sample dataplane. It owns a "port" network device, read and
+ * written through an AF_PACKET socket with PACKET_MMAP rings, and the
+ * queues of a kni device, and moves packets between the two: everything
+ * the port receives goes to the kernel stack through the kni device (or,
+ * with -x, only the exception traffic), everything the stack sends on the
+ * kni device goes out of the port.
+ *
+ * Changes an administrator makes to the kni device (MTU, MAC address,
+ * up/down, promiscuous and all-multicast mode) are applied to the port, and
+ * the port's link state becomes the kni device's carrier.
+ */
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/rtnetlink.h>
+
+#include "libkni.h"
+
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP	0x10000
+#endif
+
+#define MAX_QUEUES	64
+#define BURST		64
+#define PKT_FRAMES	512	/* frames in each of the port's rings */
+#define DEFAULT_MTU_CAP	9000
+
+static const char usage[] =
+"usage: kni-fwd -p PORT -k KNI [-q QUEUES] [-x ADDR] [-m MTU] [-b] [-v]\n"
+"\n"
+"Forward packets between the network device PORT (through an AF_PACKET\n"
+"socket) and the kni device KNI, apply KNI's control events (MTU, MAC\n"
+"address, up/down, promisc, allmulti) to PORT and mirror PORT's link state\n"
+"to KNI's carrier. Stops on SIGINT or SIGTERM and restores PORT.\n"
+"\n"
+"  -p PORT    the port device (e.g. one end of a veth pair)\n"
+"  -k KNI     the kni device\n"
+"  -q QUEUES  kni queues to attach, from queue 0 (default 1)\n"
+"  -x ADDR    exception mode: from PORT pass only ARP, ICMP, ICMPv6 and\n"
+"             IPv4 packets to ADDR to KNI; count and drop the rest\n"
+"  -m MTU     largest MTU to accept on KNI (default: the smallest of PORT's\n"
+"             and KNI's maximum and 9000)\n"
+"  -b         busy mode: poll the rings without sleeping\n"
+"  -v         print the counters every second\n";
+
+struct counters {
+	unsigned long long port_rx;	/* packets read from the port */
+	unsigned long long to_kni;	/* of those, passed to kni */
+	unsigned long long filtered;	/* not exception traffic (-x) */
+	unsigned long long kni_full;	/* no kni frame free */
+	unsigned long long truncated;	/* longer than a port frame */
+	unsigned long long from_kni;	/* packets kni sent */
+	unsigned long long to_port;	/* of those, queued on the port */
+	unsigned long long port_full;	/* no port tx slot free */
+	unsigned long long port_errors;	/* port transmit errors */
+};
+
+/* The port's settings kni-fwd may change, to restore them on exit. */
+struct port_state {
+	unsigned int flags;
+	__u32 mtu;
+	__u32 max_mtu;
+	__u8 addr[ETH_ALEN];
+};
+
+enum {
+	CHANGED_MTU	= 1U << 0,
+	CHANGED_MAC	= 1U << 1,
+	CHANGED_UP	= 1U << 2,
+	CHANGED_PROMISC	= 1U << 3,
+	CHANGED_ALLMULTI = 1U << 4,
+};
+
+struct pkt_ring {
+	unsigned char *base;
+	unsigned int frame_size;
+	unsigned int frames;
+	unsigned int head;
+};
+
+struct fwd {
+	const char *port_name;
+	const char *kni_name;
+	int port_ifindex;
+	int kni_ifindex;
+	unsigned int nq;
+	struct kni_queue *q[MAX_QUEUES];
+	bool busy;
+	bool verbose;
+	bool except;
+	struct in_addr except_addr;
+	__u32 mtu_cap;
+
+	int pkt_fd;
+	void *pkt_map;
+	size_t pkt_map_len;
+	struct pkt_ring rx;
+	struct pkt_ring tx;
+
+	struct mnl_socket *nl;		/* requests */
+	unsigned int nl_seq;
+	struct mnl_socket *mon;		/* RTMGRP_LINK notifications */
+	int carrier;			/* last carrier set on kni, or -1 */
+
+	struct port_state orig;
+	unsigned int changed;
+
+	int ep;
+	int sig_fd;
+	bool stop;
+	bool gone;
+	struct counters c;
+	struct counters last;
+};
+
+/* rtnetlink: query and change the port. */
+
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct port_state *st = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case IFLA_MTU:
+		if (!mnl_attr_validate(attr, MNL_TYPE_U32))
+			st->mtu = mnl_attr_get_u32(attr);
+		break;
+	case IFLA_MAX_MTU:
+		if (!mnl_attr_validate(attr, MNL_TYPE_U32))
+			st->max_mtu = mnl_attr_get_u32(attr);
+		break;
+	case IFLA_ADDRESS:
+		if (mnl_attr_get_payload_len(attr) == ETH_ALEN)
+			memcpy(st->addr, mnl_attr_get_payload(attr), ETH_ALEN);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct port_state *st = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	st->flags = ifi->ifi_flags;
+	return mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, data);
+}
+
+/* Send NLH on the request socket and run its answers through CB. */
+static int nl_talk(struct fwd *f, struct nlmsghdr *nlh, mnl_cb_t cb,
+		   void *data)
+{
+	unsigned int portid = mnl_socket_get_portid(f->nl);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int ret;
+
+	nlh->nlmsg_seq = ++f->nl_seq;
+	if (mnl_socket_sendto(f->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		ret = (int)mnl_socket_recvfrom(f->nl, buf, sizeof(buf));
+		if (ret < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
+	} while (ret > 0);
+	return ret < 0 ? -errno : 0;
+}
+
+static struct nlmsghdr *link_msg(char *buf, __u16 type, __u16 flags,
+				 int ifindex)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nlh;
+}
+
+static int link_get(struct fwd *f, int ifindex, struct port_state *st)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	memset(st, 0, sizeof(*st));
+	return nl_talk(f, link_msg(buf, RTM_GETLINK, NLM_F_ACK, ifindex), link_msg_cb,
+		       st);
+}
+
+/* Set the port's flags in MASK to FLAGS, and its MTU and address if given. */
+static int port_set(struct fwd *f, unsigned int mask, unsigned int flags,
+		    __u32 mtu, const __u8 *addr)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_ACK, f->port_ifindex);
+	ifi = mnl_nlmsg_get_payload(nlh);
+	ifi->ifi_change = mask;
+	ifi->ifi_flags = flags & mask;
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	if (addr)
+		mnl_attr_put(nlh, IFLA_ADDRESS, ETH_ALEN, addr);
+	return nl_talk(f, nlh, NULL, NULL);
+}
+
+static void port_set_flag(struct fwd *f, unsigned int flag, bool on,
+			  unsigned int changed, const char *what)
+{
+	int err = port_set(f, flag, on ? flag : 0, 0, NULL);
+
+	printf("kni-fwd: %s %s %s%s%s\n", f->port_name, what, on ? "on" : "off",
+	       err ? ": " : "", err ? strerror(-err) : "");
+	if (!err)
+		f->changed |= changed;
+}
+
+/* Control events of the kni device, applied to the port. */
+
+static void on_mtu(void *cookie, __u32 mtu)
+{
+	struct fwd *f = cookie;
+	int err = port_set(f, 0, 0, mtu, NULL);
+
+	printf("kni-fwd: %s mtu %u%s%s\n", f->port_name, mtu, err ? ": " : "",
+	       err ? strerror(-err) : "");
+	if (!err)
+		f->changed |= CHANGED_MTU;
+}
+
+static void on_link(void *cookie, bool up)
+{
+	port_set_flag(cookie, IFF_UP, up, CHANGED_UP, "up");
+}
+
+static void on_mac(void *cookie, const __u8 *addr)
+{
+	struct fwd *f = cookie;
+	int err = port_set(f, 0, 0, 0, addr);
+
+	printf("kni-fwd: %s address %02x:%02x:%02x:%02x:%02x:%02x%s%s\n",
+	       f->port_name, addr[0], addr[1], addr[2], addr[3], addr[4],
+	       addr[5], err ? ": " : "", err ? strerror(-err) : "");
+	if (!err)
+		f->changed |= CHANGED_MAC;
+}
+
+static void on_promisc(void *cookie, bool on)
+{
+	port_set_flag(cookie, IFF_PROMISC, on, CHANGED_PROMISC, "promisc");
+}
+
+static void on_allmulti(void *cookie, bool on)
+{
+	port_set_flag(cookie, IFF_ALLMULTI, on, CHANGED_ALLMULTI, "allmulti");
+}
+
+static void on_gone(void *cookie)
+{
+	struct fwd *f = cookie;
+
+	printf("kni-fwd: %s was deleted\n", f->kni_name);
+	f->gone = true;
+	f->stop = true;
+}
+
+static const struct kni_ops fwd_ops = {
+	.mtu = on_mtu,
+	.link = on_link,
+	.mac = on_mac,
+	.promisc = on_promisc,
+	.allmulti = on_allmulti,
+	.gone = on_gone,
+};
+
+static void port_restore(struct fwd *f)
+{
+	unsigned int mask = 0;
+
+	if (f->changed & CHANGED_UP)
+		mask |= IFF_UP;
+	if (f->changed & CHANGED_PROMISC)
+		mask |= IFF_PROMISC;
+	if (f->changed & CHANGED_ALLMULTI)
+		mask |= IFF_ALLMULTI;
+	if (!f->changed)
+		return;
+	if (port_set(f, mask, f->orig.flags,
+		     f->changed & CHANGED_MTU ? f->orig.mtu : 0,
+		     f->changed & CHANGED_MAC ? f->orig.addr : NULL))
+		fprintf(stderr, "kni-fwd: could not restore %s\n", f->port_name);
+}
+
+/* The port's link state as the kni device's carrier. */
+static void mirror_carrier(struct fwd *f, unsigned int flags)
+{
+	int on = !!(flags & IFF_LOWER_UP);
+	int err;
+
+	if (on == f->carrier)
+		return;
+	err = kni_queue_set_carrier(f->q[0], on);
+	if (err) {
+		fprintf(stderr, "kni-fwd: carrier: %s\n", kni_strerror(err));
+		return;
+	}
+	f->carrier = on;
+	printf("kni-fwd: %s carrier %s\n", f->kni_name, on ? "on" : "off");
+}
+
+static int mon_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct fwd *f = data;
+
+	if (nlh->nlmsg_type == RTM_NEWLINK && ifi->ifi_index == f->port_ifindex)
+		mirror_carrier(f, ifi->ifi_flags);
+	return MNL_CB_OK;
+}
+
+static void mon_read(struct fwd *f)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct port_state st;
+	ssize_t len;
+
+	for (;;) {
+		len = mnl_socket_recvfrom(f->mon, buf, sizeof(buf));
+		if (len < 0) {
+			/* Notifications were lost: ask for the state. */
+			if (errno == ENOBUFS && !link_get(f, f->port_ifindex, &st))
+				mirror_carrier(f, st.flags);
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOBUFS)
+				return;
+			fprintf(stderr, "kni-fwd: netlink: %s\n", strerror(errno));
+			return;
+		}
+		mnl_cb_run(buf, len, 0, 0, mon_cb, f);
+	}
+}
+
+/* The port's AF_PACKET socket. */
+
+static __u32 pow2_at_least(__u32 v)
+{
+	__u32 p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static int port_open(struct fwd *f, __u32 max_len)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+		.sll_ifindex = f->port_ifindex,
+	};
+	int ver = TPACKET_V2, one = 1;
+	struct tpacket_req req = {};
+	__u32 fsz;
+
+	fsz = pow2_at_least(max_len + TPACKET_ALIGN(TPACKET2_HDRLEN) + 64);
+	if (fsz < 2048)
+		fsz = 2048;
+	req.tp_frame_size = fsz;
+	req.tp_block_size = fsz < 65536 ? 65536 : fsz;
+	req.tp_frame_nr = PKT_FRAMES;
+	req.tp_block_nr = PKT_FRAMES / (req.tp_block_size / fsz);
+	if (req.tp_block_nr * (req.tp_block_size / fsz) != PKT_FRAMES)
+		return -EINVAL;
+
+	f->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (f->pkt_fd < 0)
+		return -errno;
+	if (setsockopt(f->pkt_fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) ||
+	    setsockopt(f->pkt_fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
+		       sizeof(one)) ||
+	    setsockopt(f->pkt_fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) ||
+	    setsockopt(f->pkt_fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) ||
+	    setsockopt(f->pkt_fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)))
+		return -errno;
+	f->pkt_map_len = 2 * (size_t)req.tp_block_size * req.tp_block_nr;
+	f->pkt_map = mmap(NULL, f->pkt_map_len, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, f->pkt_fd, 0);
+	if (f->pkt_map == MAP_FAILED) {
+		f->pkt_map = NULL;
+		return -errno;
+	}
+	f->rx = (struct pkt_ring) {
+		.base = f->pkt_map,
+		.frame_size = fsz,
+		.frames = PKT_FRAMES,
+	};
+	f->tx = f->rx;
+	f->tx.base += f->pkt_map_len / 2;
+	if (bind(f->pkt_fd, (struct sockaddr *)&sll, sizeof(sll)))
+		return -errno;
+	return 0;
+}
+
+static struct tpacket2_hdr *pkt_frame(struct pkt_ring *r)
+{
+	return (struct tpacket2_hdr *)(r->base + (size_t)r->head * r->frame_size);
+}
+
+/* Is the frame exception traffic for the kernel (-x)? */
+static bool is_exception(const struct fwd *f, const __u8 *p, __u32 len)
+{
+	__u16 proto;
+
+	if (len < ETH_HLEN)
+		return false;
+	proto = (__u16)(p[12] << 8 | p[13]);
+	p += ETH_HLEN;
+	len -= ETH_HLEN;
+	switch (proto) {
+	case ETH_P_ARP:
+		return true;
+	case ETH_P_IP:
+		if (len < 20)
+			return false;
+		/* ICMP, or addressed to the kernel's address. */
+		return p[9] == IPPROTO_ICMP ||
+		       !memcmp(p + 16, &f->except_addr, 4);
+	case ETH_P_IPV6:
+		return len >= 40 && p[6] == IPPROTO_ICMPV6;
+	}
+	return false;
+}
+
+/* A queue for the frame: flows of IPv4 addresses stay on one queue. */
+static unsigned int pick_queue(const struct fwd *f, const __u8 *p, __u32 len)
+{
+	__u32 h = 0;
+	int i;
+
+	if (f->nq == 1)
+		return 0;
+	if (len >= ETH_HLEN + 20 && p[12] == 0x08 && p[13] == 0x00)
+		for (i = 0; i < 8; i++)
+			h = h * 31 + p[ETH_HLEN + 12 + i];
+	return h % f->nq;
+}
+
+/* Port to kni: a burst of frames from the port's rx ring. */
+static int port_to_kni(struct fwd *f)
+{
+	static struct kni_buf batch[MAX_QUEUES][BURST];
+	unsigned int count[MAX_QUEUES] = {}, qi, i;
+	int n;
+
+	for (n = 0; n < BURST; n++) {
+		struct tpacket2_hdr *h = pkt_frame(&f->rx);
+		__u32 status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+		const __u8 *data = (const __u8 *)h + h->tp_mac;
+		void *frame;
+
+		if (!(status & TP_STATUS_USER))
+			break;
+		f->c.port_rx++;
+		if (h->tp_snaplen != h->tp_len) {
+			f->c.truncated++;
+		} else if (f->except && !is_exception(f, data, h->tp_snaplen)) {
+			f->c.filtered++;
+		} else {
+			qi = pick_queue(f, data, h->tp_snaplen);
+			if (h->tp_snaplen > kni_queue_info(f->q[qi])->data_room ||
+			    !kni_frame_reserve(f->q[qi], &frame, 1)) {
+				f->c.kni_full++;
+			} else {
+				struct kni_buf *b = &batch[qi][count[qi]++];
+
+				memcpy(frame, data, h->tp_snaplen);
+				b->data = frame;
+				b->len = h->tp_snaplen;
+				/*
+				 * A partial checksum comes from a local sender
+				 * and is correct by construction.
+				 */
+				b->flags = status & (TP_STATUS_CSUMNOTREADY |
+						     TP_STATUS_CSUM_VALID) ?
+					   KNI_DESC_F_CSUM_VALID : 0;
+			}
+		}
+		/* Hand the slot back once its bytes are copied. */
+		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL,
+				 __ATOMIC_RELEASE);
+		f->rx.head = (f->rx.head + 1) % f->rx.frames;
+	}
+	for (qi = 0; qi < f->nq; qi++) {
+		int sent;
+
+		if (!count[qi])
+			continue;
+		sent = kni_frame_submit(f->q[qi], batch[qi], count[qi]);
+		if (sent < 0)
+			sent = 0;
+		f->c.to_kni += sent;
+		for (i = sent; i < count[qi]; i++) {
+			f->c.kni_full++;
+			kni_frame_release(f->q[qi], &batch[qi][i].data, 1);
+		}
+	}
+	return n;
+}
+
+/* Kni to port: the packets the stack sent, onto the port's tx ring. */
+static int kni_to_port(struct fwd *f)
+{
+	struct kni_buf bufs[BURST];
+	void *done[BURST];
+	unsigned int qi;
+	int n, i, queued = 0, total = 0;
+	__u32 room = f->tx.frame_size - TPACKET2_HDRLEN +
+		     sizeof(struct sockaddr_ll);
+
+	for (qi = 0; qi < f->nq; qi++) {
+		n = kni_frame_recv(f->q[qi], bufs, BURST);
+		for (i = 0; i < n; i++) {
+			struct tpacket2_hdr *h = pkt_frame(&f->tx);
+			__u32 status = __atomic_load_n(&h->tp_status,
+						       __ATOMIC_ACQUIRE);
+
+			done[i] = bufs[i].data;
+			f->c.from_kni++;
+			if (status == TP_STATUS_WRONG_FORMAT) {
+				f->c.port_errors++;
+			} else if (status != TP_STATUS_AVAILABLE) {
+				f->c.port_full++;
+				continue;
+			}
+			if (bufs[i].len > room) {
+				f->c.port_errors++;
+				continue;
+			}
+			memcpy((__u8 *)h + TPACKET2_HDRLEN -
+			       sizeof(struct sockaddr_ll), bufs[i].data,
+			       bufs[i].len);
+			h->tp_len = bufs[i].len;
+			/* The bytes are in place before the kernel may send. */
+			__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST,
+					 __ATOMIC_RELEASE);
+			f->tx.head = (f->tx.head + 1) % f->tx.frames;
+			queued++;
+		}
+		if (n > 0)
+			kni_frame_release(f->q[qi], done, n);
+		total += n > 0 ? n : 0;
+	}
+	if (queued) {
+		if (sendto(f->pkt_fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+		    errno != EAGAIN && errno != ENOBUFS)
+			f->c.port_errors++;
+		f->c.to_port += queued;
+	}
+	return total;
+}
+
+static int handle_events(struct fwd *f)
+{
+	unsigned int qi;
+	int ret;
+
+	for (qi = 0; qi < f->nq; qi++) {
+		ret = kni_queue_events(f->q[qi]);
+		if (ret < 0 && ret != -EAGAIN)
+			return ret;
+	}
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void print_counters(struct fwd *f)
+{
+	struct counters *c = &f->c, *l = &f->last;
+
+	printf("kni-fwd: port->kni %llu/s (filtered %llu, no frame %llu, ",
+	       c->to_kni - l->to_kni, c->filtered - l->filtered,
+	       c->kni_full - l->kni_full);
+	printf("truncated %llu), kni->port %llu/s (port full %llu, errors %llu)\n",
+	       c->truncated - l->truncated, c->to_port - l->to_port,
+	       c->port_full - l->port_full, c->port_errors - l->port_errors);
+	fflush(stdout);
+	*l = *c;
+}
+
+static void print_totals(struct fwd *f)
+{
+	struct counters *c = &f->c;
+	unsigned long long kdrop = 0;
+	unsigned int qi;
+
+	for (qi = 0; qi < f->nq; qi++) {
+		struct kni_queue_stats s;
+
+		kni_queue_stats(f->q[qi], &s);
+		kdrop += s.send_dropped;
+	}
+	printf("kni-fwd: port rx %llu, to %s %llu (dropped by the kernel %llu), ",
+	       c->port_rx, f->kni_name, c->to_kni, kdrop);
+	printf("filtered %llu, no frame %llu, truncated %llu\n",
+	       c->filtered, c->kni_full, c->truncated);
+	printf("kni-fwd: from %s %llu, to %s %llu, port full %llu, port errors %llu\n",
+	       f->kni_name, c->from_kni, f->port_name, c->to_port,
+	       c->port_full, c->port_errors);
+}
+
+static void drain_signals(struct fwd *f)
+{
+	struct signalfd_siginfo si;
+
+	while (read(f->sig_fd, &si, sizeof(si)) == sizeof(si))
+		f->stop = true;
+}
+
+static int ep_add(struct fwd *f, int fd, __u32 events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	return epoll_ctl(f->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* Handle what epoll reported, without waiting when TIMEOUT is 0. */
+static void poll_fds(struct fwd *f, int timeout)
+{
+	struct epoll_event evs[MAX_QUEUES + 4];
+	int n, i;
+
+	n = epoll_wait(f->ep, evs, MAX_QUEUES + 4, timeout);
+	for (i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+
+		if (fd == f->sig_fd)
+			drain_signals(f);
+		else if (fd == mnl_socket_get_fd(f->mon))
+			mon_read(f);
+		else if (fd != f->pkt_fd && (evs[i].events & (EPOLLHUP | EPOLLERR)))
+			/* A kni queue whose device is gone: events say so. */
+			handle_events(f);
+	}
+}
+
+static int run(struct fwd *f)
+{
+	double next = now() + 1;
+	unsigned long iter = 0;
+	int err, work;
+
+	while (!f->stop) {
+		work = port_to_kni(f);
+		work += kni_to_port(f);
+		err = handle_events(f);
+		if (err) {
+			fprintf(stderr, "kni-fwd: events: %s\n", kni_strerror(err));
+			return err;
+		}
+		if (f->stop)
+			break;
+		/* Sleep when idle, unless busy; look at signals meanwhile. */
+		if (!f->busy && !work)
+			poll_fds(f, 1000);
+		else if (!(++iter & 255))
+			poll_fds(f, 0);
+		if (f->verbose && now() >= next) {
+			print_counters(f);
+			next += 1;
+		}
+	}
+	return 0;
+}
+
+static int setup(struct fwd *f)
+{
+	struct kni_queue_opts opts = {};
+	struct port_state kst, pst;
+	sigset_t mask;
+	unsigned int qi;
+	int err;
+
+	f->port_ifindex = kni_dev_ifindex(f->port_name);
+	f->kni_ifindex = kni_dev_ifindex(f->kni_name);
+	if (f->port_ifindex < 0 || f->kni_ifindex < 0) {
+		fprintf(stderr, "kni-fwd: no device %s\n",
+			f->port_ifindex < 0 ? f->port_name : f->kni_name);
+		return -ENODEV;
+	}
+
+	f->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	f->mon = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!f->nl || !f->mon ||
+	    mnl_socket_bind(f->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_bind(f->mon, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	err = link_get(f, f->port_ifindex, &f->orig);
+	if (!err)
+		err = link_get(f, f->kni_ifindex, &kst);
+	if (err) {
+		fprintf(stderr, "kni-fwd: RTM_GETLINK: %s\n", strerror(-err));
+		return err;
+	}
+	pst = f->orig;
+
+	/* The limits kni-fwd declares: what the port and its rings take. */
+	if (!f->mtu_cap) {
+		f->mtu_cap = DEFAULT_MTU_CAP;
+		if (pst.max_mtu && pst.max_mtu < f->mtu_cap)
+			f->mtu_cap = pst.max_mtu;
+		if (kst.max_mtu && kst.max_mtu < f->mtu_cap)
+			f->mtu_cap = kst.max_mtu;
+		if (kst.mtu > f->mtu_cap)
+			f->mtu_cap = kst.mtu;
+	}
+	opts.max_mtu = f->mtu_cap;
+	opts.cookie = f;
+	for (qi = 0; qi < f->nq; qi++) {
+		/* Queue 0 applies the events; the others only keep up. */
+		opts.ops = qi ? NULL : &fwd_ops;
+		err = kni_queue_attach(&f->q[qi], f->kni_ifindex, qi, &opts);
+		if (err) {
+			fprintf(stderr, "kni-fwd: attach %s queue %u (max_mtu %u): %s\n",
+				f->kni_name, qi, opts.max_mtu, kni_strerror(err));
+			return err;
+		}
+		if (f->busy) {
+			err = kni_queue_set_busy(f->q[qi], true);
+			if (err)
+				return err;
+		}
+	}
+
+	err = port_open(f, f->mtu_cap + ETH_HLEN + 4);
+	if (err) {
+		fprintf(stderr, "kni-fwd: AF_PACKET on %s: %s\n", f->port_name,
+			strerror(-err));
+		return err;
+	}
+
+	/* A shell starts background jobs with SIGINT ignored: undo that. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	f->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	f->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (f->sig_fd < 0 || f->ep < 0)
+		return -errno;
+	err = ep_add(f, f->sig_fd, EPOLLIN);
+	if (!err)
+		err = ep_add(f, mnl_socket_get_fd(f->mon), EPOLLIN);
+	if (!err)
+		err = ep_add(f, f->pkt_fd, EPOLLIN);
+	for (qi = 0; !err && qi < f->nq; qi++)
+		err = ep_add(f, kni_queue_fd(f->q[qi]), EPOLLIN | EPOLLPRI);
+	if (err)
+		return err;
+
+	/* The carrier follows the port from now on. */
+	mirror_carrier(f, pst.flags);
+	mon_read(f);
+	printf("kni-fwd: forwarding between %s and %s (%u queue%s, max mtu %u, %s mode%s)\n",
+	       f->port_name, f->kni_name, f->nq, f->nq > 1 ? "s" : "",
+	       f->mtu_cap, f->busy ? "busy" : "interrupt",
+	       f->except ? ", exception traffic only" : "");
+	fflush(stdout);
+	return 0;
+}
+
+static void teardown(struct fwd *f)
+{
+	unsigned int qi;
+
+	for (qi = 0; qi < f->nq; qi++)
+		kni_queue_detach(f->q[qi]);
+	if (f->nl)
+		port_restore(f);
+	if (f->pkt_map)
+		munmap(f->pkt_map, f->pkt_map_len);
+	if (f->pkt_fd >= 0)
+		close(f->pkt_fd);
+	if (f->ep >= 0)
+		close(f->ep);
+	if (f->sig_fd >= 0)
+		close(f->sig_fd);
+	if (f->mon)
+		mnl_socket_close(f->mon);
+	if (f->nl)
+		mnl_socket_close(f->nl);
+}
+
+int main(int argc, char **argv)
+{
+	struct fwd f = {
+		.nq = 1,
+		.pkt_fd = -1,
+		.ep = -1,
+		.sig_fd = -1,
+		.carrier = -1,
+	};
+	int opt, err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((opt = getopt(argc, argv, "p:k:q:x:m:bvh")) != -1) {
+		switch (opt) {
+		case 'p':
+			f.port_name = optarg;
+			break;
+		case 'k':
+			f.kni_name = optarg;
+			break;
+		case 'q':
+			f.nq = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'x':
+			if (inet_pton(AF_INET, optarg, &f.except_addr) != 1) {
+				fprintf(stderr, "kni-fwd: bad address %s\n", optarg);
+				return 2;
+			}
+			f.except = true;
+			break;
+		case 'm':
+			f.mtu_cap = (__u32)strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			f.busy = true;
+			break;
+		case 'v':
+			f.verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!f.port_name || !f.kni_name || !f.nq || f.nq > MAX_QUEUES ||
+	    optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+
+	err = setup(&f);
+	if (!err)
+		err = run(&f);
+	if (f.q[0])
+		print_totals(&f);
+	teardown(&f);
+	if (f.gone)
+		return 1;
+	return err ? 1 : 0;
+}
