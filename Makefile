@@ -16,7 +16,7 @@ VM_TIMEOUT ?= 1800
 .PHONY: help deps tree kernel kernel-debug static check vm demo
 
 help:
-	@echo "make demo    build and boot the kni kernel, create kni0 and show it"
+	@echo "make demo    build and boot the kni kernel, run kni-fwd between kni0 and a veth"
 	@echo "make check   static checks, then the selftests in a VM (debug kernel)"
 	@echo "make vm CMD='...' [KERNEL=debug|release]   run CMD in the test VM"
 
@@ -42,11 +42,17 @@ check: tree
 vm: tree
 	@set -e; ipdir=$$(./tree/iproute2.sh | tail -n 1); \
 	out=$$(./tree/build-kernel.sh $(KERNEL) | tail -n 1); \
+	mod=(); [ ! -f $$out/drivers/net/kni/kni.ko ] || \
+		mod=(-m $$out/drivers/net/kni/kni.ko); \
 	$(QEMU)/run-vm.sh -t $(VM_TIMEOUT) -k $$out/arch/x86/boot/bzImage \
-		-p $$ipdir '$(subst ','\'',$(value CMD))'
+		"$${mod[@]}" -p $$ipdir '$(subst ','\'',$(value CMD))'
 
+# libkni and kni-fwd are built on the host, against the kernel's uapi
+# headers, into build/ (ignored by git); the guest sees them read-only.
 demo: kernel
 	@set -e; ipdir=$$(./tree/iproute2.sh | tail -n 1); \
-	out=$$(./tree/build-kernel.sh release | tail -n 1); \
+	out=$$(./tree/build-kernel.sh release headers | tail -n 1); \
+	$(MAKE) -s -C tools/lib/kni O=$(CURDIR)/build/libkni \
+		KHDR_INCLUDES="-isystem $$out/usr/include" all; \
 	$(QEMU)/run-vm.sh -t $(VM_TIMEOUT) -k $$out/arch/x86/boot/bzImage \
-		-p $$ipdir $(CURDIR)/$(QEMU)/demo.sh
+		-p $$ipdir $(CURDIR)/$(QEMU)/demo.sh $(CURDIR)/build/libkni/kni-fwd

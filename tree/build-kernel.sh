@@ -10,7 +10,9 @@
 #
 # The build directory is keyed by the flavour's configuration, so editing a
 # driver file rebuilds incrementally while a configuration change gets a
-# directory of its own. Prints the build directory on the last line.
+# directory of its own. Prints the build directory on the last line; kni
+# is built in, except in the debug flavour, where the build directory holds
+# drivers/net/kni/kni.ko.
 set -euo pipefail
 
 # shellcheck source=tree/env.sh
@@ -99,7 +101,7 @@ elif [ "$flavour" = module ]; then
 elif [ "$(cat "$out/.kni-built" 2>/dev/null)" != "$src_hash" ] ||
      [ ! -f "$out/arch/x86/boot/bzImage" ]; then
 	echo "build-kernel: building $flavour kernel" >&2
-	kmake bzImage >&2
+	kmake bzImage modules >&2
 	echo "$src_hash" > "$out/.kni-built"
 fi
 echo "$out"

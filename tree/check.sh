@@ -24,7 +24,8 @@ if ipdir=$("$KNI_REPO/tree/iproute2.sh" | tail -n 1) &&
    "$KNI_REPO/tree/build-kernel.sh" debug kselftest-install \
 	TARGETS=net/kni > "$log.install" 2>&1 || { cat "$log.install"; false; }; then
 	"$qemu/run-selftests.sh" -t "${VM_TIMEOUT:-1800}" \
-		-k "$out/arch/x86/boot/bzImage" -p "$ipdir" \
+		-k "$out/arch/x86/boot/bzImage" -m "$out/drivers/net/kni/kni.ko" \
+		-p "$ipdir" \
 		-i "$out/kselftest/kselftest_install" | tee "$log.vm"
 	vm_rc=${PIPESTATUS[0]}
 	tail -n 1 "$log.vm" >> "$log"

@@ -35,23 +35,9 @@
 #include <linux/kni.h>
 
 #include "../../kselftest_harness.h"
+#include "kni_uq.h"
 
 #define ETH_P_TEST	0x88b5	/* IEEE local experimental */
-
-struct uring {
-	__u32 *prod;
-	__u32 *cons;
-	__u32 *flags;
-	struct kni_desc *desc;
-	__u32 mask;
-};
-
-struct uqueue {
-	int fd;
-	struct kni_attach at;
-	unsigned char *map;
-	struct uring rx, free, alloc, tx;
-};
 
 static int sh(const char *fmt, ...)
 {
@@ -100,116 +86,10 @@ static int setup_netns(const char *args)
 	return sh("ip link set kni0 up");
 }
 
-static void ring_map(struct uring *r, unsigned char *map,
-		     const struct kni_ring_offsets *o, __u32 size)
-{
-	r->prod = (__u32 *)(map + o->producer);
-	r->cons = (__u32 *)(map + o->consumer);
-	r->flags = (__u32 *)(map + o->flags);
-	r->desc = (struct kni_desc *)(map + o->desc);
-	r->mask = size - 1;
-}
-
-static void attach_args(struct kni_attach *at, const char *dev, __u32 queue)
-{
-	memset(at, 0, sizeof(*at));
-	at->version = KNI_ATTACH_VERSION;
-	at->ifindex = if_nametoindex(dev);
-	at->queue = queue;
-}
-
-static int attach_ioctl(int fd, const char *dev, __u32 queue,
-			struct kni_attach *at)
-{
-	attach_args(at, dev, queue);
-	return ioctl(fd, KNI_IOC_ATTACH, at);
-}
-
 /* Attach to queue Q of kni0 and map the region; 0 or -errno. */
 static int uq_open(struct uqueue *uq, __u32 queue)
 {
-	uq->fd = open("/dev/kni", O_RDWR | O_CLOEXEC);
-	if (uq->fd < 0)
-		return -errno;
-	if (attach_ioctl(uq->fd, "kni0", queue, &uq->at))
-		return -errno;
-	uq->map = mmap(NULL, uq->at.mmap_size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, uq->fd, 0);
-	if (uq->map == MAP_FAILED)
-		return -errno;
-	ring_map(&uq->rx, uq->map, &uq->at.rx, uq->at.ring_size);
-	ring_map(&uq->free, uq->map, &uq->at.free, uq->at.ring_size);
-	ring_map(&uq->alloc, uq->map, &uq->at.alloc, uq->at.ring_size);
-	ring_map(&uq->tx, uq->map, &uq->at.tx, uq->at.ring_size);
-	return 0;
-}
-
-static void uq_close(struct uqueue *uq)
-{
-	if (uq->map && uq->map != MAP_FAILED)
-		munmap(uq->map, uq->at.mmap_size);
-	close(uq->fd);
-	memset(uq, 0, sizeof(*uq));
-}
-
-static unsigned char *frame(struct uqueue *uq, __u64 addr)
-{
-	return uq->map + uq->at.frames + addr;
-}
-
-/* Publish N more entries on a ring userspace produces on. */
-static void produce(struct uring *r, __u32 n)
-{
-	__atomic_store_n(r->prod, *r->prod + n, __ATOMIC_RELEASE);
-}
-
-static void kick_if_needed(struct uqueue *uq)
-{
-	/* Pairs with the kernel's barrier between its flag and index. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if ((__atomic_load_n(uq->rx.flags, __ATOMIC_RELAXED) |
-	     __atomic_load_n(uq->alloc.flags, __ATOMIC_RELAXED)) &
-	    KNI_RING_F_NEED_WAKEUP)
-		ioctl(uq->fd, KNI_IOC_KICK);
-}
-
-static __u32 entries(struct uring *r)
-{
-	return __atomic_load_n(r->prod, __ATOMIC_ACQUIRE) - *r->cons;
-}
-
-static void consume(struct uring *r, __u32 n)
-{
-	__atomic_store_n(r->cons, *r->cons + n, __ATOMIC_RELEASE);
-}
-
-/* Wait until ring R holds at least N entries; false on timeout. */
-static bool wait_entries(struct uqueue *uq, struct uring *r, __u32 n)
-{
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		if (entries(r) >= n)
-			return true;
-		usleep(1000);
-		kick_if_needed(uq);
-	}
-	return false;
-}
-
-/* Offer frames [first, first + n) on alloc. */
-static void give_alloc(struct uqueue *uq, __u32 first, __u32 n)
-{
-	__u32 i, p = *uq->alloc.prod;
-
-	for (i = 0; i < n; i++) {
-		struct kni_desc *d = &uq->alloc.desc[(p + i) & uq->alloc.mask];
-
-		d->addr = (__u64)(first + i) * uq->at.frame_size;
-		d->len = 0;
-		d->flags = 0;
-	}
-	produce(&uq->alloc, n);
+	return uq_attach(uq, "kni0", queue, 0, 0);
 }
 
 static void fill(unsigned char *p, __u32 len, __u32 seed)
@@ -733,6 +613,10 @@ TEST_F(attach, bad_arguments)
 	ASSERT_EQ(errno, ENOTTY);
 	ASSERT_EQ(ioctl(fd, KNI_IOC_WAKEUPS, 3), -1);
 	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(ioctl(fd, KNI_IOC_CARRIER, 1), -1);
+	ASSERT_EQ(errno, ENOTCONN);
+	ASSERT_EQ(ioctl(fd, KNI_IOC_CARRIER, 2), -1);
+	ASSERT_EQ(errno, EINVAL);
 
 	attach_args(&at, "kni0", 0);
 	at.version = 2;
@@ -742,14 +626,22 @@ TEST_F(attach, bad_arguments)
 	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
 	ASSERT_EQ(errno, EINVAL);
 	at.version = KNI_ATTACH_VERSION;
-	at.flags = 1;
+	at.flags = 1U << 31;
 	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
 	ASSERT_EQ(errno, EINVAL);
 	at.flags = 0;
-	at.reserved[1] = 1;
+	at.reserved[2] = 1;
 	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
 	ASSERT_EQ(errno, EINVAL);
-	at.reserved[1] = 0;
+	at.reserved[2] = 0;
+	/* No MTU below the minimum, none below the device's own. */
+	at.max_mtu = 67;
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	at.max_mtu = 1499;
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
+	ASSERT_EQ(errno, ERANGE);
+	at.max_mtu = 0;
 
 	/* Sizes: too small, larger with a non-zero tail, larger and zero. */
 	ASSERT_EQ(ioctl(fd, _IOWR(KNI_IOC_MAGIC, 0x01, __u64), &at), -1);
@@ -1022,6 +914,364 @@ TEST_F(attach, kill_during_traffic)
 	ASSERT_EQ(uq_open(&uq, 0), 0);
 	uq_close(&uq);
 	close(pfd);
+}
+
+/* Run CMD in a shell; its output (stdout and stderr) goes to OUT. */
+static int sh_out(char *out, size_t size, const char *cmd)
+{
+	size_t n = 0;
+	FILE *f;
+
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (n + 1 < size && fgets(out + n, size - n, f))
+		n += strlen(out + n);
+	out[n] = '\0';
+	return pclose(f);
+}
+
+static int sysfs_read(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fgets(buf, size, f) != NULL;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+static int carrier(void)
+{
+	char buf[16];
+
+	if (sysfs_read("/sys/class/net/kni0/carrier", buf, sizeof(buf)))
+		return -1;
+	return atoi(buf);
+}
+
+/* A layout the kernel cannot write back is refused before attaching. */
+TEST_F(attach, unwritable_argument)
+{
+	struct kni_attach at, *ro;
+	struct uqueue uq = {};
+	int fd, mfd;
+
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
+	mfd = memfd_create("kni-attach", 0);
+	ASSERT_GE(mfd, 0);
+	ASSERT_EQ(ftruncate(mfd, 4096), 0);
+	attach_args(&at, "kni0", 0);
+	ASSERT_EQ(pwrite(mfd, &at, sizeof(at), 0), sizeof(at));
+	ro = mmap(NULL, 4096, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(ro, MAP_FAILED);
+
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, ro), -1);
+	ASSERT_EQ(errno, EFAULT);
+	/* Neither the queue nor the file was taken. */
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	uq_close(&uq);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 0, &at), 0);
+	munmap(ro, 4096);
+	close(mfd);
+	close(fd);
+}
+
+/* What the dataplane declared it cannot do is refused at once. */
+TEST_F(attach, limits)
+{
+	struct uqueue uq0 = {}, uq1 = {};
+	char out[1024];
+
+	ASSERT_EQ(uq_attach(&uq0, "kni0", 0, 0, 1700), 0);
+	ASSERT_EQ(uq_attach(&uq1, "kni0", 1, KNI_ATTACH_F_FIXED_MAC, 1600), 0);
+	ASSERT_EQ(sh_out(out, sizeof(out), "ip -d link show kni0"), 0);
+	ASSERT_NE(strstr(out, "maxmtu 1600"), NULL) TH_LOG("%s", out);
+
+	ASSERT_NE(sh_out(out, sizeof(out), "ip link set kni0 mtu 1601 2>&1"), 0);
+	ASSERT_NE(strstr(out, "mtu greater than device maximum"), NULL)
+		TH_LOG("%s", out);
+	ASSERT_EQ(sh("ip link set kni0 mtu 1600"), 0);
+	ASSERT_NE(sh_out(out, sizeof(out),
+			 "ip link set kni0 address 02:00:00:00:00:42 2>&1"), 0);
+	ASSERT_NE(strstr(out, "the dataplane attached to kni0 cannot change its MAC address"),
+		  NULL) TH_LOG("%s", out);
+
+	/* Queue 1's limits go with it; queue 0's stay. */
+	uq_close(&uq1);
+	ASSERT_EQ(sh("ip link set kni0 address 02:00:00:00:00:42"), 0);
+	ASSERT_EQ(sh("ip link set kni0 mtu 1700"), 0);
+	ASSERT_NE(sh("ip link set kni0 mtu 1701 2>/dev/null"), 0);
+	uq_close(&uq0);
+	ASSERT_EQ(sh("ip link set kni0 mtu 1774"), 0);
+	ASSERT_NE(sh("ip link set kni0 mtu 1775 2>/dev/null"), 0);
+}
+
+TEST_F(attach, carrier)
+{
+	struct uqueue uq0 = {}, uq1 = {};
+
+	ASSERT_EQ(carrier(), 1);
+	ASSERT_EQ(uq_open(&uq0, 0), 0);
+	ASSERT_EQ(uq_open(&uq1, 1), 0);
+	ASSERT_EQ(ioctl(uq0.fd, KNI_IOC_CARRIER, 2), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(ioctl(uq0.fd, KNI_IOC_CARRIER, 0), 0);
+	ASSERT_EQ(carrier(), 0);
+	ASSERT_EQ(ioctl(uq1.fd, KNI_IOC_CARRIER, 1), 0);
+	ASSERT_EQ(carrier(), 1);
+	/* The standard attribute keeps working. */
+	ASSERT_EQ(sh("ip link set kni0 carrier off"), 0);
+	ASSERT_EQ(carrier(), 0);
+	ASSERT_EQ(sh("ip link set kni0 carrier on"), 0);
+	ASSERT_EQ(carrier(), 1);
+	/* Off when the last file detaches, not before. */
+	uq_close(&uq0);
+	ASSERT_EQ(carrier(), 1);
+	uq_close(&uq1);
+	ASSERT_EQ(carrier(), 0);
+}
+
+static void expect_event(struct __test_metadata *_metadata, struct uqueue *uq,
+			 __u32 type, __u32 value)
+{
+	struct kni_event ev;
+
+	ASSERT_TRUE(next_event(uq, &ev)) TH_LOG("no event %u", type);
+	ASSERT_EQ(ev.type, type);
+	ASSERT_EQ(ev.value, value);
+}
+
+TEST_F(attach, events)
+{
+	static const unsigned char mac[ETH_ALEN] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	struct epoll_event pev = { .events = EPOLLPRI }, out;
+	struct uqueue uq = {}, uq1 = {};
+	struct kni_state st;
+	struct kni_event ev;
+	int ep;
+
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	ASSERT_EQ(uq_open(&uq1, 1), 0);
+	ASSERT_EQ(uq.at.event_ring_size, 64);
+	read_state(&uq, &st);
+	ASSERT_EQ(st.mtu, 1500);
+	ASSERT_EQ(st.flags, KNI_STATE_F_UP);
+	ASSERT_EQ(st.overflows, 0);
+	ep = epoll_create1(0);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, uq.fd, &pev), 0);
+	ASSERT_EQ(epoll_wait(ep, &out, 1, 0), 0);
+
+	ASSERT_EQ(sh("ip link set kni0 mtu 1400"), 0);
+	ASSERT_EQ(epoll_wait(ep, &out, 1, 1000), 1);
+	ASSERT_EQ(out.events & EPOLLPRI, EPOLLPRI);
+	expect_event(_metadata, &uq, KNI_EVENT_MTU, 1400);
+
+	ASSERT_EQ(sh("ip link set kni0 down"), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_UP, 0);
+	read_state(&uq, &st);
+	ASSERT_EQ(st.flags & KNI_STATE_F_UP, 0);
+	ASSERT_EQ(sh("ip link set kni0 up"), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_UP, 1);
+
+	ASSERT_EQ(sh("ip link set kni0 address 02:11:22:33:44:55"), 0);
+	ASSERT_TRUE(next_event(&uq, &ev));
+	ASSERT_EQ(ev.type, KNI_EVENT_MAC);
+	ASSERT_EQ(memcmp(ev.addr, mac, ETH_ALEN), 0);
+
+	ASSERT_EQ(sh("ip link set kni0 promisc on"), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_PROMISC, 1);
+	ASSERT_EQ(sh("ip link set kni0 allmulticast on"), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_ALLMULTI, 1);
+	read_state(&uq, &st);
+	ASSERT_EQ(st.mtu, 1400);
+	ASSERT_EQ(st.flags, KNI_STATE_F_UP | KNI_STATE_F_PROMISC |
+		  KNI_STATE_F_ALLMULTI);
+	ASSERT_EQ(memcmp(st.addr, mac, ETH_ALEN), 0);
+	ASSERT_EQ(sh("ip link set kni0 promisc off allmulticast off"), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_PROMISC, 0);
+	expect_event(_metadata, &uq, KNI_EVENT_ALLMULTI, 0);
+	ASSERT_FALSE(next_event(&uq, &ev));
+	ASSERT_EQ(epoll_wait(ep, &out, 1, 0), 0);
+
+	/* Every attached queue hears of every change. */
+	ASSERT_EQ(entries(&uq1.event), 8);
+
+	ASSERT_EQ(sh("ip link del kni0"), 0);
+	/* Down first, then gone. */
+	expect_event(_metadata, &uq, KNI_EVENT_UP, 0);
+	expect_event(_metadata, &uq, KNI_EVENT_GONE, 0);
+	read_state(&uq, &st);
+	ASSERT_NE(st.flags & KNI_STATE_F_GONE, 0);
+	close(ep);
+	uq_close(&uq);
+	uq_close(&uq1);
+}
+
+/* A full ring loses events, never the state. */
+TEST_F(attach, event_overflow)
+{
+	struct uqueue uq = {};
+	struct kni_state st;
+	struct kni_event ev;
+	__u32 i;
+
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	/* One ip process for all: starting a hundred takes a while here. */
+	ASSERT_EQ(sh("for i in $(seq 1 100); do echo link set kni0 mtu $((1000 + i)); done | ip -batch -"), 0);
+	for (i = 1; i <= 64; i++)
+		expect_event(_metadata, &uq, KNI_EVENT_MTU, 1000 + i);
+	ASSERT_FALSE(next_event(&uq, &ev));
+	read_state(&uq, &st);
+	ASSERT_EQ(st.mtu, 1100);
+	ASSERT_EQ(st.overflows, 36);
+	/* Room again: the next change is posted. */
+	ASSERT_EQ(sh("ip link set kni0 mtu 1200"), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_MTU, 1200);
+	uq_close(&uq);
+}
+
+struct pumper {
+	struct pump p;
+	volatile bool stop;
+	int err;
+};
+
+static void *pump_thread(void *arg)
+{
+	struct pumper *pp = arg;
+	int i;
+
+	/* Until the device goes, or for a minute. */
+	for (i = 0; i < 60000 && !pp->stop; i++) {
+		pp->err = pump_round(&pp->p);
+		if (pp->err)
+			break;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/*
+ * kni0 again with a single queue: the stack's ARP replies must find the
+ * pump's queue whatever their hash.
+ */
+static int pump_device(void)
+{
+	return sh("ip link del kni0; ip link add kni0 type kni carrier on && ip link set kni0 up && ip addr add 10.0.0.2/24 dev kni0");
+}
+
+static bool pumped(struct pumper *pp, unsigned long n)
+{
+	int i;
+
+	for (i = 0; i < 10000 && pp->p.received < n; i++)
+		usleep(1000);
+	return pp->p.received >= n;
+}
+
+/* The device is deleted while packets flow both ways. */
+TEST_F(attach, delete_under_traffic)
+{
+	struct pumper pp = {};
+	struct uqueue uq = {};
+	struct pollfd pfd;
+	struct kni_state st;
+	pthread_t t;
+
+	ASSERT_EQ(pump_device(), 0);
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	pump_init(&pp.p, &uq);
+	ASSERT_EQ(pthread_create(&t, NULL, pump_thread, &pp), 0);
+	ASSERT_TRUE(pumped(&pp, 100));
+
+	ASSERT_EQ(sh("ip link del kni0"), 0);
+	pthread_join(t, NULL);
+	ASSERT_EQ(pp.err, -ENODEV);
+	pfd.fd = uq.fd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(poll(&pfd, 1, 1000), 1);
+	ASSERT_EQ(pfd.revents & POLLHUP, POLLHUP);
+	read_state(&uq, &st);
+	ASSERT_NE(st.flags & KNI_STATE_F_GONE, 0);
+	memset(uq.map, 0x5a, uq.at.mmap_size);
+	uq_close(&uq);
+}
+
+/* The device's netns goes away while packets flow both ways. */
+TEST_F(attach, delete_netns_under_traffic)
+{
+	struct pumper pp = {};
+	struct uqueue uq = {};
+	int self_ns, ns;
+	pthread_t t;
+
+	self_ns = open("/proc/self/ns/net", O_RDONLY);
+	ASSERT_GE(self_ns, 0);
+	ASSERT_EQ(setup_netns(""), 0);
+	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	ns = open("/proc/self/ns/net", O_RDONLY);
+	ASSERT_GE(ns, 0);
+	/* The pump runs outside the namespace, which only ns holds now. */
+	ASSERT_EQ(setns(self_ns, CLONE_NEWNET), 0);
+	pump_init(&pp.p, &uq);
+	ASSERT_EQ(pthread_create(&t, NULL, pump_thread, &pp), 0);
+	ASSERT_TRUE(pumped(&pp, 100));
+
+	close(ns);
+	pthread_join(t, NULL);
+	ASSERT_EQ(pp.err, -ENODEV);
+	memset(uq.map, 0xa5, uq.at.mmap_size);
+	uq_close(&uq);
+	close(self_ns);
+}
+
+/*
+ * A stopped dataplane holds nothing up: the kernel never waits for it.
+ * Each command gets ten seconds, far more than any needs.
+ */
+TEST_F(attach, stopped_dataplane)
+{
+	struct uqueue uq = {};
+	struct pump p;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(pump_device(), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int err;
+
+		if (uq_open(&uq, 0))
+			_exit(1);
+		pump_init(&p, &uq);
+		do {
+			err = pump_round(&p);
+			usleep(1000);
+		} while (!err);
+		_exit(err == -ENODEV && p.received ? 0 : 2);
+	}
+	usleep(500 * 1000);
+	ASSERT_EQ(kill(pid, SIGSTOP), 0);
+	ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+	ASSERT_TRUE(WIFSTOPPED(status));
+
+	ASSERT_EQ(sh("timeout 10 ip link set kni0 mtu 1400"), 0);
+	ASSERT_EQ(sh("timeout 10 ip link set kni0 down"), 0);
+	ASSERT_EQ(sh("timeout 10 ip link set kni0 up"), 0);
+	ASSERT_EQ(sh("timeout 10 ip link set kni0 promisc on"), 0);
+	ASSERT_EQ(sh("timeout 10 ip link del kni0"), 0);
+
+	ASSERT_EQ(kill(pid, SIGCONT), 0);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
 }
 
 FIXTURE(multi)

@@ -1,41 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make demo, guest side: what a newcomer sees kni do. Each step is labelled
-# and the demo exits non-zero at the first step that fails.
-set -euo pipefail
+# make demo, guest side: kni with a dataplane. The demo itself is the
+# kselftest kni_demo.sh, run here with the kni-fwd the host built.
+#
+# usage: demo.sh KNI_FWD
+set -uo pipefail
 
-step()
-{
-	echo
-	echo "=== $*"
-}
+here=$(cd "$(dirname "$0")" && pwd)
+fwd=${1:?usage: demo.sh PATH_TO_KNI_FWD}
 
-step "kernel $(uname -r) on $(nproc) CPUs"
-
-step "ip link add kni0 type kni queues 2 ring_size 1024 frame_size 2048 carrier on"
-ip link add kni0 type kni queues 2 ring_size 1024 frame_size 2048 carrier on
-
-step "ip link set kni0 up"
-ip link set kni0 up
-
-step "ip -d link show kni0"
-ip -d link show kni0
-
-step "ethtool -i kni0; ethtool -l kni0; ethtool -g kni0"
-ethtool -i kni0
-ethtool -l kni0
-ethtool -g kni0
-
-step "ping through kni0 with no dataplane attached: the packets are dropped and counted"
-ip addr add 10.0.0.2/24 dev kni0
-! ping -c 2 -i 0.2 -W 1 10.0.0.1
-ethtool -S kni0
-ip -s link show kni0
-
-step "ip link del kni0"
-ip link del kni0
-! ip link show kni0 2>/dev/null
-
-echo
-echo "demo: all steps succeeded"
+KNI_FWD=$fwd "$here/../kni_demo.sh"
+rc=$?
+# A skipped demo showed nothing: that is a failure here.
+[ $rc -eq 4 ] && echo "demo: skipped, see above"
+[ $rc -eq 0 ] || exit 1

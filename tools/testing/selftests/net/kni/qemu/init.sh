@@ -67,9 +67,14 @@ out=/dev/ttyS1
 # shellcheck disable=SC1091
 . "$results/env"
 cd "${KNI_VM_CWD:-/tmp}" || cd /tmp
-mark "running the command"
-bash "$results/cmd" > "$out" 2>&1 < /dev/null
-echo $? > "$results/status"
+if [ -n "${KNI_MODULE:-}" ] && ! insmod "$KNI_MODULE" > "$out" 2>&1; then
+	echo "kni-vm: insmod $KNI_MODULE failed" > "$out"
+	echo 1 > "$results/status"
+else
+	mark "running the command"
+	bash "$results/cmd" > "$out" 2>&1 < /dev/null
+	echo $? > "$results/status"
+fi
 mark "command finished"
 
 # Leaks: kmemleak reports objects unreferenced for a while; scan twice.

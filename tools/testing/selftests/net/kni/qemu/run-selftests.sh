@@ -7,8 +7,9 @@
 # kernel must stay free of splats (run-vm.sh). Skips count as failures
 # unless KNI_ALLOW_SKIP=1: the VM is built to run every test.
 #
-# usage: run-selftests.sh -k BZIMAGE -i KSELFTEST_INSTALL_DIR [-t SECONDS]
-#                         [-p DIR]...
+# usage: run-selftests.sh -k BZIMAGE -i KSELFTEST_INSTALL_DIR [-m MODULE]
+#                         [-t SECONDS] [-p DIR]...
+#   -m  kni.ko, when kni is a module (loaded before the tests)
 #   -p  prepend DIR to the guest's PATH (e.g. a patched iproute2's ip)
 set -uo pipefail
 
@@ -17,9 +18,11 @@ kernel=
 install=
 limit=1800
 path_opts=()
-while getopts k:i:t:p: opt; do
+module_opts=()
+while getopts k:i:m:t:p: opt; do
 	case "$opt" in
 	k) kernel=$OPTARG ;;
+	m) module_opts=(-m "$OPTARG") ;;
 	i) install=$(cd "$OPTARG" && pwd) ;;
 	t) limit=$OPTARG ;;
 	p) path_opts+=(-p "$OPTARG") ;;
@@ -34,7 +37,8 @@ done
 results=$(mktemp -d "${TMPDIR:-/tmp}/kni-selftests.XXXXXX")
 trap 'rm -rf "$results"' EXIT
 
-"$here/run-vm.sh" -k "$kernel" -t "$limit" -r "$results" "${path_opts[@]}" \
+"$here/run-vm.sh" -k "$kernel" "${module_opts[@]}" -t "$limit" -r "$results" \
+	"${path_opts[@]}" \
 	"$here/guest-selftests.sh" "$install"
 vm_rc=$?
 

@@ -5,8 +5,11 @@
 # virtio-9p, run one shell command in the guest as root from the current
 # directory, stream its output and exit with its status.
 #
-# usage: run-vm.sh -k BZIMAGE [-t SECONDS] [-r RESULTS_DIR] [-p DIR]... CMD
+# usage: run-vm.sh -k BZIMAGE [-m MODULE] [-t SECONDS] [-r RESULTS_DIR]
+#                  [-p DIR]... CMD
 #   -k  kernel image
+#   -m  a kernel module (kni.ko) the guest loads before CMD; CMD finds its
+#       path in $KNI_MODULE
 #   -t  limit for the whole VM run (default 600); on expiry QEMU is killed
 #   -r  results directory shared writable with the guest as $KNI_RESULTS
 #       (default: a fresh temporary directory, removed afterwards)
@@ -23,9 +26,11 @@ kernel=
 limit=600
 results=
 guest_path=
-while getopts k:t:r:p: opt; do
+module=
+while getopts k:m:t:r:p: opt; do
 	case "$opt" in
 	k) kernel=$OPTARG ;;
+	m) module=$(cd "$(dirname "$OPTARG")" && pwd)/${OPTARG##*/} ;;
 	t) limit=$OPTARG ;;
 	r) results=$OPTARG ;;
 	p) guest_path=$(cd "$OPTARG" && pwd)${guest_path:+:$guest_path} ;;
@@ -51,6 +56,7 @@ printf '%s\n' "$*" > "$results/cmd"
 	printf 'export KNI_VM_CWD=%q\n' "$PWD"
 	[ -z "$guest_path" ] || printf 'export PATH=%q:"$PATH"\n' "$guest_path"
 	printf 'export CI=%q\n' "${CI:-}"
+	[ -z "$module" ] || printf 'export KNI_MODULE=%q\n' "$module"
 } > "$results/env"
 
 cmdline=(

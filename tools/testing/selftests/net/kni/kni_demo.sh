@@ -1,0 +1,194 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kni with a dataplane: kni-fwd forwards between port0, one end of a veth
+# pair whose other end (10.0.0.1) lives in the namespace "peer", and kni0
+# (10.0.0.2), so the kernel reaches the peer through the dataplane. Ping,
+# TCP transfers checked with sha256 both ways, and a throughput figure.
+#
+# Also the guest side of "make demo" (qemu/demo.sh runs it). kni-fwd is
+# taken from $KNI_FWD, else from beside this script. Every step is
+# labelled; exit 0 when all succeeded, 1 on a failure, 4 (skip) when
+# something needed is missing.
+set -uo pipefail
+
+ksft_skip=4
+here=$(cd "$(dirname "$0")" && pwd)
+fwd=${KNI_FWD:-$here/kni-fwd}
+tmp=
+fwd_pid=
+iperf_pid=
+
+step()
+{
+	echo
+	echo "=== $*"
+}
+
+fail()
+{
+	echo "FAIL: $*"
+	exit 1
+}
+
+skip()
+{
+	echo "SKIP: $*"
+	exit "$ksft_skip"
+}
+
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup()
+{
+	[ -z "$fwd_pid" ] || kill -INT "$fwd_pid" 2>/dev/null
+	[ -z "$iperf_pid" ] || kill "$iperf_pid" 2>/dev/null
+	wait 2>/dev/null
+	ip link del kni0 2>/dev/null
+	ip link del port0 2>/dev/null
+	ip netns del peer 2>/dev/null
+	[ -z "$tmp" ] || rm -rf "$tmp"
+}
+
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+[ -x "$fwd" ] || skip "no kni-fwd at $fwd"
+python=$(command -v python3) || skip "no python3"
+command -v iperf3 >/dev/null || skip "no iperf3"
+ip link show kni0 >/dev/null 2>&1 && skip "kni0 exists already"
+ip netns list | grep -qw peer && skip "netns peer exists already"
+if ! ip link add kni0 type kni 2>/dev/null; then
+	skip "cannot create a kni device (CONFIG_KNI)"
+fi
+ip link del kni0
+
+trap cleanup EXIT
+tmp=$(mktemp -d)
+
+step "kernel $(uname -r) on $(nproc) CPUs"
+
+step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address"
+ip netns add peer || fail "ip netns add peer"
+ip link add port0 type veth peer name veth1 netns peer || fail "veth"
+ip -n peer addr add 10.0.0.1/24 dev veth1 || fail "address on veth1"
+ip -n peer link set lo up || fail "lo up in peer"
+ip -n peer link set veth1 up || fail "veth1 up"
+# kni has no segmentation offload yet: the peer sends MTU-sized frames.
+ip netns exec peer ethtool -K veth1 tso off gso off >/dev/null 2>&1
+sysctl -qw net.ipv6.conf.port0.disable_ipv6=1
+ip link set port0 up || fail "port0 up"
+
+step "ip link add kni0 type kni queues 1; 10.0.0.2/24; up"
+ip link add kni0 type kni queues 1 || fail "ip link add kni0"
+ip addr add 10.0.0.2/24 dev kni0 || fail "address on kni0"
+ip link set kni0 up || fail "kni0 up"
+
+step "kni-fwd -p port0 -k kni0: the dataplane between port0 and kni0"
+"$fwd" -p port0 -k kni0 > "$tmp/fwd.log" 2>&1 &
+fwd_pid=$!
+# kni-fwd mirrors port0's link to kni0's carrier once it runs.
+for _ in $(seq 100); do
+	[ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 1 ] && break
+	kill -0 "$fwd_pid" 2>/dev/null || break
+	sleep 0.1
+done
+cat "$tmp/fwd.log"
+[ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 1 ] ||
+	fail "kni0 has no carrier: kni-fwd did not start"
+
+step "ip -d link show kni0"
+ip -d link show kni0 || fail "ip link show"
+
+step "ping 10.0.0.1 through kni0 and kni-fwd"
+ping -c 3 -i 0.2 -W 2 10.0.0.1 || fail "ping"
+
+# Receive on PORT until EOF, print the byte count and sha256.
+sink='
+import hashlib, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+s.settimeout(60)
+c, _ = s.accept()
+c.settimeout(60)
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(n, h.hexdigest())
+'
+# Send FILE to ADDR PORT.
+source='
+import socket, sys, time
+for _ in range(50):
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("cannot connect")
+with open(sys.argv[3], "rb") as f:
+    s.sendall(f.read())
+s.shutdown(socket.SHUT_WR)
+s.close()
+'
+head -c 4M /dev/urandom > "$tmp/data"
+want="$(stat -c %s "$tmp/data") $(sha256sum < "$tmp/data" | cut -d' ' -f1)"
+
+step "TCP: 4 MiB from kni0 to the peer, sha256 compared"
+ip netns exec peer "$python" -c "$sink" 10.0.0.1 5201 > "$tmp/sink1" &
+sink_pid=$!
+"$python" -c "$source" 10.0.0.1 5201 "$tmp/data" || fail "sending to the peer"
+wait "$sink_pid" || fail "the peer's receiver"
+echo "sent:     $want"
+echo "received: $(cat "$tmp/sink1")"
+[ "$(cat "$tmp/sink1")" = "$want" ] || fail "the peer received other bytes"
+
+step "TCP: 4 MiB from the peer to kni0, sha256 compared"
+"$python" -c "$sink" 10.0.0.2 5202 > "$tmp/sink2" &
+sink_pid=$!
+ip netns exec peer "$python" -c "$source" 10.0.0.2 5202 "$tmp/data" ||
+	fail "sending from the peer"
+wait "$sink_pid" || fail "the receiver on kni0"
+echo "sent:     $want"
+echo "received: $(cat "$tmp/sink2")"
+[ "$(cat "$tmp/sink2")" = "$want" ] || fail "kni0 received other bytes"
+
+step "ethtool -S kni0"
+ethtool -S kni0 || fail "ethtool -S"
+
+step "throughput: iperf3 -t 3 from kni0 to the peer"
+ip netns exec peer iperf3 -s -1 -B 10.0.0.1 > /dev/null 2>&1 &
+iperf_pid=$!
+for _ in $(seq 50); do
+	iperf3 -c 10.0.0.1 -t 3 -J > "$tmp/iperf.json" 2>&1 && break
+	sleep 0.1
+done
+iperf_pid=
+"$python" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("throughput: %.0f Mbit/s through kni0 and kni-fwd" %
+      (r["end"]["sum_received"]["bits_per_second"] / 1e6))
+' "$tmp/iperf.json" || fail "iperf3: $(head -c 500 "$tmp/iperf.json")"
+
+step "stop kni-fwd with SIGINT"
+kill -INT "$fwd_pid"
+wait "$fwd_pid"
+rc=$?
+fwd_pid=
+cat "$tmp/fwd.log"
+[ $rc -eq 0 ] || fail "kni-fwd exited with status $rc"
+for _ in $(seq 100); do
+	[ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 0 ] && break
+	sleep 0.1
+done
+echo "kni0 carrier after kni-fwd left: $(cat /sys/class/net/kni0/carrier)"
+[ "$(cat /sys/class/net/kni0/carrier)" = 0 ] || fail "kni0 kept its carrier"
+
+echo
+echo "demo: all steps succeeded"
+exit 0

@@ -1,0 +1,935 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libkni, used as a dataplane uses it: device creation and deletion over
+ * rtnetlink with the kernel's messages, attach and its errors, packets both
+ * ways through the loopback fifo and through the stack with both the
+ * copying and the in-place API, busy mode, the carrier, and the control
+ * events with their callbacks, including a full event ring.
+ *
+ * Each test runs in a network namespace of its own.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+
+#include "libkni.h"
+#include "../../kselftest_harness.h"
+
+#define ETH_P_TEST	0x88b5	/* IEEE local experimental */
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* Run a command; its status, and its output (stdout and stderr) in OUT. */
+static int sh_out(char *out, size_t len, const char *cmd)
+{
+	char full[512];
+	size_t got = 0;
+	FILE *p;
+
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	p = popen(full, "r");
+	if (!p)
+		return -1;
+	while (got + 1 < len && fgets(out + got, len - got, p))
+		got += strlen(out + got);
+	out[got] = '\0';
+	return pclose(p);
+}
+
+static long sysfs_long(const char *dev, const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", dev, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Wait up to a second for a sysfs value. */
+static bool sysfs_wait(const char *dev, const char *name, long want)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (sysfs_long(dev, name) == want)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/* A network and mount namespace of our own; no IPv6 noise. */
+static int setup_netns(void)
+{
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
+		return -1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    umount2("/sys", MNT_DETACH) ||
+	    mount("sysfs", "/sys", "sysfs", 0, NULL))
+		return -1;
+	return sh("ip link set lo up && sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
+}
+
+static int make_kni(const char *args)
+{
+	return sh("ip link add kni0 type kni carrier on %s && ip link set kni0 up",
+		  args);
+}
+
+static void fill(unsigned char *p, __u32 len, __u32 seed)
+{
+	__u32 i;
+
+	memset(p, 0xff, ETH_ALEN);
+	p[6] = 0x02;
+	memset(p + 7, 0, 4);
+	p[11] = 0x01;
+	p[12] = ETH_P_TEST >> 8;
+	p[13] = ETH_P_TEST & 0xff;
+	for (i = ETH_HLEN; i < len; i++)
+		p[i] = (unsigned char)(seed * 13 + i * 7);
+}
+
+static int packet_socket(void)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_TEST),
+		.sll_ifindex = (int)if_nametoindex("kni0"),
+	};
+	struct timeval tv = { .tv_sec = 5 };
+	int fd;
+
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_TEST));
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int attach(struct kni_queue **q, unsigned int queue,
+		  const struct kni_queue_opts *opts)
+{
+	return kni_queue_attach(q, kni_dev_ifindex("kni0"), queue, opts);
+}
+
+/* Receive N packets with the copying API within a few seconds. */
+static int recv_copy(struct kni_queue *q, unsigned char (*bufs)[2048],
+		     __u32 *lens, unsigned int n)
+{
+	unsigned int got = 0, i;
+	int tries, ret;
+
+	for (tries = 0; tries < 5000 && got < n; tries++) {
+		struct kni_buf b[64];
+		unsigned int want = n - got > 64 ? 64 : n - got;
+
+		for (i = 0; i < want; i++) {
+			b[i].data = bufs[got + i];
+			b[i].len = 2048;
+		}
+		ret = kni_recv_burst(q, b, want);
+		if (ret < 0)
+			return ret;
+		for (i = 0; i < (unsigned int)ret; i++)
+			lens[got + i] = b[i].len;
+		got += ret;
+		if (!ret)
+			usleep(1000);
+	}
+	return (int)got;
+}
+
+/* Receive one packet in place within a few seconds. */
+static int recv_inplace(struct kni_queue *q, struct kni_buf *b)
+{
+	int tries, ret;
+
+	for (tries = 0; tries < 5000; tries++) {
+		ret = kni_frame_recv(q, b, 1);
+		if (ret)
+			return ret;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* What the callbacks saw. */
+struct seen {
+	int mtu_calls, link_calls, mac_calls, promisc_calls, allmulti_calls;
+	int gone_calls;
+	__u32 mtu;
+	bool up, promisc, allmulti;
+	__u8 mac[ETH_ALEN];
+};
+
+static void on_mtu(void *cookie, __u32 mtu)
+{
+	struct seen *s = cookie;
+
+	s->mtu_calls++;
+	s->mtu = mtu;
+}
+
+static void on_link(void *cookie, bool up)
+{
+	struct seen *s = cookie;
+
+	s->link_calls++;
+	s->up = up;
+}
+
+static void on_mac(void *cookie, const __u8 *addr)
+{
+	struct seen *s = cookie;
+
+	s->mac_calls++;
+	memcpy(s->mac, addr, ETH_ALEN);
+}
+
+static void on_promisc(void *cookie, bool on)
+{
+	struct seen *s = cookie;
+
+	s->promisc_calls++;
+	s->promisc = on;
+}
+
+static void on_allmulti(void *cookie, bool on)
+{
+	struct seen *s = cookie;
+
+	s->allmulti_calls++;
+	s->allmulti = on;
+}
+
+static void on_gone(void *cookie)
+{
+	struct seen *s = cookie;
+
+	s->gone_calls++;
+}
+
+static const struct kni_ops recorder = {
+	.mtu = on_mtu,
+	.link = on_link,
+	.mac = on_mac,
+	.promisc = on_promisc,
+	.allmulti = on_allmulti,
+	.gone = on_gone,
+};
+
+/* Wait for events to be signalled, then handle them. */
+static int events(struct kni_queue *q)
+{
+	struct pollfd pfd = { .fd = kni_queue_fd(q), .events = POLLPRI };
+
+	/* A deleted device may report only the hangup. */
+	if (poll(&pfd, 1, 2000) != 1 || !(pfd.revents & (POLLPRI | POLLHUP)))
+		return -ETIMEDOUT;
+	return kni_queue_events(q);
+}
+
+FIXTURE(dev)
+{
+	char msg[256];
+};
+
+FIXTURE_SETUP(dev)
+{
+	ASSERT_EQ(setup_netns(), 0);
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+}
+
+TEST_F(dev, create_every_attribute)
+{
+	struct kni_dev_config cfg = {
+		.present = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE |
+			   KNI_CFG_FRAME_SIZE | KNI_CFG_CARRIER |
+			   KNI_CFG_LOOPBACK | KNI_CFG_OWNER | KNI_CFG_GROUP |
+			   KNI_CFG_MTU,
+		.queues = 3,
+		.ring_size = 128,
+		.frame_size = 4096,
+		.carrier = 1,
+		.loopback = KNI_LOOPBACK_FIFO,
+		.owner = 1234,
+		.group = 4321,
+		.mtu = 3000,
+	};
+	const struct kni_queue_info *info;
+	struct kni_queue *q;
+	char out[4096];
+
+	ASSERT_EQ(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)), 0);
+	ASSERT_GT(kni_dev_ifindex("kni0"), 0);
+	ASSERT_EQ(sh_out(out, sizeof(out), "ip -d link show kni0"), 0);
+	EXPECT_NE(strstr(out, "queues 3 "), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "ring_size 128 "), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "frame_size 4096 "), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "carrier on "), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "loopback fifo "), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "owner 1234 "), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "group 4321 "), NULL) TH_LOG("%s", out);
+	EXPECT_EQ(sysfs_long("kni0", "mtu"), 3000);
+
+	ASSERT_EQ(attach(&q, 2, NULL), 0);
+	info = kni_queue_info(q);
+	EXPECT_EQ(info->ring_size, 128);
+	EXPECT_EQ(info->frame_size, 4096);
+	EXPECT_EQ(info->frame_count, 256);
+	EXPECT_EQ(info->data_room, 4096 - info->headroom);
+	EXPECT_EQ(info->queue, 2);
+	kni_queue_detach(q);
+	ASSERT_EQ(attach(&q, 3, NULL), -EINVAL);
+
+	/* Changeable attributes change; fixed ones say why not. */
+	cfg.present = KNI_CFG_OWNER | KNI_CFG_LOOPBACK;
+	cfg.owner = KNI_ID_NONE;
+	cfg.loopback = KNI_LOOPBACK_NONE;
+	ASSERT_EQ(kni_dev_change("kni0", &cfg, self->msg, sizeof(self->msg)), 0);
+	ASSERT_EQ(sh_out(out, sizeof(out), "ip -d link show kni0"), 0);
+	EXPECT_EQ(strstr(out, "owner 1234"), NULL) TH_LOG("%s", out);
+	cfg.present = KNI_CFG_RING_SIZE;
+	cfg.ring_size = 256;
+	ASSERT_EQ(kni_dev_change("kni0", &cfg, self->msg, sizeof(self->msg)),
+		  -EOPNOTSUPP);
+	ASSERT_NE(strstr(self->msg, "ring_size is fixed"), NULL)
+		TH_LOG("message '%s'", self->msg);
+
+	ASSERT_EQ(kni_dev_create("kni0", NULL, self->msg, sizeof(self->msg)),
+		  -EEXIST);
+	ASSERT_EQ(kni_dev_delete("kni0", self->msg, sizeof(self->msg)), 0);
+	ASSERT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
+}
+
+TEST_F(dev, defaults)
+{
+	struct kni_queue *q;
+
+	ASSERT_EQ(kni_dev_create("kni7", NULL, NULL, 0), 0);
+	ASSERT_EQ(kni_queue_attach(&q, kni_dev_ifindex("kni7"), 0, NULL), 0);
+	EXPECT_EQ(kni_queue_info(q)->ring_size, 1024);
+	EXPECT_EQ(kni_queue_info(q)->frame_size, 2048);
+	kni_queue_detach(q);
+	ASSERT_EQ(kni_dev_delete("kni7", NULL, 0), 0);
+}
+
+TEST_F(dev, bad_attribute)
+{
+	struct kni_dev_config cfg = {
+		.present = KNI_CFG_RING_SIZE,
+		.ring_size = 100,
+	};
+
+	ASSERT_EQ(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)),
+		  -EINVAL);
+	ASSERT_STREQ(self->msg, "kni ring_size must be a power of two");
+	ASSERT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
+
+	/* Out of the policy's range: the kernel's own message. */
+	cfg.ring_size = 1U << 20;
+	ASSERT_EQ(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)),
+		  -ERANGE);
+	ASSERT_NE(self->msg[0], '\0');
+
+	cfg.present = KNI_CFG_CARRIER;
+	cfg.carrier = 2;
+	ASSERT_LT(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)), 0);
+	ASSERT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
+}
+
+TEST_F(dev, nonexistent)
+{
+	struct kni_queue *q = (struct kni_queue *)1;
+
+	ASSERT_EQ(kni_dev_delete("kni0", self->msg, sizeof(self->msg)), -ENODEV);
+	ASSERT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
+	ASSERT_EQ(kni_dev_change("kni0", &(struct kni_dev_config){}, NULL, 0),
+		  -ENODEV);
+	/* An index that is not a kni device, one that is no device. */
+	ASSERT_EQ(kni_queue_attach(&q, kni_dev_ifindex("lo"), 0, NULL), -ENODEV);
+	ASSERT_EQ(q, NULL);
+	ASSERT_EQ(kni_queue_attach(&q, 4242, 0, NULL), -ENODEV);
+}
+
+TEST_F(dev, bad_arguments)
+{
+	struct kni_dev_config cfg = { .present = 1U << 31 };
+	struct kni_queue_opts opts = { .flags = 1U << 7 };
+	struct kni_queue *q;
+
+	ASSERT_EQ(kni_dev_create(NULL, NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_dev_create("", NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_dev_create("a-name-much-too-long", NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_dev_create("kni0", &cfg, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_dev_change("kni0", NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_dev_delete(NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_dev_ifindex(NULL), -EINVAL);
+
+	ASSERT_EQ(make_kni(""), 0);
+	ASSERT_EQ(kni_queue_attach(NULL, kni_dev_ifindex("kni0"), 0, NULL),
+		  -EINVAL);
+	ASSERT_EQ(attach(&q, 0, &opts), -EINVAL);
+	ASSERT_EQ(kni_queue_attach(&q, 0, 0, NULL), -EINVAL);
+	ASSERT_EQ(kni_queue_attach(&q, -1, 0, NULL), -EINVAL);
+	ASSERT_EQ(attach(&q, 1, NULL), -EINVAL);
+	ASSERT_EQ(attach(&q, ~0U, NULL), -EINVAL);
+
+	/* NULL handles and buffers. */
+	ASSERT_EQ(kni_send_burst(NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_recv_burst(NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_frame_submit(NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_frame_recv(NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_frame_release(NULL, NULL, 0), -EINVAL);
+	ASSERT_EQ(kni_frame_reserve(NULL, NULL, 1), 0);
+	ASSERT_EQ(kni_queue_events(NULL), -EINVAL);
+	ASSERT_EQ(kni_queue_state(NULL, NULL), -EINVAL);
+	ASSERT_EQ(kni_queue_set_busy(NULL, true), -EINVAL);
+	ASSERT_EQ(kni_queue_set_carrier(NULL, true), -EINVAL);
+	ASSERT_EQ(kni_queue_kick(NULL), -EINVAL);
+	ASSERT_EQ(kni_queue_fd(NULL), -EINVAL);
+	ASSERT_EQ(kni_queue_info(NULL), NULL);
+	kni_queue_detach(NULL);
+	ASSERT_NE(kni_strerror(-EPROTO), NULL);
+	ASSERT_STRNE(kni_strerror(-EBUSY), kni_strerror(-ENODEV));
+}
+
+TEST_F(dev, double_attach)
+{
+	struct kni_queue *q, *q2 = NULL;
+
+	ASSERT_EQ(make_kni("queues 2"), 0);
+	ASSERT_EQ(attach(&q, 0, NULL), 0);
+	ASSERT_EQ(attach(&q2, 0, NULL), -EBUSY);
+	ASSERT_EQ(q2, NULL);
+	ASSERT_EQ(attach(&q2, 1, NULL), 0);
+	kni_queue_detach(q2);
+	kni_queue_detach(q);
+	/* Detaching frees the queue. */
+	ASSERT_EQ(attach(&q, 0, NULL), 0);
+	kni_queue_detach(q);
+}
+
+FIXTURE(data)
+{
+	struct kni_queue *q;
+	int pfd;
+};
+
+FIXTURE_VARIANT(data)
+{
+	const char *args;
+	bool loopback;
+	bool busy;
+};
+
+FIXTURE_VARIANT_ADD(data, stack)
+{
+	.args = "ring_size 64",
+};
+
+FIXTURE_VARIANT_ADD(data, stack_busy)
+{
+	.args = "ring_size 64",
+	.busy = true,
+};
+
+FIXTURE_VARIANT_ADD(data, loopback_fifo)
+{
+	.args = "ring_size 64 loopback fifo",
+	.loopback = true,
+};
+
+FIXTURE_VARIANT_ADD(data, loopback_fifo_skb)
+{
+	.args = "ring_size 64 frame_size 4096 loopback fifo_skb",
+	.loopback = true,
+};
+
+FIXTURE_SETUP(data)
+{
+	ASSERT_EQ(setup_netns(), 0);
+	ASSERT_EQ(make_kni(variant->args), 0);
+	ASSERT_EQ(attach(&self->q, 0, NULL), 0);
+	if (variant->busy)
+		ASSERT_EQ(kni_queue_set_busy(self->q, true), 0);
+	self->pfd = packet_socket();
+	ASSERT_GE(self->pfd, 0);
+}
+
+FIXTURE_TEARDOWN(data)
+{
+	close(self->pfd);
+	kni_queue_detach(self->q);
+}
+
+/* The packet of index I in a round trip. */
+static __u32 pkt_len(const struct kni_queue_info *info, __u32 i)
+{
+	return ETH_HLEN + (i * 97) % (info->data_room - ETH_HLEN - 4);
+}
+
+/* Packets from a socket on kni0 reach the library, and the reverse. */
+static void stack_round_trip(struct __test_metadata *_metadata,
+			     struct kni_queue *q, int pfd, bool inplace)
+{
+	const struct kni_queue_info *info = kni_queue_info(q);
+	unsigned char buf[4096], want[4096];
+	unsigned int rounds = 3 * info->ring_size, i;
+	struct kni_buf b;
+	ssize_t got;
+
+	/* Library to stack, more packets than frames. */
+	for (i = 0; i < rounds; i++) {
+		__u32 len = pkt_len(info, i);
+		int sent;
+
+		fill(want, len, i);
+		if (inplace) {
+			void *p;
+
+			ASSERT_EQ(kni_frame_reserve(q, &p, 1), 1);
+			memcpy(p, want, len);
+			b = (struct kni_buf){ .data = p, .len = len };
+			sent = kni_frame_submit(q, &b, 1);
+		} else {
+			b = (struct kni_buf){ .data = want, .len = len };
+			sent = kni_send_burst(q, &b, 1);
+		}
+		ASSERT_EQ(sent, 1);
+		got = recv(pfd, buf, sizeof(buf), 0);
+		ASSERT_EQ(got, len) TH_LOG("packet %u", i);
+		ASSERT_EQ(memcmp(buf, want, len), 0);
+	}
+
+	/* Stack to library, within the MTU. */
+	for (i = 0; i < rounds; i++) {
+		__u32 len = ETH_ZLEN + (i * 97) % (ETH_FRAME_LEN - ETH_ZLEN + 1);
+
+		fill(want, len, i + 1000);
+		ASSERT_EQ(send(pfd, want, len, 0), len);
+		if (inplace) {
+			ASSERT_EQ(recv_inplace(q, &b), 1) TH_LOG("packet %u", i);
+			ASSERT_EQ(b.len, len);
+			ASSERT_EQ(memcmp(b.data, want, len), 0);
+			ASSERT_EQ(kni_frame_release(q, &b.data, 1), 0);
+			/* Once only. */
+			ASSERT_EQ(kni_frame_release(q, &b.data, 1), -EINVAL);
+		} else {
+			unsigned char (*one)[2048] = (void *)buf;
+			__u32 l;
+
+			ASSERT_EQ(recv_copy(q, one, &l, 1), 1);
+			ASSERT_EQ(l, len);
+			ASSERT_EQ(memcmp(buf, want, len), 0);
+		}
+	}
+}
+
+/* Everything sent comes back on tx through the loopback fifo. */
+static void loopback_round_trip(struct __test_metadata *_metadata,
+				struct kni_queue *q, bool inplace)
+{
+	const struct kni_queue_info *info = kni_queue_info(q);
+	static unsigned char bufs[32][2048], want[2048];
+	unsigned int batch = 32, round, i;
+	struct kni_buf b[32];
+	void *p[32];
+	__u32 lens[32];
+
+	/* Many more packets than frames: the frames must circulate. */
+	for (round = 0; round < 8 * info->ring_size / batch; round++) {
+		for (i = 0; i < batch; i++) {
+			__u32 len = pkt_len(info, round * batch + i);
+
+			if (len > sizeof(bufs[i]))
+				len = sizeof(bufs[i]);
+			fill(bufs[i], len, round * batch + i);
+			b[i] = (struct kni_buf){ .data = bufs[i], .len = len };
+			lens[i] = len;
+		}
+		if (inplace) {
+			ASSERT_EQ(kni_frame_reserve(q, p, batch), batch);
+			for (i = 0; i < batch; i++) {
+				memcpy(p[i], bufs[i], lens[i]);
+				b[i].data = p[i];
+			}
+			ASSERT_EQ(kni_frame_submit(q, b, batch), batch);
+		} else {
+			ASSERT_EQ(kni_send_burst(q, b, batch), batch);
+		}
+		if (inplace) {
+			unsigned int got = 0;
+			int tries, n;
+
+			for (tries = 0; tries < 5000 && got < batch; tries++) {
+				n = kni_frame_recv(q, &b[got], batch - got);
+				ASSERT_GE(n, 0);
+				got += n;
+				if (!n)
+					usleep(1000);
+			}
+			ASSERT_EQ(got, batch) TH_LOG("round %u", round);
+			for (i = 0; i < batch; i++) {
+				fill(want, lens[i], round * batch + i);
+				ASSERT_EQ(b[i].len, lens[i]);
+				ASSERT_EQ(memcmp(b[i].data, want, lens[i]), 0);
+				p[i] = b[i].data;
+			}
+			ASSERT_EQ(kni_frame_release(q, p, batch), 0);
+		} else {
+			__u32 got_lens[32];
+
+			ASSERT_EQ(recv_copy(q, bufs, got_lens, batch), batch)
+				TH_LOG("round %u", round);
+			for (i = 0; i < batch; i++) {
+				fill(want, lens[i], round * batch + i);
+				ASSERT_EQ(got_lens[i], lens[i]);
+				ASSERT_EQ(memcmp(bufs[i], want, lens[i]), 0);
+			}
+		}
+	}
+}
+
+TEST_F(data, copy)
+{
+	if (variant->loopback)
+		loopback_round_trip(_metadata, self->q, false);
+	else
+		stack_round_trip(_metadata, self->q, self->pfd, false);
+}
+
+TEST_F(data, in_place)
+{
+	if (variant->loopback)
+		loopback_round_trip(_metadata, self->q, true);
+	else
+		stack_round_trip(_metadata, self->q, self->pfd, true);
+}
+
+/* The library's frame accounting and its refusals. */
+TEST_F(data, frames)
+{
+	const struct kni_queue_info *info = kni_queue_info(self->q);
+	unsigned int rs = info->ring_size, i;
+	void *p[1024], *extra;
+	struct kni_buf b;
+	unsigned char small[64] = {};
+
+	ASSERT_LE(rs, 1024);
+	ASSERT_EQ(info->frame_count, 2 * rs);
+	ASSERT_EQ(kni_frame_reserve(self->q, p, rs), rs);
+	ASSERT_EQ(kni_frame_reserve(self->q, &extra, 1), 0);
+	/* No frame left to copy into either. */
+	b = (struct kni_buf){ .data = small, .len = sizeof(small) };
+	ASSERT_EQ(kni_send_burst(self->q, &b, 1), 0);
+	for (i = 1; i < rs; i++)
+		ASSERT_NE(p[i], p[i - 1]);
+	ASSERT_EQ(kni_frame_release(self->q, p, rs), 0);
+	ASSERT_EQ(kni_frame_release(self->q, p, 1), -EINVAL);
+	ASSERT_EQ(kni_frame_reserve(self->q, p, rs), rs);
+	ASSERT_EQ(kni_frame_release(self->q, p + 1, rs - 1), 0);
+
+	/* Too short, too long, unknown flags, not a reserved frame. */
+	b = (struct kni_buf){ .data = p[0], .len = ETH_HLEN - 1 };
+	ASSERT_EQ(kni_frame_submit(self->q, &b, 1), -EINVAL);
+	b.len = info->data_room + 1;
+	ASSERT_EQ(kni_frame_submit(self->q, &b, 1), -EINVAL);
+	b.len = 60;
+	b.flags = KNI_DESC_F_DROPPED;
+	ASSERT_EQ(kni_frame_submit(self->q, &b, 1), -EINVAL);
+	b = (struct kni_buf){ .data = small, .len = sizeof(small) };
+	ASSERT_EQ(kni_frame_submit(self->q, &b, 1), -EINVAL);
+	ASSERT_EQ(kni_frame_release(self->q, &b.data, 1), -EINVAL);
+	b.len = ETH_HLEN - 1;
+	ASSERT_EQ(kni_send_burst(self->q, &b, 1), -EINVAL);
+	b.len = info->data_room + 1;
+	ASSERT_EQ(kni_send_burst(self->q, &b, 1), -EINVAL);
+	b = (struct kni_buf){ .data = NULL, .len = 60 };
+	ASSERT_EQ(kni_recv_burst(self->q, &b, 1), -EINVAL);
+	ASSERT_EQ(kni_frame_release(self->q, p, 1), 0);
+}
+
+/* Busy mode against the stack. */
+FIXTURE(busy)
+{
+	struct kni_queue *q;
+	int pfd;
+};
+
+FIXTURE_SETUP(busy)
+{
+	ASSERT_EQ(setup_netns(), 0);
+	ASSERT_EQ(make_kni("ring_size 64"), 0);
+	ASSERT_EQ(attach(&self->q, 0, NULL), 0);
+	self->pfd = packet_socket();
+	ASSERT_GE(self->pfd, 0);
+}
+
+FIXTURE_TEARDOWN(busy)
+{
+}
+
+/* With wakeups off, a packet wakes nobody; back on, epoll sees it. */
+TEST_F(busy, wakeups)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	unsigned char pkt[100], buf[2048];
+	struct kni_buf b;
+	int ep, i, n = 0;
+
+	ep = epoll_create1(0);
+	ASSERT_GE(ep, 0);
+	ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, kni_queue_fd(self->q), &ev), 0);
+	ASSERT_EQ(kni_queue_set_busy(self->q, true), 0);
+	fill(pkt, sizeof(pkt), 1);
+	ASSERT_EQ(send(self->pfd, pkt, sizeof(pkt), 0), sizeof(pkt));
+	ASSERT_EQ(epoll_wait(ep, &out, 1, 500), 0);
+	/* A busy poller finds it anyway. */
+	for (i = 0; i < 5000 && !n; i++) {
+		b = (struct kni_buf){ .data = buf, .len = sizeof(buf) };
+		n = kni_recv_burst(self->q, &b, 1);
+	}
+	ASSERT_EQ(n, 1);
+	ASSERT_EQ(b.len, sizeof(pkt));
+
+	ASSERT_EQ(kni_queue_set_busy(self->q, false), 0);
+	ASSERT_EQ(send(self->pfd, pkt, sizeof(pkt), 0), sizeof(pkt));
+	ASSERT_EQ(epoll_wait(ep, &out, 1, 5000), 1);
+	b = (struct kni_buf){ .data = buf, .len = 10 };
+	ASSERT_EQ(kni_recv_burst(self->q, &b, 1), 1);
+	/* Cut to the buffer, and said so. */
+	ASSERT_EQ(b.len, 10);
+	ASSERT_EQ(b.flags & KNI_BUF_F_TRUNCATED, KNI_BUF_F_TRUNCATED);
+	close(ep);
+}
+
+FIXTURE(ctl)
+{
+	struct kni_queue *q;
+	struct seen seen;
+};
+
+FIXTURE_SETUP(ctl)
+{
+	ASSERT_EQ(setup_netns(), 0);
+	ASSERT_EQ(make_kni(""), 0);
+}
+
+FIXTURE_TEARDOWN(ctl)
+{
+	kni_queue_detach(self->q);
+}
+
+static int attach_ctl(struct kni_queue **q, struct seen *seen, __u32 flags,
+		      __u32 max_mtu)
+{
+	struct kni_queue_opts opts = {
+		.flags = flags,
+		.max_mtu = max_mtu,
+		.ops = &recorder,
+		.cookie = seen,
+	};
+
+	return attach(q, 0, &opts);
+}
+
+TEST_F(ctl, carrier)
+{
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 0), 0);
+	ASSERT_EQ(kni_queue_set_carrier(self->q, false), 0);
+	ASSERT_TRUE(sysfs_wait("kni0", "carrier", 0));
+	ASSERT_EQ(kni_queue_set_carrier(self->q, true), 0);
+	ASSERT_TRUE(sysfs_wait("kni0", "carrier", 1));
+	/* The last detach takes the carrier down. */
+	kni_queue_detach(self->q);
+	self->q = NULL;
+	ASSERT_TRUE(sysfs_wait("kni0", "carrier", 0));
+}
+
+TEST_F(ctl, each_event)
+{
+	struct kni_dev_state st;
+
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 0), 0);
+	ASSERT_EQ(kni_queue_state(self->q, &st), 0);
+	ASSERT_EQ(st.mtu, 1500);
+	ASSERT_TRUE(st.up);
+	ASSERT_FALSE(st.gone);
+	/* Nothing happened yet. */
+	ASSERT_EQ(kni_queue_events(self->q), 0);
+
+	ASSERT_EQ(sh("ip link set kni0 mtu 1400"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_EQ(self->seen.mtu_calls, 1);
+	ASSERT_EQ(self->seen.mtu, 1400);
+
+	ASSERT_EQ(sh("ip link set kni0 down"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_EQ(self->seen.link_calls, 1);
+	ASSERT_FALSE(self->seen.up);
+	ASSERT_EQ(sh("ip link set kni0 up"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_EQ(self->seen.link_calls, 2);
+	ASSERT_TRUE(self->seen.up);
+
+	ASSERT_EQ(sh("ip link set kni0 address 02:11:22:33:44:55"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_EQ(self->seen.mac_calls, 1);
+	ASSERT_EQ(memcmp(self->seen.mac, "\x02\x11\x22\x33\x44\x55", ETH_ALEN), 0);
+
+	ASSERT_EQ(sh("ip link set kni0 promisc on"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_EQ(self->seen.promisc_calls, 1);
+	ASSERT_TRUE(self->seen.promisc);
+
+	ASSERT_EQ(sh("ip link set kni0 allmulticast on"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_EQ(self->seen.allmulti_calls, 1);
+	ASSERT_TRUE(self->seen.allmulti);
+	ASSERT_EQ(sh("ip link set kni0 allmulticast off"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_FALSE(self->seen.allmulti);
+
+	/* Each change reported once: no spurious resync. */
+	ASSERT_EQ(self->seen.mtu_calls, 1);
+	ASSERT_EQ(self->seen.mac_calls, 1);
+	ASSERT_EQ(self->seen.promisc_calls, 1);
+	ASSERT_EQ(self->seen.gone_calls, 0);
+	ASSERT_EQ(kni_queue_event_overflows(self->q), 0);
+}
+
+TEST_F(ctl, gone)
+{
+	struct kni_dev_state st;
+
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 0), 0);
+	ASSERT_EQ(sh("ip link del kni0"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_EQ(self->seen.gone_calls, 1);
+	ASSERT_EQ(kni_queue_state(self->q, &st), 0);
+	ASSERT_TRUE(st.gone);
+	/* Reported once, and the queue says the device is gone. */
+	kni_queue_events(self->q);
+	ASSERT_EQ(self->seen.gone_calls, 1);
+	ASSERT_EQ(kni_queue_kick(self->q), -ENODEV);
+	ASSERT_EQ(kni_queue_set_carrier(self->q, true), -ENODEV);
+}
+
+TEST_F(ctl, max_mtu)
+{
+	char out[1024];
+
+	/* Below the current MTU: refused. */
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 1400), -ERANGE);
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 1500), 0);
+	ASSERT_NE(sh_out(out, sizeof(out), "ip link set kni0 mtu 1600"), 0);
+	ASSERT_NE(strstr(out, "Error"), NULL) TH_LOG("'%s'", out);
+	ASSERT_EQ(sysfs_long("kni0", "mtu"), 1500);
+	ASSERT_EQ(sh("ip link set kni0 mtu 1300"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_EQ(self->seen.mtu, 1300);
+	kni_queue_detach(self->q);
+	self->q = NULL;
+	ASSERT_EQ(sh("ip link set kni0 mtu 1600"), 0);
+	ASSERT_EQ(sysfs_long("kni0", "mtu"), 1600);
+}
+
+TEST_F(ctl, fixed_mac)
+{
+	char out[1024];
+
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, KNI_ATTACH_F_FIXED_MAC, 0), 0);
+	ASSERT_NE(sh_out(out, sizeof(out),
+			 "ip link set kni0 address 02:00:00:00:00:42"), 0);
+	ASSERT_NE(strstr(out, "Error"), NULL) TH_LOG("'%s'", out);
+	ASSERT_EQ(kni_queue_events(self->q), 0);
+	ASSERT_EQ(self->seen.mac_calls, 0);
+	kni_queue_detach(self->q);
+	self->q = NULL;
+	ASSERT_EQ(sh("ip link set kni0 address 02:00:00:00:00:42"), 0);
+}
+
+/* More changes than the event ring holds: the state makes up for them. */
+TEST_F_TIMEOUT(ctl, event_overflow, 120)
+{
+	char path[] = "/tmp/kni_lib.XXXXXX";
+	struct kni_dev_state st;
+	unsigned int n, i;
+	__u32 last = 0;
+	FILE *f;
+	int fd;
+
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 0), 0);
+	n = kni_queue_info(self->q)->event_ring_size + 16;
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	f = fdopen(fd, "w");
+	ASSERT_NE(f, NULL);
+	for (i = 0; i < n; i++) {
+		last = 1000 + i;
+		fprintf(f, "link set dev kni0 mtu %u\n", last);
+	}
+	fprintf(f, "link set dev kni0 promisc on\n");
+	fprintf(f, "link set dev kni0 address 02:00:00:00:00:07\n");
+	fclose(f);
+	ASSERT_EQ(sh("ip -batch %s", path), 0);
+	unlink(path);
+
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_GT(kni_queue_event_overflows(self->q), 0);
+	ASSERT_EQ(self->seen.mtu, last);
+	ASSERT_TRUE(self->seen.promisc);
+	ASSERT_EQ(self->seen.mac[5], 7);
+	ASSERT_EQ(kni_queue_state(self->q, &st), 0);
+	ASSERT_EQ(st.mtu, last);
+	ASSERT_GE(st.overflows, 16);
+	/* The ring is empty and the view current: nothing more to say. */
+	ASSERT_EQ(kni_queue_events(self->q), 0);
+
+	/* Events flow again. */
+	ASSERT_EQ(sh("ip link set kni0 promisc off"), 0);
+	ASSERT_GE(events(self->q), 1);
+	ASSERT_FALSE(self->seen.promisc);
+}
+
+TEST_HARNESS_MAIN
