@@ -4,12 +4,14 @@
 # kni with a dataplane: kni-fwd forwards between port0, one end of a veth
 # pair whose other end (10.0.0.1) lives in the namespace "peer", and kni0
 # (10.0.0.2), so the kernel reaches the peer through the dataplane. Ping,
-# TCP transfers checked with sha256 both ways, and a throughput figure.
+# TCP transfers checked with sha256 both ways, a throughput figure, kni0's
+# changes applied to port0 and port0's link mirrored to kni0's carrier.
 #
 # Also the guest side of "make demo" (qemu/demo.sh runs it). kni-fwd is
 # taken from $KNI_FWD, else from beside this script. Every step is
 # labelled; exit 0 when all succeeded, 1 on a failure, 4 (skip) when
 # something needed is missing.
+# shellcheck disable=SC2016 # wait_for evaluates its argument itself
 set -uo pipefail
 
 ksft_skip=4
@@ -35,6 +37,18 @@ skip()
 {
 	echo "SKIP: $*"
 	exit "$ksft_skip"
+}
+
+# wait_for COND: evaluate COND until it holds, for up to ten seconds.
+wait_for()
+{
+	local i
+
+	for ((i = 0; i < 100; i++)); do
+		eval "$1" && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # shellcheck disable=SC2317 # run by the EXIT trap
@@ -174,6 +188,28 @@ r = json.load(open(sys.argv[1]))
 print("throughput: %.0f Mbit/s through kni0 and kni-fwd" %
       (r["end"]["sum_received"]["bits_per_second"] / 1e6))
 ' "$tmp/iperf.json" || fail "iperf3: $(head -c 500 "$tmp/iperf.json")"
+
+step "ip link set kni0 mtu 1400 promisc on: kni-fwd applies kni0's changes to port0"
+ip link set kni0 mtu 1400 promisc on || fail "changing kni0"
+wait_for '[ "$(cat /sys/class/net/port0/mtu)" = 1400 ]' ||
+	fail "port0 did not follow kni0's MTU"
+wait_for 'ip link show port0 | grep -q "[<,]PROMISC[,>]"' ||
+	fail "port0 did not follow kni0 into promiscuous mode"
+ip link show port0
+ip link set kni0 mtu 1500 promisc off || fail "changing kni0 back"
+wait_for '[ "$(cat /sys/class/net/port0/mtu)" = 1500 ]' ||
+	fail "port0 did not follow kni0's MTU back"
+
+step "ip link set port0 down, then up: kni-fwd mirrors port0's link to kni0's carrier"
+ip link set port0 down || fail "port0 down"
+wait_for '[ "$(cat /sys/class/net/kni0/carrier)" = 0 ]' ||
+	fail "kni0 kept its carrier with port0 down"
+echo "port0 down: kni0 carrier $(cat /sys/class/net/kni0/carrier)"
+ip link set port0 up || fail "port0 up"
+wait_for '[ "$(cat /sys/class/net/kni0/carrier)" = 1 ]' ||
+	fail "kni0 has no carrier with port0 up again"
+echo "port0 up: kni0 carrier $(cat /sys/class/net/kni0/carrier)"
+ping -c 2 -i 0.2 -W 2 10.0.0.1 || fail "ping after the link came back"
 
 step "stop kni-fwd with SIGINT"
 kill -INT "$fwd_pid"

@@ -29,118 +29,7 @@
 
 #include "libkni.h"
 #include "../../kselftest_harness.h"
-
-#define ETH_P_TEST	0x88b5	/* IEEE local experimental */
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-/* Run a command; its status, and its output (stdout and stderr) in OUT. */
-static int sh_out(char *out, size_t len, const char *cmd)
-{
-	char full[512];
-	size_t got = 0;
-	FILE *p;
-
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	p = popen(full, "r");
-	if (!p)
-		return -1;
-	while (got + 1 < len && fgets(out + got, len - got, p))
-		got += strlen(out + got);
-	out[got] = '\0';
-	return pclose(p);
-}
-
-static long sysfs_long(const char *dev, const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", dev, name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-/* Wait up to a second for a sysfs value. */
-static bool sysfs_wait(const char *dev, const char *name, long want)
-{
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		if (sysfs_long(dev, name) == want)
-			return true;
-		usleep(10 * 1000);
-	}
-	return false;
-}
-
-/* A network and mount namespace of our own; no IPv6 noise. */
-static int setup_netns(void)
-{
-	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
-		return -1;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    umount2("/sys", MNT_DETACH) ||
-	    mount("sysfs", "/sys", "sysfs", 0, NULL))
-		return -1;
-	return sh("ip link set lo up && sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
-}
-
-static int make_kni(const char *args)
-{
-	return sh("ip link add kni0 type kni carrier on %s && ip link set kni0 up",
-		  args);
-}
-
-static void fill(unsigned char *p, __u32 len, __u32 seed)
-{
-	__u32 i;
-
-	memset(p, 0xff, ETH_ALEN);
-	p[6] = 0x02;
-	memset(p + 7, 0, 4);
-	p[11] = 0x01;
-	p[12] = ETH_P_TEST >> 8;
-	p[13] = ETH_P_TEST & 0xff;
-	for (i = ETH_HLEN; i < len; i++)
-		p[i] = (unsigned char)(seed * 13 + i * 7);
-}
-
-static int packet_socket(void)
-{
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_TEST),
-		.sll_ifindex = (int)if_nametoindex("kni0"),
-	};
-	struct timeval tv = { .tv_sec = 5 };
-	int fd;
-
-	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_TEST));
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
+#include "kni_test.h"
 
 static int attach(struct kni_queue **q, unsigned int queue,
 		  const struct kni_queue_opts *opts)
@@ -272,7 +161,7 @@ FIXTURE(dev)
 
 FIXTURE_SETUP(dev)
 {
-	ASSERT_EQ(setup_netns(), 0);
+	ASSERT_EQ(enter_netns(), 0);
 }
 
 FIXTURE_TEARDOWN(dev)
@@ -487,7 +376,7 @@ FIXTURE_VARIANT_ADD(data, loopback_fifo_skb)
 
 FIXTURE_SETUP(data)
 {
-	ASSERT_EQ(setup_netns(), 0);
+	ASSERT_EQ(enter_netns(), 0);
 	ASSERT_EQ(make_kni(variant->args), 0);
 	ASSERT_EQ(attach(&self->q, 0, NULL), 0);
 	if (variant->busy)
@@ -698,7 +587,7 @@ FIXTURE(busy)
 
 FIXTURE_SETUP(busy)
 {
-	ASSERT_EQ(setup_netns(), 0);
+	ASSERT_EQ(enter_netns(), 0);
 	ASSERT_EQ(make_kni("ring_size 64"), 0);
 	ASSERT_EQ(attach(&self->q, 0, NULL), 0);
 	self->pfd = packet_socket();
@@ -751,7 +640,7 @@ FIXTURE(ctl)
 
 FIXTURE_SETUP(ctl)
 {
-	ASSERT_EQ(setup_netns(), 0);
+	ASSERT_EQ(enter_netns(), 0);
 	ASSERT_EQ(make_kni(""), 0);
 }
 

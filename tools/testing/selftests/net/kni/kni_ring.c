@@ -35,100 +35,21 @@
 #include <linux/kni.h>
 
 #include "../../kselftest_harness.h"
+#include "kni_test.h"
 #include "kni_uq.h"
 
-#define ETH_P_TEST	0x88b5	/* IEEE local experimental */
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static unsigned long long sysfs_stat(const char *dev, const char *name)
-{
-	unsigned long long v = ~0ULL;
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", dev,
-		 name);
-	f = fopen(path, "r");
-	if (!f)
-		return v;
-	if (fscanf(f, "%llu", &v) != 1)
-		v = ~0ULL;
-	fclose(f);
-	return v;
-}
-
-/*
- * A fresh netns holding kni0 created with ARGS, up; with a mount namespace
- * of its own whose /sys shows the new netns' devices.
- */
+/* A fresh netns holding kni0 created with ARGS, up. */
 static int setup_netns(const char *args)
 {
-	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
+	if (enter_netns())
 		return -1;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    umount2("/sys", MNT_DETACH) ||
-	    mount("sysfs", "/sys", "sysfs", 0, NULL))
-		return -1;
-	if (sh("ip link set lo up && sysctl -qw net.ipv6.conf.default.disable_ipv6=1"))
-		return -1;
-	if (sh("ip link add kni0 type kni carrier on %s", args))
-		return -1;
-	return sh("ip link set kni0 up");
+	return make_kni(args);
 }
 
 /* Attach to queue Q of kni0 and map the region; 0 or -errno. */
 static int uq_open(struct uqueue *uq, __u32 queue)
 {
 	return uq_attach(uq, "kni0", queue, 0, 0);
-}
-
-static void fill(unsigned char *p, __u32 len, __u32 seed)
-{
-	static const unsigned char dst[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	static const unsigned char src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
-	__u32 i;
-
-	memcpy(p, dst, ETH_ALEN);
-	memcpy(p + ETH_ALEN, src, ETH_ALEN);
-	p[12] = ETH_P_TEST >> 8;
-	p[13] = ETH_P_TEST & 0xff;
-	for (i = ETH_HLEN; i < len; i++)
-		p[i] = (unsigned char)(seed * 31 + i * 7);
-}
-
-/* A packet socket on kni0 for the test's EtherType. */
-static int packet_socket(void)
-{
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_TEST),
-		.sll_ifindex = if_nametoindex("kni0"),
-	};
-	struct timeval tv = { .tv_sec = 5 };
-	int size = 4 << 20;
-	int fd;
-
-	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_TEST));
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static int send_packet(int pfd, __u32 len, __u32 seed)
@@ -254,8 +175,8 @@ TEST_F_TIMEOUT(kni, user_to_stack_every_length, 400)
 		consume(&uq->free, n);
 		len += n * step;
 	}
-	ASSERT_EQ(sysfs_stat("kni0", "rx_errors"), 0);
-	ASSERT_EQ(sysfs_stat("kni0", "rx_dropped"), 0);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), 0);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_dropped"), 0);
 }
 
 TEST_F_TIMEOUT(kni, stack_to_user_every_length, 400)
@@ -292,7 +213,7 @@ TEST_F_TIMEOUT(kni, stack_to_user_every_length, 400)
 		}
 		consume(&uq->tx, n);
 	}
-	ASSERT_EQ(sysfs_stat("kni0", "tx_dropped"), 0);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_dropped"), 0);
 }
 
 /* No kick, no delivery; NEED_WAKEUP is set again once NAPI is idle. */
@@ -413,7 +334,7 @@ TEST_F(kni, backpressure)
 		give_alloc(uq, 0, 8);
 		ASSERT_TRUE(wait_entries(uq, &uq->tx, 1)) TH_LOG("after %u", got);
 	}
-	ASSERT_EQ(sysfs_stat("kni0", "tx_dropped"), 0);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_dropped"), 0);
 }
 
 /* Bad descriptors are returned marked, counted, and the queue works on. */
@@ -450,13 +371,13 @@ TEST_F(kni, hostile_rx_descriptors)
 		ASSERT_NE(d->flags & KNI_DESC_F_DROPPED, 0);
 	}
 	consume(&uq->free, n);
-	ASSERT_EQ(sysfs_stat("kni0", "rx_errors"), n);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), n);
 
 	/* A producer jumping past the ring size: skipped to, counted once. */
 	produce(&uq->rx, uq->at.ring_size + 7);
 	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
 	usleep(100 * 1000);
-	ASSERT_EQ(sysfs_stat("kni0", "rx_errors"), n + 1);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), n + 1);
 	ASSERT_EQ(*uq->rx.cons, *uq->rx.prod);
 	/* A consumer index userspace scribbles over is not the kernel's. */
 	*uq->rx.cons = 12345;
@@ -465,7 +386,7 @@ TEST_F(kni, hostile_rx_descriptors)
 	produce(&uq->rx, 1);
 	kick_if_needed(uq);
 	ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 64);
-	ASSERT_EQ(sysfs_stat("kni0", "rx_errors"), n + 1);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), n + 1);
 }
 
 TEST_F(kni, hostile_alloc_descriptors)
@@ -482,7 +403,7 @@ TEST_F(kni, hostile_alloc_descriptors)
 	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
 	ASSERT_EQ(uq->tx.desc[*uq->tx.cons & uq->tx.mask].addr,
 		  3 * uq->at.frame_size + uq->at.headroom);
-	ASSERT_EQ(sysfs_stat("kni0", "tx_errors"), 2);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_errors"), 2);
 	consume(&uq->tx, 1);
 
 	/* An alloc producer far ahead is skipped to and counted. */
@@ -490,7 +411,7 @@ TEST_F(kni, hostile_alloc_descriptors)
 	ASSERT_EQ(send_packet(self->pfd, 80, 5), 0);
 	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
 	usleep(100 * 1000);
-	ASSERT_EQ(sysfs_stat("kni0", "tx_errors"), 3);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_errors"), 3);
 	ASSERT_EQ(entries(&uq->tx), 0);
 	give_alloc(uq, 0, 1);
 	kick_if_needed(uq);
@@ -916,40 +837,9 @@ TEST_F(attach, kill_during_traffic)
 	close(pfd);
 }
 
-/* Run CMD in a shell; its output (stdout and stderr) goes to OUT. */
-static int sh_out(char *out, size_t size, const char *cmd)
+static long carrier(void)
 {
-	size_t n = 0;
-	FILE *f;
-
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (n + 1 < size && fgets(out + n, size - n, f))
-		n += strlen(out + n);
-	out[n] = '\0';
-	return pclose(f);
-}
-
-static int sysfs_read(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	int ok;
-
-	if (!f)
-		return -1;
-	ok = fgets(buf, size, f) != NULL;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
-static int carrier(void)
-{
-	char buf[16];
-
-	if (sysfs_read("/sys/class/net/kni0/carrier", buf, sizeof(buf)))
-		return -1;
-	return atoi(buf);
+	return sysfs_long("kni0", "carrier");
 }
 
 /* A layout the kernel cannot write back is refused before attaching. */
@@ -991,12 +881,12 @@ TEST_F(attach, limits)
 	ASSERT_EQ(sh_out(out, sizeof(out), "ip -d link show kni0"), 0);
 	ASSERT_NE(strstr(out, "maxmtu 1600"), NULL) TH_LOG("%s", out);
 
-	ASSERT_NE(sh_out(out, sizeof(out), "ip link set kni0 mtu 1601 2>&1"), 0);
+	ASSERT_NE(sh_out(out, sizeof(out), "ip link set kni0 mtu 1601"), 0);
 	ASSERT_NE(strstr(out, "mtu greater than device maximum"), NULL)
 		TH_LOG("%s", out);
 	ASSERT_EQ(sh("ip link set kni0 mtu 1600"), 0);
 	ASSERT_NE(sh_out(out, sizeof(out),
-			 "ip link set kni0 address 02:00:00:00:00:42 2>&1"), 0);
+			 "ip link set kni0 address 02:00:00:00:00:42"), 0);
 	ASSERT_NE(strstr(out, "the dataplane attached to kni0 cannot change its MAC address"),
 		  NULL) TH_LOG("%s", out);
 
@@ -1412,7 +1302,7 @@ TEST_F(loopback, rx_to_tx)
 		ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
 	}
 	ASSERT_TRUE(wait_entries(uq, &uq->free, rs));
-	ASSERT_EQ(sysfs_stat("kni0", "rx_packets"), rs);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_packets"), rs);
 }
 
 TEST_HARNESS_MAIN
