@@ -5,9 +5,10 @@
  *
  * A dataplane opens /dev/kni, attaches the file to one queue of a kni
  * device with KNI_IOC_ATTACH and maps the queue's region with mmap() at
- * offset 0. The kernel allocates the region; it holds four rings and an
- * area of frames. Rings carry byte offsets into the frame area, never
- * addresses. Directions are named from the kernel's side:
+ * offset 0. The kernel allocates the region; it holds four packet rings
+ * and an area of frames. The packet rings carry byte offsets into the
+ * frame area, never addresses. Directions are named from the kernel's
+ * side:
  *
  *   rx    user -> kernel: filled frames for the network stack
  *   free  kernel -> user: frames of rx the kernel is done with
@@ -19,7 +20,7 @@
  * always holds the device's current state (struct kni_state).
  *
  * Every ring has a producer and a consumer index. Both are free-running
- * 32-bit counters; the slot of index i is i & (ring_size - 1). The side
+ * 32-bit counters; the slot of index i is i & (size - 1). The side
  * that produces publishes descriptors before its producer index (a
  * store-release of the index after writing the slots); the side that
  * consumes reads the producer index with a load-acquire before reading
