@@ -52,12 +52,27 @@ wait_for()
 	return 1
 }
 
+# stop PID SIGNAL: signal PID and wait for it, for up to ten seconds, then
+# kill it: a step that failed must not leave the test hanging. Returns the
+# process's exit status.
+stop()
+{
+	local i
+
+	kill "-$2" "$1" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup()
 {
-	[ -z "$fwd_pid" ] || kill -INT "$fwd_pid" 2>/dev/null
-	[ -z "$iperf_pid" ] || kill "$iperf_pid" 2>/dev/null
-	wait 2>/dev/null
+	[ -z "$fwd_pid" ] || stop "$fwd_pid" INT
+	[ -z "$iperf_pid" ] || stop "$iperf_pid" TERM
 	ip link del kni0 2>/dev/null
 	ip link del port0 2>/dev/null
 	ip netns del peer 2>/dev/null
@@ -176,12 +191,14 @@ step "ethtool -S kni0"
 ethtool -S kni0 || fail "ethtool -S"
 
 step "throughput: iperf3 -t 3 from kni0 to the peer"
-ip netns exec peer iperf3 -s -1 -B 10.0.0.1 > /dev/null 2>&1 &
+ip netns exec peer iperf3 -s -B 10.0.0.1 > "$tmp/iperf-server.log" 2>&1 &
 iperf_pid=$!
-for _ in $(seq 50); do
-	iperf3 -c 10.0.0.1 -t 3 -J > "$tmp/iperf.json" 2>&1 && break
-	sleep 0.1
-done
+# Start the client once the server listens; a slow kernel may take a while.
+wait_for 'ip netns exec peer ss -Hltn "sport = :5201" | grep -q .' ||
+	fail "the iperf3 server does not listen: $(cat "$tmp/iperf-server.log")"
+timeout 60 iperf3 -c 10.0.0.1 -t 3 --connect-timeout 10000 -J \
+	> "$tmp/iperf.json" 2>&1
+stop "$iperf_pid" TERM
 iperf_pid=
 "$python" -c '
 import json, sys
@@ -213,8 +230,7 @@ echo "port0 up: kni0 carrier $(cat /sys/class/net/kni0/carrier)"
 ping -c 2 -i 0.2 -W 2 10.0.0.1 || fail "ping after the link came back"
 
 step "stop kni-fwd with SIGINT"
-kill -INT "$fwd_pid"
-wait "$fwd_pid"
+stop "$fwd_pid" INT
 rc=$?
 fwd_pid=
 cat "$tmp/fwd.log"
@@ -243,8 +259,7 @@ for _ in range(20):
 ' || fail "sending UDP from the peer"
 # Long enough for -v to print its per-second counters.
 sleep 2
-kill -INT "$fwd_pid"
-wait "$fwd_pid"
+stop "$fwd_pid" INT
 rc=$?
 fwd_pid=
 cat "$tmp/fwd.log"
