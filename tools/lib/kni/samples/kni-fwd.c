@@ -658,6 +658,14 @@ static int ep_add(struct fwd *f, int fd, __u32 events)
 	return epoll_ctl(f->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+static void clear_sock_error(int fd)
+{
+	socklen_t len = sizeof(int);
+	int err;
+
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+}
+
 /* Handle what epoll reported, without waiting when TIMEOUT is 0. */
 static void poll_fds(struct fwd *f, int timeout)
 {
@@ -672,6 +680,12 @@ static void poll_fds(struct fwd *f, int timeout)
 			drain_signals(f);
 		else if (fd == mnl_socket_get_fd(f->mon))
 			mon_read(f);
+		else if (fd == f->pkt_fd && (evs[i].events & EPOLLERR))
+			/*
+			 * The port went down (ENETDOWN): clear the error, or
+			 * epoll reports it again at once and the loop spins.
+			 */
+			clear_sock_error(f->pkt_fd);
 		else if (fd != f->pkt_fd && (evs[i].events & (EPOLLHUP | EPOLLERR)))
 			/* A kni queue whose device is gone: events say so. */
 			handle_events(f);
