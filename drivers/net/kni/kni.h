@@ -177,6 +177,12 @@ struct kni_file {
 	u32			max_mtu;
 };
 
+/* Values of kni_queue.rx_blocked. */
+enum {
+	KNI_RX_WAIT_FREE = 1,
+	KNI_RX_WAIT_TX,
+};
+
 /**
  * struct kni_queue - one queue pair of a kni device
  * @kni: the device the queue belongs to
@@ -185,8 +191,9 @@ struct kni_file {
  *	RCU)
  * @napi: consumes the rx ring, returns frames on free, wakes tx
  * @rx_wakeup: the kernel set KNI_RING_F_NEED_WAKEUP on the rx ring (NAPI)
- * @rx_blocked: the last poll stopped for want of room on free or, in a
- *	loopback mode, on tx (NAPI)
+ * @rx_blocked: why the last poll left descriptors on rx: KNI_RX_WAIT_FREE
+ *	for want of room on free, KNI_RX_WAIT_TX in a loopback mode for want
+ *	of room on tx or of an alloc frame, 0 when it did not (NAPI)
  * @rx: counters of packets userspace passed to the stack
  * @tx: counters of packets the stack passed to userspace
  */
@@ -196,7 +203,7 @@ struct kni_queue {
 	struct kni_file __rcu	*file;
 	struct napi_struct	napi;
 	bool			rx_wakeup;
-	bool			rx_blocked;
+	u8			rx_blocked;
 	struct kni_stats	rx ____cacheline_aligned_in_smp;
 	struct kni_stats	tx ____cacheline_aligned_in_smp;
 };
@@ -295,6 +302,7 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev);
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		const struct sk_buff *skb, const void *data, u32 len);
 bool kni_tx_flush(struct kni_region *r);
+bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r);
 void kni_tx_wake(struct kni_queue *q, struct kni_file *kf);
 
 #endif /* _KNI_H */

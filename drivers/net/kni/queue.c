@@ -174,7 +174,7 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 	smp_store_release(&kf->ready, true);
 	/* NAPI leaves these alone while the queue has no file. */
 	q->rx_wakeup = true;
-	q->rx_blocked = false;
+	q->rx_blocked = 0;
 	rcu_assign_pointer(kf->queue, q);
 	rcu_assign_pointer(q->file, kf);
 	kni_update_limits(kni);

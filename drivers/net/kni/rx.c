@@ -88,7 +88,7 @@ static int kni_rx_descs(struct kni_queue *q, struct kni_region *r, u32 n,
 		} else {
 			err = kni_rx_one(q, r, &d, loopback);
 			if (err == -ENOSPC) {
-				q->rx_blocked = true;
+				q->rx_blocked = KNI_RX_WAIT_TX;
 				break;
 			}
 			if (err) {
@@ -113,7 +113,7 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 	u32 room;
 	int done;
 
-	q->rx_blocked = false;
+	q->rx_blocked = 0;
 	avail = kni_ring_cons_avail(&r->rx);
 	if (avail < 0) {
 		/* The producer jumped: skip to it and count it once. */
@@ -123,7 +123,7 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 	}
 	room = kni_ring_prod_room(&r->free);
 	if (avail && !room)
-		q->rx_blocked = true;
+		q->rx_blocked = KNI_RX_WAIT_FREE;
 	room = min3(room, (u32)avail, (u32)budget);
 	if (!room)
 		return 0;
@@ -134,6 +134,9 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 		/* Loopback posts on tx: its lock once for the whole poll. */
 		txq = netdev_get_tx_queue(q->kni->dev, q->index);
 		__netif_tx_lock(txq, smp_processor_id());
+		/* A kick for alloc or tx is only wanted by a stopped queue. */
+		if (!netif_tx_queue_stopped(txq))
+			WRITE_ONCE(*r->alloc.flags, 0);
 		done = kni_rx_descs(q, r, room, loopback);
 		if (kni_tx_flush(r))
 			kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
@@ -147,13 +150,37 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 	return done;
 }
 
-/* Is there rx work the next poll could do? */
+/*
+ * Is there rx work the next poll could do? Called after NAPI completed and
+ * set NEED_WAKEUP on rx; a poll stopped by a full free or tx ring also
+ * looks again at that ring, which userspace may have drained before it
+ * could see a flag. A poll may already run on another CPU: the free
+ * ring's cached indexes are only read here, alloc's only under the tx lock.
+ */
 static bool kni_rx_pending(struct kni_queue *q, struct kni_region *r)
 {
-	if (q->rx_blocked)
-		return false;
+	struct netdev_queue *txq;
+	bool room;
+	u32 cons;
+
 	/* (B): pairs with the userspace producer's store-release (A). */
-	return smp_load_acquire(r->rx.producer) != r->rx.cons;
+	if (smp_load_acquire(r->rx.producer) == r->rx.cons)
+		return false;
+
+	switch (q->rx_blocked) {
+	case KNI_RX_WAIT_FREE:
+		/* (D): pairs with the userspace consumer's store-release (C). */
+		cons = smp_load_acquire(r->free.consumer);
+		return kni_ring_room(r->free.prod, cons, r->free.mask + 1);
+	case KNI_RX_WAIT_TX:
+		/* Loopback: userspace kicks for alloc's flag once it made room. */
+		txq = netdev_get_tx_queue(q->kni->dev, q->index);
+		__netif_tx_lock(txq, smp_processor_id());
+		room = kni_tx_want_room(q, r);
+		__netif_tx_unlock(txq);
+		return room;
+	}
+	return true;
 }
 
 int kni_napi_poll(struct napi_struct *napi, int budget)

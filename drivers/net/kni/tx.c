@@ -92,12 +92,31 @@ static bool kni_tx_has_room(struct kni_queue *q, struct kni_region *r)
 	return kni_ring_prod_room(&r->tx) && kni_alloc_avail(q, r);
 }
 
-/*
- * Stop the subqueue and ask userspace for a kick, then look again: room
- * made before userspace could see the flag must not leave the subqueue
- * stopped. The full barrier pairs with the one userspace puts between
+/**
+ * kni_tx_want_room() - ask userspace for a kick once tx can take a packet
+ * @q: the queue
+ * @r: its region
+ *
+ * Sets KNI_RING_F_NEED_WAKEUP on alloc, then looks at alloc and tx once
+ * more: room made before userspace could see the flag must not go
+ * unnoticed. The full barrier pairs with the one userspace puts between
  * publishing alloc's producer (or tx's consumer) and reading the flag.
+ * Called under the tx queue lock.
+ *
+ * Return: true, with the flag cleared again, when there is room already.
  */
+bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r)
+{
+	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
+	/* Orders the flag store before the index loads below. */
+	smp_mb();
+	if (!kni_tx_has_room(q, r))
+		return false;
+	WRITE_ONCE(*r->alloc.flags, 0);
+	return true;
+}
+
+/* Stop the subqueue until userspace makes room; see kni_tx_want_room(). */
 static void kni_tx_stop(struct kni_queue *q, struct kni_file *kf,
 			struct netdev_queue *txq)
 {
@@ -108,13 +127,13 @@ static void kni_tx_stop(struct kni_queue *q, struct kni_file *kf,
 		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
 	netif_tx_stop_queue(txq);
 	kni_stats_inc(&q->tx, &q->tx.stops);
-	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
-	/* Orders the flag store before the index loads below. */
-	smp_mb();
-	if (kni_tx_has_room(q, r)) {
-		WRITE_ONCE(*r->alloc.flags, 0);
+	/*
+	 * A kick that follows the flag must find the subqueue stopped:
+	 * kni_tx_wake() tests the bit without the lock.
+	 */
+	smp_mb__after_atomic();
+	if (kni_tx_want_room(q, r))
 		netif_tx_start_queue(txq);
-	}
 }
 
 /* From NAPI, after a kick: restart a subqueue userspace made room for. */
