@@ -27,6 +27,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -316,9 +317,11 @@ TEST_F(kni, backpressure)
 		  KNI_RING_F_NEED_WAKEUP);
 
 	while (got < total) {
-		__u32 n = entries(&uq->tx), j;
+		__u32 n = entries(&uq->tx), j, p, frames[8];
 		unsigned char want[256];
 
+		/* Only the eight frames given out can be on tx. */
+		ASSERT_LE(n, 8);
 		for (j = 0; j < n; j++) {
 			struct kni_desc *d =
 				&uq->tx.desc[(*uq->tx.cons + j) & uq->tx.mask];
@@ -326,12 +329,29 @@ TEST_F(kni, backpressure)
 			fill(want, 60 + (got + j) % 100, got + j);
 			ASSERT_EQ(d->len, 60 + (got + j) % 100);
 			ASSERT_EQ(memcmp(frame(uq, d->addr), want, d->len), 0);
+			frames[j] = d->addr / uq->at.frame_size;
 		}
 		consume(&uq->tx, n);
 		got += n;
 		if (got == total)
 			break;
-		give_alloc(uq, 0, 8);
+		/*
+		 * Give back just the frames read: the others may still be on
+		 * alloc, and a frame offered twice would be written twice.
+		 */
+		p = *uq->alloc.prod;
+		for (j = 0; j < n; j++) {
+			struct kni_desc *d =
+				&uq->alloc.desc[(p + j) & uq->alloc.mask];
+
+			d->addr = (__u64)frames[j] * uq->at.frame_size;
+			d->len = 0;
+			d->flags = 0;
+		}
+		produce(&uq->alloc, n);
+		/* And four more frames, once. */
+		if (got == n)
+			give_alloc(uq, 4, 4);
 		ASSERT_TRUE(wait_entries(uq, &uq->tx, 1)) TH_LOG("after %u", got);
 	}
 	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_dropped"), 0);
@@ -500,6 +520,70 @@ TEST_F(kni, threaded_napi)
 	for (i = 0; i < 64; i++)
 		ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 60 + i);
 	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/threaded"), 0);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void spin_until(double t)
+{
+	while (now() < t)
+		;
+}
+
+/*
+ * A full free ring stops a poll with descriptors left on rx. A dataplane
+ * that drains free while that poll still runs (threaded NAPI, on the
+ * other CPU) sees no NEED_WAKEUP and does not kick: the kernel must look
+ * at free again after re-arming, or nothing moves again. The drain
+ * comes a little later each round, sweeping over the poll, so that many
+ * rounds make it land in that window.
+ */
+TEST(free_drained_during_poll)
+{
+	__u32 ring, round, i, half;
+	struct uqueue uq;
+	double end;
+
+	ASSERT_EQ(setup_netns("ring_size 64"), 0);
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	ASSERT_EQ(sh("echo 1 > /sys/class/net/kni0/threaded"), 0);
+	ring = uq.at.ring_size;
+
+	/* Half the frames go through to free, which is then full. */
+	for (i = 0; i < ring; i++)
+		post_rx(&uq, i, (__u64)i * uq.at.frame_size, 60, i);
+	produce(&uq.rx, ring);
+	ASSERT_EQ(kick_if_needed(&uq), 0);
+	ASSERT_TRUE(wait_entries(&uq, &uq.free, ring));
+
+	end = now() + 20;
+	for (round = 1; round <= 2000 && now() < end; round++) {
+		/* The other half onto rx: the poll finds free full... */
+		half = round % 2 ? ring : 0;
+		for (i = 0; i < ring; i++)
+			post_rx(&uq, i, (__u64)(half + i) * uq.at.frame_size,
+				60, i);
+		produce(&uq.rx, ring);
+		ASSERT_EQ(kick_if_needed(&uq), 0);
+		/* ...and free is drained while it runs, a bit later each round. */
+		spin_until(now() + (round % 50) * 4e-6);
+		consume(&uq.free, ring);
+		ASSERT_EQ(kick_if_needed(&uq), 0);
+		/* No more kicks: the kernel asked for none. */
+		for (i = 0; i < 5000 && entries(&uq.free) < ring; i++)
+			usleep(1000);
+		ASSERT_EQ(entries(&uq.free), ring)
+			TH_LOG("rx stalled in round %u", round);
+	}
+	TH_LOG("%u rounds", round - 1);
+	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/threaded"), 0);
+	uq_close(&uq);
 }
 
 FIXTURE(attach)
