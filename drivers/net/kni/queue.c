@@ -27,7 +27,7 @@
 #include "ring.h"
 
 /* struct kni_attach as version 1 of the ABI defined it. */
-#define KNI_ATTACH_SIZE_VER1	sizeof(struct kni_attach)
+#define KNI_ATTACH_SIZE_VER1	offsetofend(struct kni_attach, event)
 
 /*
  * Lay out one ring at *off: producer, consumer and flags on cache lines of
@@ -283,7 +283,7 @@ static long kni_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct kni_file *kf = file->private_data;
 
 	if (cmd == KNI_IOC_KICK)
-		return kni_ioctl_queue(kf, -1);
+		return arg ? -EINVAL : kni_ioctl_queue(kf, -1);
 	if (cmd == KNI_IOC_CARRIER)
 		return arg > 1 ? -EINVAL : kni_ioctl_queue(kf, arg);
 	if (cmd == KNI_IOC_WAKEUPS) {

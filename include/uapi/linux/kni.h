@@ -202,7 +202,8 @@ struct kni_state {
 /*
  * ioctls on a /dev/kni file. KNI_IOC_ATTACH attaches the file to a queue;
  * a file attaches once and detaches when it is closed. KNI_IOC_KICK has the
- * kernel look at the rx and alloc rings. KNI_IOC_WAKEUPS with argument 0
+ * kernel look at the rx and alloc rings; its argument is reserved and must
+ * be 0 (-EINVAL otherwise). KNI_IOC_WAKEUPS with argument 0
  * switches poll wakeups off (busy mode: the dataplane polls its rings and
  * does not sleep in poll()), with 1 back on (the default). KNI_IOC_CARRIER
  * with argument 1 turns the device's carrier on, with 0 off; when the last

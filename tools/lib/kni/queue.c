@@ -98,7 +98,7 @@ void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r)
 	      KNI_RING_F_NEED_WAKEUP))
 		return;
 	q->stats.kicks++;
-	if (ioctl(q->fd, KNI_IOC_KICK))
+	if (ioctl(q->fd, KNI_IOC_KICK, 0))
 		q->stats.kick_errors++;
 }
 

@@ -227,7 +227,7 @@ TEST_F(kni, need_wakeup)
 	post_rx(uq, 0, 0, 60, 1);
 	produce(&uq->rx, 1);
 	ASSERT_EQ(poll(&pfd, 1, 300), 0);
-	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK, 0), 0);
 	ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 60);
 	ASSERT_TRUE(wait_entries(uq, &uq->free, 1));
 	ASSERT_NE(__atomic_load_n(uq->rx.flags, __ATOMIC_ACQUIRE) &
@@ -395,7 +395,7 @@ TEST_F(kni, hostile_rx_descriptors)
 
 	/* A producer jumping past the ring size: skipped to, counted once. */
 	produce(&uq->rx, uq->at.ring_size + 7);
-	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK, 0), 0);
 	usleep(100 * 1000);
 	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), n + 1);
 	ASSERT_EQ(*uq->rx.cons, *uq->rx.prod);
@@ -429,7 +429,7 @@ TEST_F(kni, hostile_alloc_descriptors)
 	/* An alloc producer far ahead is skipped to and counted. */
 	produce(&uq->alloc, 100000);
 	ASSERT_EQ(send_packet(self->pfd, 80, 5), 0);
-	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK, 0), 0);
 	usleep(100 * 1000);
 	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_errors"), 3);
 	ASSERT_EQ(entries(&uq->tx), 0);
@@ -484,7 +484,7 @@ TEST_F(kni, descriptors_rewritten_under_the_kernel)
 	ASSERT_EQ(pthread_create(&t, NULL, scribbler, &s), 0);
 	for (i = 0; i < 200; i++) {
 		produce(&uq->rx, 16);
-		ioctl(uq->fd, KNI_IOC_KICK);
+		ioctl(uq->fd, KNI_IOC_KICK, 0);
 		consume(&uq->free, entries(&uq->free));
 	}
 	s.stop = true;
@@ -492,7 +492,7 @@ TEST_F(kni, descriptors_rewritten_under_the_kernel)
 	/* Let the kernel catch up with whatever is left on rx. */
 	for (i = 0; i < 1000 && *uq->rx.cons != *uq->rx.prod; i++) {
 		consume(&uq->free, entries(&uq->free));
-		ioctl(uq->fd, KNI_IOC_KICK);
+		ioctl(uq->fd, KNI_IOC_KICK, 0);
 		usleep(1000);
 	}
 	ASSERT_EQ(*uq->rx.cons, *uq->rx.prod);
@@ -502,7 +502,7 @@ TEST_F(kni, descriptors_rewritten_under_the_kernel)
 
 	post_rx(uq, 0, 0, 64, 9);
 	produce(&uq->rx, 1);
-	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK), 0);
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_KICK, 0), 0);
 	ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 64);
 }
 
@@ -610,13 +610,16 @@ TEST_F(attach, bad_arguments)
 	ASSERT_GE(fd, 0);
 
 	/* Not attached yet. */
-	ASSERT_EQ(ioctl(fd, KNI_IOC_KICK), -1);
+	ASSERT_EQ(ioctl(fd, KNI_IOC_KICK, 0), -1);
 	ASSERT_EQ(errno, ENOTCONN);
 	ASSERT_EQ(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0), MAP_FAILED);
 	ASSERT_EQ(errno, ENXIO);
 	ASSERT_EQ(ioctl(fd, _IO(KNI_IOC_MAGIC, 0x7f)), -1);
 	ASSERT_EQ(errno, ENOTTY);
 	ASSERT_EQ(ioctl(fd, KNI_IOC_WAKEUPS, 3), -1);
+	ASSERT_EQ(errno, EINVAL);
+	/* The kick's argument is reserved. */
+	ASSERT_EQ(ioctl(fd, KNI_IOC_KICK, 1), -1);
 	ASSERT_EQ(errno, EINVAL);
 	ASSERT_EQ(ioctl(fd, KNI_IOC_CARRIER, 1), -1);
 	ASSERT_EQ(errno, ENOTCONN);
@@ -815,7 +818,7 @@ TEST_F(attach, delete_while_attached)
 	pfd.events = POLLIN;
 	ASSERT_EQ(poll(&pfd, 1, 1000), 1);
 	ASSERT_EQ(pfd.revents & (POLLHUP | POLLERR), POLLHUP | POLLERR);
-	ASSERT_EQ(ioctl(uq.fd, KNI_IOC_KICK), -1);
+	ASSERT_EQ(ioctl(uq.fd, KNI_IOC_KICK, 0), -1);
 	ASSERT_EQ(errno, ENODEV);
 	/* The mapping is still ours. */
 	memset(uq.map, 0xa5, uq.at.mmap_size);
@@ -858,7 +861,7 @@ static void *attach_loop(void *arg)
 			void *m = mmap(NULL, at.mmap_size, PROT_READ | PROT_WRITE,
 				       MAP_SHARED, fd, 0);
 
-			ioctl(fd, KNI_IOC_KICK);
+			ioctl(fd, KNI_IOC_KICK, 0);
 			if (m != MAP_FAILED)
 				munmap(m, at.mmap_size);
 		}
@@ -901,7 +904,7 @@ TEST_F(attach, kill_during_traffic)
 				post_rx(&uq, i, (__u64)i * uq.at.frame_size, 60, i);
 			produce(&uq.rx, 8);
 			give_alloc(&uq, 8, 4);
-			ioctl(uq.fd, KNI_IOC_KICK);
+			ioctl(uq.fd, KNI_IOC_KICK, 0);
 			consume(&uq.free, entries(&uq.free));
 			consume(&uq.tx, entries(&uq.tx));
 		}

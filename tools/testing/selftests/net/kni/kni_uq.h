@@ -125,7 +125,7 @@ static inline int kick_if_needed(struct uqueue *uq)
 	if ((__atomic_load_n(uq->rx.flags, __ATOMIC_RELAXED) |
 	     __atomic_load_n(uq->alloc.flags, __ATOMIC_RELAXED)) &
 	    KNI_RING_F_NEED_WAKEUP)
-		return ioctl(uq->fd, KNI_IOC_KICK);
+		return ioctl(uq->fd, KNI_IOC_KICK, 0);
 	return 0;
 }
 
@@ -277,7 +277,7 @@ static inline int pump_round(struct pump *p)
 	produce(&uq->alloc, n);
 	p->received += n;
 
-	if (ioctl(uq->fd, KNI_IOC_KICK))
+	if (ioctl(uq->fd, KNI_IOC_KICK, 0))
 		return -errno;
 	return 0;
 }
