@@ -409,6 +409,9 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 
 	/* The callbacks start from the state at attach. */
 	err = kni_read_state(q, &q->seen);
+	if (!err && q->seen.gone)
+		/* Deleted since the ioctl: no callback would say so. */
+		err = -ENODEV;
 	if (err)
 		goto err_unmap;
 	err = kni_frames_init(q);

@@ -780,6 +780,13 @@ static int setup(struct fwd *f)
 		}
 	}
 
+	/*
+	 * Events report changes only: a kni MTU the port does not have yet
+	 * is applied now, or the port would drop the larger frames.
+	 */
+	if (kst.mtu && kst.mtu != pst.mtu)
+		on_mtu(f, kst.mtu);
+
 	err = port_open(f, f->mtu_cap + ETH_HLEN + 4);
 	if (err) {
 		fprintf(stderr, "kni-fwd: AF_PACKET on %s: %s\n", f->port_name,

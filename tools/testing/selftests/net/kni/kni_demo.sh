@@ -95,7 +95,7 @@ tmp=$(mktemp -d)
 
 step "kernel $(uname -r) on $(nproc) CPUs"
 
-step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address"
+step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address, mtu 1450"
 ip netns add peer || fail "ip netns add peer"
 ip link add port0 type veth peer name veth1 netns peer || fail "veth"
 ip -n peer addr add 10.0.0.1/24 dev veth1 || fail "address on veth1"
@@ -104,7 +104,8 @@ ip -n peer link set veth1 up || fail "veth1 up"
 # kni has no segmentation offload yet: the peer sends MTU-sized frames.
 ip netns exec peer ethtool -K veth1 tso off gso off >/dev/null 2>&1
 sysctl -qw net.ipv6.conf.port0.disable_ipv6=1
-ip link set port0 up || fail "port0 up"
+# kni-fwd gives port0 kni0's MTU (1500) when it starts.
+ip link set port0 mtu 1450 up || fail "port0 up"
 
 step "ip link add kni0 type kni queues 1; 10.0.0.2/24; up"
 ip link add kni0 type kni queues 1 || fail "ip link add kni0"
@@ -123,6 +124,9 @@ done
 cat "$tmp/fwd.log"
 [ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 1 ] ||
 	fail "kni0 has no carrier: kni-fwd did not start"
+echo "port0 mtu $(cat /sys/class/net/port0/mtu)"
+[ "$(cat /sys/class/net/port0/mtu)" = 1500 ] ||
+	fail "kni-fwd did not give port0 kni0's MTU"
 
 step "ip -d link show kni0"
 ip -d link show kni0 || fail "ip link show"
