@@ -59,15 +59,15 @@ static void kni_ring_init(struct kni_ring *r, void *base,
  * Every frame of the area can be on rx (or free) and on alloc (or tx) at
  * once: twice the ring size.
  */
-static int kni_region_alloc(struct kni_region *r, const struct kni_dev *kni,
-			    struct kni_attach *at)
+static int kni_region_alloc(struct kni_region *r, u32 ring_size,
+			    u32 frame_size, struct kni_attach *at)
 {
 	size_t off = 0, frames, area;
 	void *addr;
 
-	at->ring_size = kni->ring_size;
-	at->frame_size = kni->frame_size;
-	at->frame_count = 2 * kni->ring_size;
+	at->ring_size = ring_size;
+	at->frame_size = frame_size;
+	at->frame_count = 2 * ring_size;
 	at->headroom = KNI_FRAME_HEADROOM;
 	kni_layout_ring(&at->rx, &off, at->ring_size, sizeof(struct kni_desc));
 	kni_layout_ring(&at->free, &off, at->ring_size, sizeof(struct kni_desc));
@@ -124,17 +124,50 @@ static bool kni_may_attach(const struct kni_dev *kni)
 	return ns_capable(dev_net(kni->dev)->user_ns, CAP_NET_ADMIN);
 }
 
+/*
+ * The sizes of the region a queue of device @ifindex needs, looked up
+ * without RTNL, with the caller's right to attach. They are fixed when the
+ * device is created; kni_attach() checks them again under RTNL.
+ */
+static int kni_region_sizes(struct net *net, u32 ifindex, u32 *ring_size,
+			    u32 *frame_size)
+{
+	struct net_device *dev;
+	struct kni_dev *kni;
+	int err = -ENODEV;
+
+	dev = dev_get_by_index(net, ifindex);
+	if (!dev)
+		return -ENODEV;
+	if (dev->rtnl_link_ops == &kni_link_ops) {
+		kni = netdev_priv(dev);
+		*ring_size = kni->ring_size;
+		*frame_size = kni->frame_size;
+		err = kni_may_attach(kni) ? 0 : -EPERM;
+	}
+	dev_put(dev);
+	return err;
+}
+
 static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 {
 	struct net *net = current->nsproxy->net_ns;
+	u32 ring_size, frame_size, index;
 	struct net_device *dev;
 	struct kni_queue *q;
 	struct kni_dev *kni;
-	u32 index;
 	int err;
 
 	if (kf->region.addr)
 		return -EBUSY;
+
+	/* The region can be large: clear and charge it before taking RTNL. */
+	err = kni_region_sizes(net, at->ifindex, &ring_size, &frame_size);
+	if (err)
+		return err;
+	err = kni_region_alloc(&kf->region, ring_size, frame_size, at);
+	if (err)
+		return err;
 
 	rtnl_lock();
 	dev = __dev_get_by_index(net, at->ifindex);
@@ -145,6 +178,11 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 	kni = netdev_priv(dev);
 	if (!kni_may_attach(kni)) {
 		err = -EPERM;
+		goto unlock;
+	}
+	/* Deleted and created again meanwhile, with other sizes. */
+	if (kni->ring_size != ring_size || kni->frame_size != frame_size) {
+		err = -EAGAIN;
 		goto unlock;
 	}
 	if (at->queue >= kni->num_queues) {
@@ -163,10 +201,6 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 		goto unlock;
 	}
 
-	err = kni_region_alloc(&kf->region, kni, at);
-	if (err)
-		goto unlock;
-
 	kf->max_mtu = at->max_mtu;
 	kf->fixed_mac = at->flags & KNI_ATTACH_F_FIXED_MAC;
 	kni_event_attach(kf, dev);
@@ -183,6 +217,10 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 		netif_tx_wake_queue(netdev_get_tx_queue(dev, index));
 unlock:
 	rtnl_unlock();
+	if (err) {
+		vfree(kf->region.addr);
+		memset(&kf->region, 0, sizeof(kf->region));
+	}
 	return err;
 }
 

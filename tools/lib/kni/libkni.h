@@ -249,6 +249,7 @@ struct kni_queue_stats {
  * Return: 0, or a negative errno: -EINVAL for bad arguments or a queue the
  * device does not have, -ENODEV when there is no such kni device, -EBUSY
  * when the queue is attached already, -EPERM without the right to attach,
+ * -EAGAIN when the device was replaced while attaching (try again),
  * -EPROTO when the kernel's layout is one the library cannot use.
  */
 int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
