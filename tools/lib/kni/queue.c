@@ -270,21 +270,14 @@ static int kni_resync(struct kni_queue *q, const struct kni_dev_state *st)
 	return n;
 }
 
-int kni_queue_events(struct kni_queue *q)
+/* Report the events on the ring up to the producer PROD. */
+static int kni_drain_events(struct kni_queue *q, __u32 prod)
 {
-	struct kni_uring *r;
-	struct kni_dev_state st;
-	struct kni_event *ring;
-	__u32 prod, n, i;
-	int calls = 0, err;
+	struct kni_uring *r = &q->event;
+	struct kni_event *ring = r->desc;
+	__u32 n = prod - r->cached_cons, i;
+	int calls = 0;
 
-	if (!q)
-		return -EINVAL;
-	r = &q->event;
-	ring = r->desc;
-	/* Pairs with the kernel's release of the producer after the slots. */
-	prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
-	n = prod - r->cached_cons;
 	if (n > r->size) {
 		/* Not a count the kernel can produce: keep the newest. */
 		q->stats.bad_desc += n - r->size;
@@ -303,10 +296,36 @@ int kni_queue_events(struct kni_queue *q)
 	/* The slots are read: the kernel may reuse them. */
 	__atomic_store_n(r->consumer, r->cached_cons, __ATOMIC_RELEASE);
 	q->stats.events += n;
+	return calls;
+}
 
-	err = kni_read_state(q, &st);
-	if (err)
-		return err;
+int kni_queue_events(struct kni_queue *q)
+{
+	struct kni_dev_state st;
+	int calls = 0, err, tries;
+	__u32 prod, now;
+
+	if (!q)
+		return -EINVAL;
+	/* Pairs with the kernel's release of the producer after the slots. */
+	prod = __atomic_load_n(q->event.producer, __ATOMIC_ACQUIRE);
+	for (tries = 0;; tries++) {
+		calls += kni_drain_events(q, prod);
+		err = kni_read_state(q, &st);
+		if (err)
+			return err;
+		/*
+		 * The kernel writes the state before it posts the event. If
+		 * events came meanwhile, the state may hold a change newer
+		 * than one of them: report those first, or the callbacks
+		 * would see the newer value and then the older one.
+		 */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		now = __atomic_load_n(q->event.producer, __ATOMIC_ACQUIRE);
+		if (now == prod || tries == 3)
+			break;
+		prod = now;
+	}
 	return calls + kni_resync(q, &st);
 }
 
