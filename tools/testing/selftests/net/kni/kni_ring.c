@@ -537,6 +537,19 @@ static void spin_until(double t)
 }
 
 /*
+ * Wait up to five seconds for ring R to hold N entries, without the kicks
+ * wait_entries() makes: the kernel asked for none.
+ */
+static bool wait_unkicked(struct uring *r, __u32 n)
+{
+	int i;
+
+	for (i = 0; i < 5000 && entries(r) < n; i++)
+		usleep(1000);
+	return entries(r) == n;
+}
+
+/*
  * A full free ring stops a poll with descriptors left on rx. A dataplane
  * that drains free while that poll still runs (threaded NAPI, on the
  * other CPU) sees no NEED_WAKEUP and does not kick: the kernel must look
@@ -575,11 +588,45 @@ TEST(free_drained_during_poll)
 		spin_until(now() + (round % 50) * 4e-6);
 		consume(&uq.free, ring);
 		ASSERT_EQ(kick_if_needed(&uq), 0);
-		/* No more kicks: the kernel asked for none. */
-		for (i = 0; i < 5000 && entries(&uq.free) < ring; i++)
-			usleep(1000);
-		ASSERT_EQ(entries(&uq.free), ring)
+		ASSERT_TRUE(wait_unkicked(&uq.free, ring))
 			TH_LOG("rx stalled in round %u", round);
+	}
+	TH_LOG("%u rounds", round - 1);
+	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/threaded"), 0);
+	uq_close(&uq);
+}
+
+/*
+ * The same in a loopback mode, for a poll stopped for want of an alloc
+ * frame: frames offered while it runs must get the packets on rx moving.
+ */
+TEST(alloc_given_during_loopback_poll)
+{
+	__u32 ring, round, i;
+	struct uqueue uq;
+	double end;
+
+	ASSERT_EQ(setup_netns("ring_size 64 loopback fifo"), 0);
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	ASSERT_EQ(sh("echo 1 > /sys/class/net/kni0/threaded"), 0);
+	ring = uq.at.ring_size;
+
+	end = now() + 20;
+	for (round = 1; round <= 2000 && now() < end; round++) {
+		/* Packets onto rx with no alloc frame: the poll stops... */
+		for (i = 0; i < ring; i++)
+			post_rx(&uq, i, (__u64)i * uq.at.frame_size, 60, i);
+		produce(&uq.rx, ring);
+		ASSERT_EQ(kick_if_needed(&uq), 0);
+		/* ...and frames are offered while it runs. */
+		spin_until(now() + (round % 50) * 4e-6);
+		give_alloc(&uq, ring, ring);
+		ASSERT_EQ(kick_if_needed(&uq), 0);
+		ASSERT_TRUE(wait_unkicked(&uq.tx, ring))
+			TH_LOG("loopback stalled in round %u", round);
+		ASSERT_TRUE(wait_unkicked(&uq.free, ring));
+		consume(&uq.tx, ring);
+		consume(&uq.free, ring);
 	}
 	TH_LOG("%u rounds", round - 1);
 	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/threaded"), 0);
