@@ -43,6 +43,13 @@ shift $((OPTIND - 1))
 	exit 2
 }
 
+# One VM at a time on the machine: each uses every host CPU under TCG, and
+# two would make each other's timing-dependent tests meaningless.
+lock=${KNI_VM_LOCK:-${KNI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kni}/vm.lock}
+mkdir -p "$(dirname "$lock")"
+exec 8>"$lock"
+flock 8
+
 keep=1
 if [ -z "$results" ]; then
 	results=$(mktemp -d "${TMPDIR:-/tmp}/kni-vm.XXXXXX")
