@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run the installed kni kselftests in a VM and judge the results on the
-# host: every test listed in kselftest-list.txt must report "ok", every KUnit
-# suite named in kunit-suites (beside this script) must pass, and the guest
+# host: every test named in kselftests (beside this script, not the build's
+# own list) must report "ok", the build must install no test that list does
+# not name, every KUnit suite named in kunit-suites must pass, and the guest
 # kernel must stay free of splats (run-vm.sh). Skips count as failures
-# unless KNI_ALLOW_SKIP=1: the VM is built to run every test.
+# unless KNI_ALLOW_SKIP=1, and so do the skips inside a test that passed (a
+# harness test's "# SKIP", a shell check's "[SKIP]"): the VM is built to
+# run every test. A shell check that reports "[XFAIL]" fails: kni's tests
+# expect no failure.
 #
 # usage: run-selftests.sh -k BZIMAGE -i KSELFTEST_INSTALL_DIR [-m MODULE]
 #                         [-t SECONDS] [-p DIR]...
@@ -47,9 +51,15 @@ failed=0
 skipped=0
 report=()
 
-# kselftests: one TAP line per entry of the installed list.
-while IFS=: read -r collection test; do
-	[ -n "$test" ] || continue
+# kselftests: one TAP line per entry of the expected list.
+mapfile -t expected < <(grep -vE '^(#|$)' "$here/kselftests")
+if [ ${#expected[@]} -eq 0 ]; then
+	failed=$((failed + 1))
+	report+=("MISSING  the list of expected tests ($here/kselftests)")
+fi
+for entry in "${expected[@]}"; do
+	collection=${entry%%:*}
+	test=${entry#*:}
 	line=$(grep -E "^(not )?ok [0-9]+ selftests: $collection: $test( |$)" \
 		"$results/kselftest.tap" 2>/dev/null | tail -n 1)
 	case "$line" in
@@ -58,13 +68,33 @@ while IFS=: read -r collection test; do
 	*"# SKIP"*) skipped=$((skipped + 1)); report+=("SKIP     $collection:$test") ;;
 	*) passed=$((passed + 1)) ;;
 	esac
+done
+while read -r entry; do
+	[ -n "$entry" ] || continue
+	printf '%s\n' "${expected[@]}" | grep -qxF -- "$entry" && continue
+	failed=$((failed + 1))
+	report+=("UNLISTED $entry (installed, not in qemu/kselftests)")
 done < "$install/kselftest-list.txt"
+
+# Inside the tests: a skipped harness test or shell check is a skip, an
+# expected failure a failure, whatever the test's exit status said.
+while read -r line; do
+	case "$line" in
+	*XFAIL*) failed=$((failed + 1)); report+=("XFAIL    $line") ;;
+	*) skipped=$((skipped + 1)); report+=("SKIP     $line") ;;
+	esac
+done < <(grep -E '^# +(ok [0-9]+ .*# SKIP|TEST: .*\[(SKIP|XFAIL)\]$)' \
+	"$results/kselftest.tap" 2>/dev/null | sed 's/^# *//')
 
 # KUnit: top-level KTAP result lines of the boot-time run, in dmesg.
 ktap=$(sed -E 's/^\[ *[0-9]+\.[0-9]+\] ?//' "$results/dmesg.txt" 2>/dev/null |
 	grep -E '^(not )?ok [0-9]+ [a-z0-9_]+')
-while read -r suite; do
-	case "$suite" in ''|'#'*) continue ;; esac
+mapfile -t suites < <(grep -vE '^(#|$)' "$here/kunit-suites")
+if [ ${#suites[@]} -eq 0 ]; then
+	failed=$((failed + 1))
+	report+=("MISSING  the list of expected KUnit suites ($here/kunit-suites)")
+fi
+for suite in "${suites[@]}"; do
 	line=$(grep -E "^(not )?ok [0-9]+ $suite( |$)" <<< "$ktap" | tail -n 1)
 	case "$line" in
 	"") failed=$((failed + 1)); report+=("MISSING  kunit:$suite") ;;
@@ -72,7 +102,13 @@ while read -r suite; do
 	*"# SKIP"*) skipped=$((skipped + 1)); report+=("SKIP     kunit:$suite") ;;
 	*) passed=$((passed + 1)) ;;
 	esac
-done < <(cat "$here/kunit-suites" 2>/dev/null)
+done
+# A KUnit case skipped inside a suite that passed.
+while read -r line; do
+	skipped=$((skipped + 1))
+	report+=("SKIP     kunit: $line")
+done < <(sed -E 's/^\[ *[0-9]+\.[0-9]+\] ?//' "$results/dmesg.txt" 2>/dev/null |
+	grep -E '^ +ok [0-9]+ .*# SKIP' | sed 's/^ *//')
 
 if [ -n "$ktap" ]; then
 	echo "KUnit results from the guest kernel log:"
