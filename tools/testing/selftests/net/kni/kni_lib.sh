@@ -2,28 +2,29 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helpers shared by the kni shell selftests; sourced after ../lib.sh.
+# shellcheck disable=SC2154 # ksft_* are lib.sh's
 
-# check_err ERR MSG: record the first failure of a test.
+# check_err ERR MSG: any non-zero ERR fails the test (whatever the number:
+# ip exits 2 when the kernel refuses, which is no expected failure); the
+# first MSG is the one reported.
 check_err()
 {
 	local err=$1
 	local msg=$2
 
-	if [[ $RET -eq 0 && $err -ne 0 ]]; then
-		RET=$err
-		retmsg=$msg
+	if ((err)); then
+		ret_set_ksft_status "$ksft_fail" "$msg"
 	fi
 }
 
-# check_fail ERR MSG: record a failure when something that must fail did not.
+# check_fail ERR MSG: the test fails when something that must fail did not.
 check_fail()
 {
 	local err=$1
 	local msg=$2
 
-	if [[ $RET -eq 0 && $err -eq 0 ]]; then
-		RET=1
-		retmsg=$msg
+	if ((err == 0)); then
+		ret_set_ksft_status "$ksft_fail" "$msg"
 	fi
 }
 
