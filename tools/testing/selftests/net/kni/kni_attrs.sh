@@ -15,7 +15,7 @@ cleanup()
 }
 trap cleanup EXIT
 
-NL="python3 ./kni_nl.py"
+NL=(python3 ./kni_nl.py)
 
 test_defaults()
 {
@@ -27,14 +27,15 @@ test_defaults()
 	expect_out "queues 1 ring_size 1024 frame_size 2048 carrier off loopback none" \
 		ip -n "$NS" -d link show kni0
 	expect_out "maxmtu 1774" ip -n "$NS" -d link show kni0
-	ip -n "$NS" link set kni0 up
-	expect_out "NO-CARRIER" ip -n "$NS" link show kni0
 	# No owner or group unless one is given.
-	out=$(ip -n "$NS" -d link show kni0)
-	! grep -qE "loopback [a-z_]+ (owner|group) " <<< "$out"
-	check_err $? "an owner or group is shown without being set: $out"
+	check_info_data "$NS" kni0 \
+		"{'queues': 1, 'ring_size': 1024, 'frame_size': 2048, 'carrier': False, 'loopback': 'none'}"
+	$KNI_STOCK_IP -n "$NS" link set kni0 up
+	check_err $? "$KNI_STOCK_IP link set kni0 up failed"
+	expect_out "NO-CARRIER" "$KNI_STOCK_IP" -n "$NS" link show kni0
 
-	ip -n "$NS" link del kni0
+	$KNI_STOCK_IP -n "$NS" link del kni0
+	check_err $? "$KNI_STOCK_IP link del kni0 failed"
 	log_test "defaults with the stock ip"
 }
 
@@ -49,11 +50,13 @@ test_all_attributes()
 
 	expect_out "queues 4 ring_size 512 frame_size 4096 carrier on loopback fifo owner 1000 group 1001" \
 		ip -n "$NS" -d link show kni0
-	expect_out "True" kni_json "$NS" kni0 \
-		"d['linkinfo']['info_kind'] == 'kni' and d['linkinfo']['info_data'] == {'queues': 4, 'ring_size': 512, 'frame_size': 4096, 'carrier': True, 'loopback': 'fifo', 'owner': 1000, 'group': 1001}"
+	expect_out "True" kni_json "$NS" kni0 "d['linkinfo']['info_kind'] == 'kni'"
+	check_info_data "$NS" kni0 \
+		"{'queues': 4, 'ring_size': 512, 'frame_size': 4096, 'carrier': True, 'loopback': 'fifo', 'owner': 1000, 'group': 1001}"
 	# frame_size 4096 leaves room for an MTU of 4096 - 256 - 18.
 	expect_out "True" kni_json "$NS" kni0 "d['max_mtu'] == 3822"
 	ip -n "$NS" link set kni0 up
+	check_err $? "ip link set kni0 up failed"
 	expect_out "LOWER_UP" ip -n "$NS" link show kni0
 	# The queue count is the device's real queue count.
 	q=$(ip netns exec "$NS" ls /sys/class/net/kni0/queues | tr '\n' ' ')
@@ -61,13 +64,17 @@ test_all_attributes()
 	check_err $? "sysfs queues are '$q'"
 
 	ip -n "$NS" link del kni0
+	check_err $? "ip link del kni0 failed"
 	log_test "every attribute at creation, plain and JSON"
 
 	RET=0
 	ip -n "$NS" link add kni0 type kni loopback fifo_skb owner root group root
-	check_err $?
+	check_err $? "creating kni0 with owner and group root failed"
 	expect_out "loopback fifo_skb owner 0 group 0" ip -n "$NS" -d link show kni0
+	check_info_data "$NS" kni0 \
+		"{'queues': 1, 'ring_size': 1024, 'frame_size': 2048, 'carrier': False, 'loopback': 'fifo_skb', 'owner': 0, 'group': 0}"
 	ip -n "$NS" link del kni0
+	check_err $? "ip link del kni0 failed"
 	log_test "loopback fifo_skb, owner and group by name"
 }
 
@@ -79,21 +86,20 @@ reject()
 
 	shift
 	expect_fail "$text" ip -n "$NS" link add kni0 type kni "$@"
-	[ "$(kni_count "$NS")" -eq 0 ]
-	check_err $? "a device was left behind by '$*'"
+	check_kni_count "$NS" 0 "after '$*'"
 }
 
-# reject_nl TEXT ATTR=VALUE...: the same with raw attributes.
+# reject_nl TEXT ATTR=VALUE...: the same with raw attributes; TEXT is all
+# kni_nl.py prints.
 reject_nl()
 {
 	local text=$1 out
 
 	shift
-	out=$(ip netns exec "$NS" $NL kni0 "$@" 2>&1)
-	grep -qF -- "$text" <<< "$out"
+	out=$(ip netns exec "$NS" "${NL[@]}" kni0 "$@" 2>&1)
+	[ "$out" = "$text" ]
 	check_err $? "kni_nl.py kni0 $* said '$out', expected '$text'"
-	[ "$(kni_count "$NS")" -eq 0 ]
-	check_err $? "a device was left behind by '$*'"
+	check_kni_count "$NS" 0 "after kni_nl.py kni0 $*"
 }
 
 test_invalid()
@@ -113,14 +119,12 @@ test_invalid()
 		ip -n "$NS" link add kni0 mtu 9000 type kni
 	expect_fail "MTU 4000 does not fit in a kni frame of 4096 bytes (max 3822)" \
 		ip -n "$NS" link add kni0 mtu 4000 type kni frame_size 4096
-	[ "$(kni_count "$NS")" -eq 0 ]
-	check_err $? "a device was left behind by a rejected MTU"
+	check_kni_count "$NS" 0 "after a rejected MTU"
 	reject "must be one of \"none\", \"fifo\", \"fifo_skb\", not \"bogus\"" loopback bogus
 	for mac in 01:00:5e:00:00:01 00:00:00:00:00:00; do
 		expect_fail "Invalid unicast link address" \
 			ip -n "$NS" link add kni0 address "$mac" type kni
-		[ "$(kni_count "$NS")" -eq 0 ]
-		check_err $? "a device was left behind by address $mac"
+		check_kni_count "$NS" 0 "after address $mac"
 	done
 	log_test "invalid values rejected with an extack message (ip)"
 
@@ -139,9 +143,11 @@ test_invalid()
 
 test_changelink()
 {
+	local out
+
 	RET=0
 	ip -n "$NS" link add kni0 type kni queues 2 ring_size 256
-	check_err $?
+	check_err $? "creating kni0 failed"
 
 	expect_fail "kni queues is fixed when the device is created (it is 2)" \
 		ip -n "$NS" link set kni0 type kni queues 4
@@ -149,15 +155,17 @@ test_changelink()
 		ip -n "$NS" link set kni0 type kni ring_size 512
 	expect_fail "kni frame_size is fixed when the device is created (it is 2048)" \
 		ip -n "$NS" link set kni0 type kni frame_size 4096
-	out=$(ip netns exec "$NS" $NL --change kni0 loopback=7)
+	out=$(ip netns exec "$NS" "${NL[@]}" --change kni0 loopback=7)
 	[ "$out" = "error ERANGE: integer out of range" ]
 	check_err $? "changelink with loopback 7 said '$out'"
 	# A rejected change changes nothing, not even what was valid in it.
-	expect_fail "kni ring_size is fixed" \
-		ip -n "$NS" link set kni0 type kni carrier on owner 5 ring_size 64
-	expect_out "queues 2 ring_size 256 frame_size 2048 carrier off loopback none" \
-		ip -n "$NS" -d link show kni0
+	expect_fail "kni ring_size is fixed when the device is created (it is 256)" \
+		ip -n "$NS" link set kni0 type kni carrier on loopback fifo \
+		owner 5 group 6 ring_size 64
+	check_info_data "$NS" kni0 \
+		"{'queues': 2, 'ring_size': 256, 'frame_size': 2048, 'carrier': False, 'loopback': 'none'}"
 	ip -n "$NS" link set kni0 up
+	check_err $? "ip link set kni0 up failed"
 	expect_out "NO-CARRIER" ip -n "$NS" link show kni0
 
 	# Restating the fixed values is not a change.
@@ -168,31 +176,58 @@ test_changelink()
 	check_err $? "changing carrier, loopback, owner and group failed"
 	expect_out "carrier on loopback fifo owner 7 group 8" \
 		ip -n "$NS" -d link show kni0
+	check_info_data "$NS" kni0 \
+		"{'queues': 2, 'ring_size': 256, 'frame_size': 2048, 'carrier': True, 'loopback': 'fifo', 'owner': 7, 'group': 8}"
 	expect_out "LOWER_UP" ip -n "$NS" link show kni0
 
+	# Each alone; what is not given stays.
+	ip -n "$NS" link set kni0 type kni group 9
+	check_err $? "changing the group alone failed"
+	check_info_data "$NS" kni0 \
+		"{'queues': 2, 'ring_size': 256, 'frame_size': 2048, 'carrier': True, 'loopback': 'fifo', 'owner': 7, 'group': 9}"
+
 	ip -n "$NS" link set kni0 type kni carrier off loopback none owner none group none
-	check_err $?
-	expect_out "carrier off loopback none" ip -n "$NS" -d link show kni0
-	out=$(ip -n "$NS" -d link show kni0)
-	! grep -qE "loopback [a-z_]+ (owner|group) " <<< "$out"
-	check_err $? "owner or group still shown after 'none': $out"
+	check_err $? "changing back to no owner and no group failed"
+	check_info_data "$NS" kni0 \
+		"{'queues': 2, 'ring_size': 256, 'frame_size': 2048, 'carrier': False, 'loopback': 'none'}"
 	expect_out "NO-CARRIER" ip -n "$NS" link show kni0
 
 	ip -n "$NS" link del kni0
+	check_err $? "ip link del kni0 failed"
 	log_test "changelink changes what may change, rejects the rest"
+}
+
+# check_random_mac NS DEV: DEV has a random, locally administered unicast
+# address, which is left in MAC.
+check_random_mac()
+{
+	local t
+
+	MAC=$(ip netns exec "$1" cat "/sys/class/net/$2/address")
+	t=$(ip netns exec "$1" cat "/sys/class/net/$2/addr_assign_type")
+	[ "$t" = 1 ]
+	check_err $? "$2's address $MAC is not marked random ($t)"
+	# Bit 1 of the first octet set (local), bit 0 clear (unicast).
+	[[ $MAC =~ ^[0-9a-f][26ae]: ]]
+	check_err $? "$2's address '$MAC' is not a locally administered unicast one"
 }
 
 test_mtu_mac()
 {
+	local a0 a1
+
 	RET=0
 	ip -n "$NS" link add kni0 type kni
-	check_err $?
+	check_err $? "creating kni0 failed"
 
 	ip -n "$NS" link set kni0 mtu 1774
 	check_err $? "MTU 1774 (the maximum for frame_size 2048) refused"
 	expect_out "mtu 1774" ip -n "$NS" link show kni0
-	expect_fail "" ip -n "$NS" link set kni0 mtu 1775
-	expect_fail "" ip -n "$NS" link set kni0 mtu 67
+	expect_fail "Error: mtu greater than device maximum." \
+		ip -n "$NS" link set kni0 mtu 1775
+	expect_fail "Error: mtu less than device minimum." \
+		ip -n "$NS" link set kni0 mtu 67
+	expect_out "mtu 1774" ip -n "$NS" link show kni0
 	ip -n "$NS" link set kni0 mtu 68
 	check_err $? "MTU 68 refused"
 	expect_out "mtu 68" ip -n "$NS" link show kni0
@@ -201,13 +236,16 @@ test_mtu_mac()
 	check_err $? "setting the MAC address failed"
 	expect_out "link/ether 02:11:22:33:44:55" ip -n "$NS" link show kni0
 	ip -n "$NS" link set kni0 up
+	check_err $? "ip link set kni0 up failed"
 	ip -n "$NS" link set kni0 address 02:11:22:33:44:66
 	check_err $? "setting the MAC address while up failed"
 	expect_out "link/ether 02:11:22:33:44:66" ip -n "$NS" link show kni0
-	expect_fail "" ip -n "$NS" link set kni0 address 01:00:5e:00:00:01
+	expect_fail "RTNETLINK answers: Cannot assign requested address" \
+		ip -n "$NS" link set kni0 address 01:00:5e:00:00:01
 	expect_out "link/ether 02:11:22:33:44:66" ip -n "$NS" link show kni0
 
 	ip -n "$NS" link del kni0
+	check_err $? "ip link del kni0 failed"
 
 	# Given at creation.
 	ip -n "$NS" link add kni0 address 02:aa:bb:cc:dd:ee mtu 3000 type kni \
@@ -216,18 +254,23 @@ test_mtu_mac()
 	expect_out "mtu 3000" ip -n "$NS" link show kni0
 	expect_out "link/ether 02:aa:bb:cc:dd:ee" ip -n "$NS" link show kni0
 	ip -n "$NS" link del kni0
+	check_err $? "ip link del kni0 failed"
 
 	# Random addresses differ and are locally administered unicast.
 	ip -n "$NS" link add kni0 type kni
+	check_err $? "creating kni0 failed"
 	ip -n "$NS" link add kni1 type kni
-	a0=$(ip netns exec "$NS" cat /sys/class/net/kni0/address)
-	a1=$(ip netns exec "$NS" cat /sys/class/net/kni1/address)
-	[ "$a0" != "$a1" ]
-	check_err $? "two devices got the same address $a0"
-	[ "$(ip netns exec "$NS" cat /sys/class/net/kni0/addr_assign_type)" = 1 ]
-	check_err $? "the address is not marked random"
+	check_err $? "creating kni1 failed"
+	check_random_mac "$NS" kni0
+	a0=$MAC
+	check_random_mac "$NS" kni1
+	a1=$MAC
+	[ -n "$a0" ] && [ "$a0" != "$a1" ]
+	check_err $? "two devices got the same address '$a0'"
 	ip -n "$NS" link del kni0
+	check_err $? "ip link del kni0 failed"
 	ip -n "$NS" link del kni1
+	check_err $? "ip link del kni1 failed"
 	log_test "MTU bounds and MAC address changes"
 }
 
@@ -244,8 +287,7 @@ test_cycles()
 	done
 	[ $i -eq 100 ]
 	check_err $? "cycle $i of 100 failed"
-	[ "$(kni_count "$NS")" -eq 0 ]
-	check_err $? "devices left after the cycles"
+	check_kni_count "$NS" 0 "after the cycles"
 	log_test "100 create/up/delete cycles"
 }
 

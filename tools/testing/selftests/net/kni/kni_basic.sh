@@ -7,6 +7,8 @@
 source ../lib.sh
 source kni_lib.sh
 
+IP=$KNI_STOCK_IP
+
 cleanup()
 {
 	cleanup_all_ns
@@ -17,52 +19,46 @@ test_create_up_delete()
 {
 	RET=0
 
-	ip -n "$NS" link add kni0 type kni
+	$IP -n "$NS" link add kni0 type kni
 	check_err $? "ip link add kni0 type kni failed"
 
-	ip -n "$NS" -d link show kni0 | grep -q "^ *kni "
+	$IP -n "$NS" -d link show kni0 | grep -q "^ *kni "
 	check_err $? "ip -d link show does not report kind kni"
 
-	ip -n "$NS" link show kni0 | grep -q "link/ether"
+	$IP -n "$NS" link show kni0 | grep -q "link/ether"
 	check_err $? "kni0 is not an Ethernet device"
 
-	ip -n "$NS" link set kni0 up
+	$IP -n "$NS" link set kni0 up
 	check_err $? "ip link set kni0 up failed"
 
-	ip -n "$NS" link show kni0 | grep -q "[<,]UP[,>]"
+	$IP -n "$NS" link show kni0 | grep -q "[<,]UP[,>]"
 	check_err $? "kni0 is not administratively up"
 
-	ip -n "$NS" link del kni0
+	$IP -n "$NS" link del kni0
 	check_err $? "ip link del kni0 failed"
 
-	ip -n "$NS" link show kni0 &>/dev/null
-	check_fail $? "kni0 still exists after delete"
+	expect_fail "Device \"kni0\" does not exist." "$IP" -n "$NS" link show kni0
+	check_kni_count "$NS" 0 "after the delete"
 
 	log_test "create, up, show, delete"
 }
 
 test_many()
 {
-	local n=100 i cnt
+	local n=100 i
 
 	RET=0
 	for ((i = 0; i < n; i++)); do
 		echo "link add kni$i type kni"
-	done | ip -n "$NS" -batch -
+	done | $IP -n "$NS" -batch -
 	check_err $? "creating $n devices failed"
-
-	cnt=$(ip -n "$NS" -o link show type kni | wc -l)
-	[ "$cnt" -eq "$n" ]
-	check_err $? "expected $n kni devices, found $cnt"
+	check_kni_count "$NS" $n "after creating $n"
 
 	for ((i = 0; i < n; i++)); do
 		echo "link del kni$i"
-	done | ip -n "$NS" -batch -
+	done | $IP -n "$NS" -batch -
 	check_err $? "deleting $n devices failed"
-
-	cnt=$(ip -n "$NS" -o link show type kni | wc -l)
-	[ "$cnt" -eq 0 ]
-	check_err $? "$cnt kni devices left after delete"
+	check_kni_count "$NS" 0 "after deleting them"
 
 	log_test "create $n devices, then delete them"
 }

@@ -28,14 +28,23 @@ check_fail()
 	fi
 }
 
-# require_kni NS: skip the whole test when kni devices cannot be created.
+# require_kni NS: skip the whole test when the kernel has no kni; any other
+# failure to create and delete a device fails it.
 require_kni()
 {
-	if ! ip -n "$1" link add kni_probe type kni 2>/dev/null; then
+	local out
+
+	if out=$(ip -n "$1" link add kni_probe type kni 2>&1); then
+		out=$(ip -n "$1" link del kni_probe 2>&1) && return 0
+		echo "FAIL: cannot delete a kni device: $out"
+		exit "$ksft_fail"
+	fi
+	if grep -qF "Unknown device type" <<< "$out"; then
 		echo "SKIP: cannot create a kni device (CONFIG_KNI)"
 		exit "$ksft_skip"
 	fi
-	ip -n "$1" link del kni_probe
+	echo "FAIL: cannot create a kni device: $out"
+	exit "$ksft_fail"
 }
 
 # The distribution's ip, to check that kni works without the kni-aware
@@ -43,12 +52,16 @@ require_kni()
 KNI_STOCK_IP=${KNI_STOCK_IP:-ip}
 
 # expect_fail TEXT CMD...: CMD must fail and its output contain TEXT (the
-# extack message).
+# extack message, or what the tool makes of the error).
 expect_fail()
 {
 	local text=$1 out rc
 
 	shift
+	if [ -z "$text" ]; then
+		check_err 1 "no message to expect from '$*'"
+		return
+	fi
 	out=$("$@" 2>&1)
 	rc=$?
 	if [ $rc -eq 0 ]; then
@@ -73,16 +86,65 @@ expect_out()
 	fi
 }
 
-# kni_count NS: number of kni devices in NS.
+# kni_count [NS]: print the number of kni devices in NS (by default the
+# caller's namespace); fails, printing nothing, when they cannot be listed.
 kni_count()
 {
-	ip -n "$1" -o link show type kni | wc -l
+	local netns=() out
+
+	[ -z "${1:-}" ] || netns=(-n "$1")
+	out=$(ip "${netns[@]}" -o link show type kni) || return
+	if [ -z "$out" ]; then
+		echo 0
+	else
+		wc -l <<< "$out"
+	fi
 }
 
-# kni_json NS DEV EXPR: evaluate a Python expression over the device's
-# "ip -j -d link show" object (d) and print the result.
+# check_kni_count NS N MSG: NS must hold exactly N kni devices.
+check_kni_count()
+{
+	local n
+
+	n=$(kni_count "$1")
+	[ "$n" = "$2" ]
+	check_err $? "$3: ${n:-an unreadable number of} kni devices in $1, expected $2"
+}
+
+# json_eval JSON EXPR: evaluate a Python expression over d, the first
+# object of JSON (as "ip -j" prints it), and print the result.
+json_eval()
+{
+	python3 -c "import json, sys; d = json.load(sys.stdin)[0]; print($2)" \
+		<<< "$1"
+}
+
+# kni_json NS DEV EXPR: json_eval over the device's "ip -j -d link show".
 kni_json()
 {
-	ip -n "$1" -j -d link show "$2" |
-		python3 -c "import json, sys; d = json.load(sys.stdin)[0]; print($3)"
+	local out
+
+	out=$(ip -n "$1" -j -d link show "$2") || return
+	json_eval "$out" "$3"
+}
+
+# check_info_json JSON DEV DICT: the kni attributes of DEV in its "ip -j -d
+# link show" JSON must be exactly DICT (a Python literal): no attribute
+# more, none less, none other.
+check_info_json()
+{
+	local out
+
+	out=$(json_eval "$1" "d['linkinfo']['info_data']" 2>&1)
+	python3 -c "import sys; sys.exit(0 if $out == $3 else 1)" 2> /dev/null
+	check_err $? "$2's kni attributes are '$out', expected '$3'"
+}
+
+# check_info_data NS DEV DICT: check_info_json for DEV in NS.
+check_info_data()
+{
+	local out
+
+	out=$(ip -n "$1" -j -d link show "$2" 2>&1)
+	check_info_json "$out" "$2" "$3"
 }
