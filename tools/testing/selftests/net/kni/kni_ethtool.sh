@@ -18,6 +18,7 @@ test_info()
 {
 	RET=0
 	ip -n "$NS" link add kni0 type kni queues 3 ring_size 2048 frame_size 4096
+	check_err $? "creating kni0 failed"
 
 	expect_out "driver: kni" ip netns exec "$NS" ethtool -i kni0
 	expect_out "version: $(uname -r)" ip netns exec "$NS" ethtool -i kni0
@@ -27,7 +28,8 @@ test_info()
 	check_err $? "maximum combined channels: $out"
 	grep -i -A4 "current" <<< "$out" | grep -qE "^Combined:[[:space:]]+3$"
 	check_err $? "current combined channels: $out"
-	expect_fail "" ip netns exec "$NS" ethtool -L kni0 combined 2
+	expect_fail "netlink error: Operation not supported" \
+		ip netns exec "$NS" ethtool -L kni0 combined 2
 
 	out=$(ip netns exec "$NS" ethtool -g kni0)
 	check_err $? "ethtool -g failed"
@@ -39,13 +41,17 @@ test_info()
 	check_err $? "current TX ring size: $out"
 	grep -qE "^RX Buf Len:[[:space:]]+4096$" <<< "$out"
 	check_err $? "RX buffer length: $out"
-	expect_fail "" ip netns exec "$NS" ethtool -G kni0 rx 512
+	expect_fail "netlink error: Operation not supported" \
+		ip netns exec "$NS" ethtool -G kni0 rx 512
 
 	expect_out "Link detected: no" ip netns exec "$NS" ethtool kni0
 	ip -n "$NS" link set kni0 type kni carrier on
+	check_err $? "turning the carrier on failed"
 	ip -n "$NS" link set kni0 up
+	check_err $? "ip link set kni0 up failed"
 	expect_out "Link detected: yes" ip netns exec "$NS" ethtool kni0
 	ip -n "$NS" link del kni0
+	check_err $? "deleting kni0 failed"
 	log_test "ethtool -i, -l, -g and link"
 }
 
@@ -62,6 +68,7 @@ test_stats()
 
 	RET=0
 	ip -n "$NS" link add kni0 type kni queues 2 carrier on
+	check_err $? "creating kni0 failed"
 
 	out=$(ip netns exec "$NS" ethtool -S kni0)
 	check_err $? "ethtool -S failed"
@@ -70,8 +77,11 @@ test_stats()
 	check_err $? "expected 12 per-queue counters, all 0: $out"
 
 	ip netns exec "$NS" sysctl -qw net.ipv6.conf.kni0.disable_ipv6=1
+	check_err $? "disabling IPv6 on kni0 failed"
 	ip -n "$NS" link set kni0 up
+	check_err $? "ip link set kni0 up failed"
 	ip -n "$NS" addr add 192.0.2.1/24 dev kni0
+	check_err $? "adding an address to kni0 failed"
 
 	# Frames sent with nothing attached are dropped, per queue: each
 	# ping sends an ARP request.
@@ -83,9 +93,10 @@ test_stats()
 	# ndo_get_stats64 adds the queues up.
 	d=$(ip -n "$NS" -j -s link show kni0 |
 		python3 -c "import json, sys; print(json.load(sys.stdin)[0]['stats64']['tx']['dropped'])")
-	[ "$d" -eq "$after" ]
+	[ "$d" = "$after" ]
 	check_err $? "ip -s reports $d tx drops, ethtool -S $after"
 	ip -n "$NS" link del kni0
+	check_err $? "deleting kni0 failed"
 	log_test "ethtool -S per-queue counters and ip -s"
 }
 

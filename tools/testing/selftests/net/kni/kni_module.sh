@@ -36,13 +36,12 @@ hold()
 		kill -0 "$HOLDER" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$OUT"
 	return 1
 }
 
 release()
 {
-	kill "$HOLDER"
+	kill "$HOLDER" 2> /dev/null
 	wait "$HOLDER"
 	check_err $? "kni_hold failed: $(cat "$OUT")"
 	HOLDER=
@@ -55,19 +54,28 @@ unload_refused()
 
 	out=$(rmmod kni 2>&1)
 	check_fail $? "rmmod kni succeeded while a queue was held"
-	grep -q "in use" <<< "$out"
-	check_err $? "rmmod kni said '$out', expected 'in use'"
+	grep -qF "Module kni is in use" <<< "$out"
+	check_err $? "rmmod kni said '$out', expected 'Module kni is in use'"
 	[ -d /sys/module/kni ]
 	check_err $? "kni is gone"
+}
+
+# reload: load kni again after a successful unload.
+reload()
+{
+	insmod "$KNI_MODULE"
+	check_err $? "insmod $KNI_MODULE failed"
 }
 
 test_held_by_file()
 {
 	RET=0
 	ip -n "$NS1" link add kni0 type kni carrier on
+	check_err $? "creating kni0 failed"
 	ip -n "$NS1" link set kni0 up
+	check_err $? "ip link set kni0 up failed"
 	hold "$NS1" kni0
-	check_err $? "kni_hold did not attach"
+	check_err $? "kni_hold did not attach: $(cat "$OUT")"
 
 	unload_refused
 	ip -n "$NS1" link show kni0 > /dev/null
@@ -78,10 +86,8 @@ test_held_by_file()
 	check_err $? "rmmod kni failed once the file was closed"
 	[ ! -d /sys/module/kni ]
 	check_err $? "kni is still loaded"
-	ip -n "$NS1" link show kni0 &> /dev/null
-	check_fail $? "kni0 outlived the module"
-	insmod "$KNI_MODULE"
-	check_err $? "insmod $KNI_MODULE failed"
+	expect_fail "Device \"kni0\" does not exist." ip -n "$NS1" link show kni0
+	reload
 	log_test "an attached file keeps kni loaded"
 }
 
@@ -89,15 +95,15 @@ test_held_by_mapping()
 {
 	RET=0
 	ip -n "$NS1" link add kni0 type kni
+	check_err $? "creating kni0 failed"
 	hold "$NS1" -c kni0
-	check_err $? "kni_hold did not attach"
+	check_err $? "kni_hold did not attach: $(cat "$OUT")"
 
 	unload_refused
 	release
 	rmmod kni
 	check_err $? "rmmod kni failed once the mapping was gone"
-	insmod "$KNI_MODULE"
-	check_err $? "insmod $KNI_MODULE failed"
+	reload
 	log_test "a mapping alone keeps kni loaded"
 }
 
@@ -107,10 +113,13 @@ test_held_under_traffic()
 
 	RET=0
 	ip -n "$NS1" link add kni0 type kni ring_size 64
+	check_err $? "creating kni0 failed"
 	ip -n "$NS1" link set kni0 up
+	check_err $? "ip link set kni0 up failed"
 	ip -n "$NS1" addr add 10.0.0.2/24 dev kni0
+	check_err $? "adding an address to kni0 failed"
 	hold "$NS1" -t kni0
-	check_err $? "kni_hold did not attach"
+	check_err $? "kni_hold did not attach: $(cat "$OUT")"
 
 	for ((i = 0; i < 5; i++)); do
 		unload_refused
@@ -122,15 +131,17 @@ test_held_under_traffic()
 
 	# The device goes; the dataplane sees it and lets go.
 	ip -n "$NS1" link del kni0
+	check_err $? "deleting kni0 failed"
 	wait "$HOLDER"
 	check_err $? "kni_hold failed: $(cat "$OUT")"
 	HOLDER=
 	grep -q "received [1-9]" "$OUT"
 	check_err $? "kni_hold received nothing: $(cat "$OUT")"
+	grep -q gone "$OUT"
+	check_err $? "kni_hold did not see its device go: $(cat "$OUT")"
 	rmmod kni
 	check_err $? "rmmod kni failed after the dataplane let go"
-	insmod "$KNI_MODULE"
-	check_err $? "insmod $KNI_MODULE failed"
+	reload
 	log_test "unload refused under traffic, allowed after"
 }
 
@@ -141,10 +152,13 @@ test_unload_with_devices()
 	RET=0
 	for ns in "$NS1" "$NS2"; do
 		for ((i = 0; i < 3; i++)); do
-			ip -n "$ns" link add "kni$i" type kni queues 2
-			ip -n "$ns" link set "kni$i" up
+			ip -n "$ns" link add "kni$i" type kni queues 2 &&
+				ip -n "$ns" link set "kni$i" up
+			check_err $? "creating kni$i in $ns failed"
 		done
 		ip -n "$ns" addr add 10.0.0.2/24 dev kni0
+		check_err $? "adding an address to kni0 in $ns failed"
+		check_kni_count "$ns" 3 "before the unload"
 		# Traffic the stack sends into the void (no dataplane).
 		ip netns exec "$ns" ping -q -c 50 -i 0.01 -W 1 10.0.0.1 \
 			> /dev/null 2>&1 &
@@ -153,14 +167,13 @@ test_unload_with_devices()
 	check_err $? "rmmod kni failed with devices but no dataplane"
 	wait
 	for ns in "$NS1" "$NS2"; do
-		[ "$(kni_count "$ns")" -eq 0 ]
-		check_err $? "kni devices left in $ns"
+		check_kni_count "$ns" 0 "after the unload"
 	done
-	insmod "$KNI_MODULE"
-	check_err $? "insmod $KNI_MODULE failed"
+	reload
 	ip -n "$NS1" link add kni0 type kni
 	check_err $? "no kni device after loading kni again"
 	ip -n "$NS1" link del kni0
+	check_err $? "deleting kni0 failed"
 	log_test "unload deletes the devices of every netns"
 }
 
