@@ -62,6 +62,12 @@ tx_drops()
 		awk '/^ +tx[0-9]+_drops: / { n += $2 } END { print n + 0 }'
 }
 
+# neigh_failed NS ADDR: the neighbour ADDR in NS is in state FAILED.
+neigh_failed()
+{
+	[ -n "$(ip -n "$1" neigh show "$2" nud failed)" ]
+}
+
 test_stats()
 {
 	local out n before after d
@@ -83,10 +89,13 @@ test_stats()
 	ip -n "$NS" addr add 192.0.2.1/24 dev kni0
 	check_err $? "adding an address to kni0 failed"
 
-	# Frames sent with nothing attached are dropped, per queue: each
-	# ping sends an ARP request.
+	# Frames sent with nothing attached are dropped, per queue: the pings
+	# have the stack send ARP requests, until it gives the neighbour up
+	# and sends nothing more.
 	before=$(tx_drops "$NS")
 	ip netns exec "$NS" ping -c 5 -i 0.2 -W 1 192.0.2.2 &>/dev/null
+	wait_for neigh_failed "$NS" 192.0.2.2
+	check_err $? "the stack never gave 192.0.2.2 up"
 	after=$(tx_drops "$NS")
 	[ $((after - before)) -ge 1 ]
 	check_err $? "tx drops went from $before to $after"

@@ -4,6 +4,10 @@
 # Helpers shared by the kni shell selftests; sourced after ../lib.sh.
 # shellcheck disable=SC2154 # ksft_* are lib.sh's
 
+# The budget, in seconds, of every wait on a condition: a debug kernel
+# under emulation is slow, and a correct run never comes near it.
+KNI_WAIT=${KNI_WAIT:-300}
+
 # check_err ERR MSG: any non-zero ERR fails the test (whatever the number:
 # ip exits 2 when the kernel refuses, which is no expected failure); the
 # first MSG is the one reported.
@@ -147,4 +151,31 @@ check_info_data()
 
 	out=$(ip -n "$1" -j -d link show "$2" 2>&1)
 	check_info_json "$out" "$2" "$3"
+}
+
+# wait_for CMD...: run CMD until it succeeds, for at most KNI_WAIT seconds;
+# CMD's status.
+wait_for()
+{
+	slowwait "$KNI_WAIT" "$@" > /dev/null
+}
+
+# alive PID: process PID has not exited.
+alive()
+{
+	kill -0 "$1" 2> /dev/null
+}
+
+# wait_attached PID OUT: wait until kni_hold PID says in OUT that it holds
+# its queue; fail when it exited instead.
+wait_attached()
+{
+	wait_for eval "grep -q attached '$2' || ! alive $1"
+	grep -q attached "$2"
+}
+
+# wait_exited PID: wait until process PID exits; fail if it does not.
+wait_exited()
+{
+	wait_for eval "! alive $1"
 }

@@ -26,17 +26,12 @@ trap cleanup EXIT
 # hold NS ARGS...: start kni_hold in NS and wait until it holds its queue.
 hold()
 {
-	local ns=$1 i
+	local ns=$1
 
 	shift
 	ip netns exec "$ns" ./kni_hold "$@" > "$OUT" 2>&1 &
 	HOLDER=$!
-	for ((i = 0; i < 100; i++)); do
-		grep -q attached "$OUT" && return 0
-		kill -0 "$HOLDER" 2>/dev/null || break
-		sleep 0.1
-	done
-	return 1
+	wait_attached "$HOLDER" "$OUT"
 }
 
 release()
@@ -107,6 +102,12 @@ test_held_by_mapping()
 	log_test "a mapping alone keeps kni loaded"
 }
 
+# tx_packets NS: the packets kni0 in NS passed to its dataplane.
+tx_packets()
+{
+	ip netns exec "$1" cat /sys/class/net/kni0/statistics/tx_packets
+}
+
 test_held_under_traffic()
 {
 	local i
@@ -121,20 +122,20 @@ test_held_under_traffic()
 	hold "$NS1" -t kni0
 	check_err $? "kni_hold did not attach: $(cat "$OUT")"
 
+	# Each attempt with packets on their way both ways: the stack's
+	# replies reach the dataplane in between.
 	for ((i = 0; i < 5; i++)); do
+		slowwait_for_counter "$KNI_WAIT" 1 tx_packets "$NS1" > /dev/null
+		check_err $? "no traffic reached the dataplane before attempt $i"
 		unload_refused
-		sleep 0.2
 	done
-	# Packets went both ways meanwhile.
-	[ "$(ip netns exec "$NS1" cat /sys/class/net/kni0/statistics/tx_packets)" -gt 0 ]
-	check_err $? "no traffic reached the dataplane"
 
 	# The device goes; the dataplane sees it and lets go.
 	ip -n "$NS1" link del kni0
 	check_err $? "deleting kni0 failed"
-	wait "$HOLDER"
-	check_err $? "kni_hold failed: $(cat "$OUT")"
-	HOLDER=
+	wait_exited "$HOLDER"
+	check_err $? "kni_hold did not see kni0 go"
+	release
 	grep -q "received [1-9]" "$OUT"
 	check_err $? "kni_hold received nothing: $(cat "$OUT")"
 	grep -q gone "$OUT"
