@@ -179,3 +179,58 @@ wait_exited()
 {
 	wait_for eval "! alive $1"
 }
+
+# proc_is PID COMM: process PID runs COMM: it started, and is past exec.
+proc_is()
+{
+	[ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+}
+
+# wait_exec PID COMM: wait until process PID runs COMM; fail when it
+# exited instead.
+wait_exec()
+{
+	wait_for eval "proc_is $1 $2 || ! alive $1"
+	proc_is "$1" "$2"
+}
+
+# userns_start VAR [MAP]: start a process in a new user namespace, with
+# the pid in VAR (the caller ends it), and map ids into the namespace: MAP
+# is a uid_map and gid_map line, "0 0 1" (root to root) by default. Run
+# commands in the namespace, as its root, with "nsenter -t PID -U".
+userns_start()
+{
+	local pid map=${2:-0 0 1}
+
+	unshare -U sleep infinity &
+	pid=$!
+	wait_exec "$pid" sleep || return 1
+	if ! echo "$map" > "/proc/$pid/uid_map" ||
+	   ! echo "$map" > "/proc/$pid/gid_map"; then
+		kill "$pid"
+		return 1
+	fi
+	eval "$1=$pid"
+}
+
+# netns_in_userns VAR UPID: create a network namespace owned by the user
+# namespace of UPID, name it like setup_ns does (in VAR, and in NS_LIST for
+# cleanup_all_ns); nothing but its name holds it.
+netns_in_userns()
+{
+	local name pid
+
+	name=${1,,}-$(mktemp -u XXXXXX)
+	nsenter -t "$2" -U unshare -n sleep infinity &
+	pid=$!
+	if ! wait_exec "$pid" sleep ||
+	   ! ip netns attach "$name" "$pid"; then
+		kill "$pid"
+		wait "$pid"
+		return 1
+	fi
+	kill "$pid"
+	wait "$pid"
+	NS_LIST+=("$name")
+	eval "$1=$name"
+}

@@ -8,8 +8,13 @@
 source ../lib.sh
 source kni_lib.sh
 
+UPID=
+OUT=$(mktemp)
+
 cleanup()
 {
+	[ -z "$UPID" ] || kill "$UPID"
+	rm -f "$OUT"
 	cleanup_all_ns
 }
 trap cleanup EXIT
@@ -54,28 +59,76 @@ test_immutable()
 	log_test "moving a device to another namespace is refused"
 }
 
+# netns_creatable UPID: whether the user namespace of UPID may create a
+# network namespace now.
+netns_creatable()
+{
+	nsenter -t "$1" -U unshare -n true 2> /dev/null
+}
+
+# Once a network namespace is deleted, the kernel tears its devices down in
+# the background: nothing in the namespace can be looked at any more, and
+# a device that outlived it could not be named. What can be observed is
+# the namespace's end: it counts against the user.max_net_namespaces of
+# the user namespace that owns it until cleanup_net() has run every exit
+# method - unregistered every device, waited for the last reference to
+# each - and freed it. With that limit at 1, the owner can create another
+# network namespace again only then.
 test_netns_delete()
 {
-	local ns i n=50
+	local ns holder i n=50 before out
 
 	RET=0
-	setup_ns ns || { check_err 1 "cannot create a namespace"; return; }
+	before=$(kni_count "") || check_err 1 "cannot list the devices here"
+	if ! userns_start UPID; then
+		log_test_skip "deleting a namespace with $n devices inside" \
+			"no user namespaces"
+		return
+	fi
+	nsenter -t "$UPID" -U sh -c "echo 1 > /proc/sys/user/max_net_namespaces"
+	check_err $? "cannot limit the user namespace to one network namespace"
+	netns_in_userns ns "$UPID"
+	check_err $? "cannot create a network namespace in the user namespace"
+	# The limit holds: else the wait below would prove nothing.
+	expect_fail "No space left on device" \
+		nsenter -t "$UPID" -U unshare -n true
+
 	for ((i = 0; i < n; i++)); do
 		echo "link add kni$i type kni queues $((i % 4 + 1)) carrier on"
 	done | ip -n "$ns" -batch -
 	check_err $? "creating $n devices failed"
 	ip -n "$ns" link set kni0 up
-	[ "$(kni_count "$ns")" -eq $n ]
-	check_err $? "expected $n devices"
+	check_err $? "ip link set kni0 up failed"
+	check_kni_count "$ns" $n "after creating them"
 
-	# Deleting the namespace deletes the devices; the kernel must neither
-	# leak them (kmemleak at the end of the run) nor wait for references
-	# ("waiting for kniN to become free" fails the run).
+	# A dataplane attached to a queue of a device, from outside: it holds
+	# the device, not the namespace, and learns the device went.
+	./kni_hold -q 3 -n "/run/netns/$ns" kni3 > "$OUT" 2>&1 &
+	holder=$!
+	wait_attached "$holder" "$OUT"
+	check_err $? "kni_hold did not attach: $(cat "$OUT")"
+
 	ip netns del "$ns"
 	check_err $? "deleting the namespace failed"
 	remove_ns_list "$ns"
-	busywait 20000 bash -c "! ip netns list | grep -qw $ns"
-	check_err $? "the namespace did not go away"
+	wait_for netns_creatable "$UPID"
+	check_err $? "the namespace was not freed"
+	# The kernel may not move kni devices to the initial namespace.
+	out=$(kni_count "")
+	[ "$out" = "$before" ]
+	check_err $? "$out kni devices here after the namespace went, $before before"
+
+	# It exits once its file reports the hangup.
+	wait_exited "$holder"
+	check_err $? "the attached file did not see its device go"
+	kill "$holder" 2> /dev/null
+	wait "$holder"
+	check_err $? "kni_hold failed: $(cat "$OUT")"
+	grep -q gone "$OUT"
+	check_err $? "kni_hold did not see its device go: $(cat "$OUT")"
+	kill "$UPID"
+	wait "$UPID" 2> /dev/null
+	UPID=
 	log_test "deleting a namespace with $n devices inside"
 }
 
