@@ -7,9 +7,16 @@
  * with -x, only the exception traffic), everything the stack sends on the
  * kni device goes out of the port.
  *
- * Changes an administrator makes to the kni device (MTU, MAC address,
- * up/down, promiscuous and all-multicast mode) are applied to the port, and
- * the port's link state becomes the kni device's carrier.
+ * Packets reach the kernel as the port received them: with the VLAN tag
+ * AF_PACKET passes beside the frame put back in, and with a partial
+ * checksum (from a local sender that left it to the device) completed.
+ * Packets from the kernel are taken only as fast as the port sends them,
+ * so a busy port holds them in the kni device's qdisc.
+ *
+ * Kni's state (MTU, MAC address, up/down, promiscuous and all-multicast
+ * mode) is given to the port at start, later changes an administrator
+ * makes to it are applied to the port, and the port's link state becomes
+ * the kni device's carrier.
  */
 
 #define _GNU_SOURCE
@@ -43,6 +50,10 @@
 #define IFF_LOWER_UP	0x10000
 #endif
 
+#ifndef VLAN_HLEN
+#define VLAN_HLEN	4
+#endif
+
 #define MAX_QUEUES	64
 #define BURST		64
 #define PKT_FRAMES	512	/* frames in each of the port's rings */
@@ -71,10 +82,11 @@ struct counters {
 	unsigned long long to_kni;	/* of those, passed to kni */
 	unsigned long long filtered;	/* not exception traffic (-x) */
 	unsigned long long kni_full;	/* no kni frame free */
-	unsigned long long truncated;	/* longer than a port frame */
+	unsigned long long truncated;	/* longer than a port or kni frame */
+	unsigned long long csum_done;	/* partial checksums completed */
 	unsigned long long from_kni;	/* packets kni sent */
 	unsigned long long to_port;	/* of those, queued on the port */
-	unsigned long long port_full;	/* no port tx slot free */
+	unsigned long long port_full;	/* times the port's tx ring was full */
 	unsigned long long port_errors;	/* port transmit errors */
 };
 
@@ -119,6 +131,9 @@ struct fwd {
 	size_t pkt_map_len;
 	struct pkt_ring rx;
 	struct pkt_ring tx;
+	unsigned int tx_next_q;		/* the queue kni_to_port() starts at */
+	bool tx_blocked;		/* waiting for port tx slots */
+	bool ep_blocked;		/* epoll set up for tx_blocked */
 
 	struct mnl_socket *nl;		/* requests */
 	unsigned int nl_seq;
@@ -473,6 +488,119 @@ static unsigned int pick_queue(const struct fwd *f, const __u8 *p, __u32 len)
 	return h % f->nq;
 }
 
+/* The 16-bit one's complement sum of LEN bytes at P, added to SUM. */
+static __u32 csum_add(__u32 sum, const __u8 *p, __u32 len)
+{
+	while (len > 1) {
+		sum += (__u32)(p[0] << 8 | p[1]);
+		p += 2;
+		len -= 2;
+	}
+	if (len)
+		sum += (__u32)(p[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/*
+ * Complete the partial checksum of a TCP or UDP packet over IPv4 or IPv6
+ * whose IP header starts at L3 in the LEN bytes at P. A partial checksum
+ * (TP_STATUS_CSUMNOTREADY: a local sender left it to the device) holds
+ * the pseudo-header's sum; the device adds the transport header and
+ * payload. Returns false for a packet whose checksum is not found.
+ */
+static bool csum_complete(__u8 *p, __u32 len, __u32 l3)
+{
+	__u32 l4, l4len, off, sum;
+	__u16 proto = (__u16)(p[l3 - 2] << 8 | p[l3 - 1]);
+	__u8 next;
+
+	if (proto == ETH_P_IP && len >= l3 + 20) {
+		__u32 ihl = (p[l3] & 0xf) * 4U;
+		__u32 tot = (__u32)(p[l3 + 2] << 8 | p[l3 + 3]);
+
+		/* Not a fragment: offset and more-fragments clear. */
+		if (ihl < 20 || tot < ihl || l3 + tot > len ||
+		    ((p[l3 + 6] << 8 | p[l3 + 7]) & 0x3fff))
+			return false;
+		next = p[l3 + 9];
+		l4 = l3 + ihl;
+		l4len = tot - ihl;
+	} else if (proto == ETH_P_IPV6 && len >= l3 + 40) {
+		l4len = (__u32)(p[l3 + 4] << 8 | p[l3 + 5]);
+		if (l3 + 40 + l4len > len)
+			return false;
+		next = p[l3 + 6];
+		l4 = l3 + 40;
+	} else {
+		return false;
+	}
+	if (next == IPPROTO_TCP && l4len >= 20)
+		off = 16;
+	else if (next == IPPROTO_UDP && l4len >= 8)
+		off = 6;
+	else
+		return false;
+
+	sum = (__u16)~csum_add(0, p + l4, l4len);
+	/* UDP sends a zero sum as all ones: zero means "no checksum". */
+	if (next == IPPROTO_UDP && !sum)
+		sum = 0xffff;
+	p[l4 + off] = (__u8)(sum >> 8);
+	p[l4 + off + 1] = (__u8)sum;
+	return true;
+}
+
+/*
+ * Copy the port's frame into the kni frame FRAME, with the VLAN tag
+ * AF_PACKET took out of it (into tp_vlan_tci) put back, and complete a
+ * partial checksum. Returns the frame's length, 0 when it does not fit in
+ * ROOM bytes; *FLAGS gets the descriptor flags.
+ */
+static __u32 port_frame_copy(struct fwd *f, const struct tpacket2_hdr *h,
+			     __u32 status, __u8 *frame, __u32 room,
+			     __u32 *flags)
+{
+	const __u8 *data = (const __u8 *)h + h->tp_mac;
+	__u32 len = h->tp_snaplen, l3 = ETH_HLEN;
+
+	*flags = 0;
+	if (status & TP_STATUS_VLAN_VALID) {
+		__u16 tpid = status & TP_STATUS_VLAN_TPID_VALID ?
+			     h->tp_vlan_tpid : ETH_P_8021Q;
+
+		if (len < ETH_HLEN || len + VLAN_HLEN > room)
+			return 0;
+		memcpy(frame, data, 2 * ETH_ALEN);
+		frame[12] = (__u8)(tpid >> 8);
+		frame[13] = (__u8)tpid;
+		frame[14] = (__u8)(h->tp_vlan_tci >> 8);
+		frame[15] = (__u8)h->tp_vlan_tci;
+		memcpy(frame + 16, data + 12, len - 12);
+		len += VLAN_HLEN;
+		l3 += VLAN_HLEN;
+	} else {
+		if (len > room)
+			return 0;
+		memcpy(frame, data, len);
+	}
+
+	/*
+	 * The kernel checked a checksum it marked valid; a partial one is
+	 * completed here. Anything else the kni device's stack checks.
+	 */
+	if (status & TP_STATUS_CSUM_VALID) {
+		*flags = KNI_DESC_F_CSUM_VALID;
+	} else if (status & TP_STATUS_CSUMNOTREADY) {
+		if (csum_complete(frame, len, l3)) {
+			*flags = KNI_DESC_F_CSUM_VALID;
+			f->c.csum_done++;
+		}
+	}
+	return len;
+}
+
 /* Port to kni: a burst of frames from the port's rx ring. */
 static int port_to_kni(struct fwd *f)
 {
@@ -484,6 +612,7 @@ static int port_to_kni(struct fwd *f)
 		struct tpacket2_hdr *h = pkt_frame(&f->rx);
 		__u32 status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 		const __u8 *data = (const __u8 *)h + h->tp_mac;
+		struct kni_buf *b;
 		void *frame;
 
 		if (!(status & TP_STATUS_USER))
@@ -495,22 +624,20 @@ static int port_to_kni(struct fwd *f)
 			f->c.filtered++;
 		} else {
 			qi = pick_queue(f, data, h->tp_snaplen);
-			if (h->tp_snaplen > kni_queue_info(f->q[qi])->data_room ||
-			    !kni_frame_reserve(f->q[qi], &frame, 1)) {
+			b = &batch[qi][count[qi]];
+			if (!kni_frame_reserve(f->q[qi], &frame, 1)) {
 				f->c.kni_full++;
 			} else {
-				struct kni_buf *b = &batch[qi][count[qi]++];
-
-				memcpy(frame, data, h->tp_snaplen);
+				b->len = port_frame_copy(f, h, status, frame,
+							 kni_queue_info(f->q[qi])->data_room,
+							 &b->flags);
 				b->data = frame;
-				b->len = h->tp_snaplen;
-				/*
-				 * A partial checksum comes from a local sender
-				 * and is correct by construction.
-				 */
-				b->flags = status & (TP_STATUS_CSUMNOTREADY |
-						     TP_STATUS_CSUM_VALID) ?
-					   KNI_DESC_F_CSUM_VALID : 0;
+				if (b->len) {
+					count[qi]++;
+				} else {
+					f->c.truncated++;
+					kni_frame_release(f->q[qi], &b->data, 1);
+				}
 			}
 		}
 		/* Hand the slot back once its bytes are copied. */
@@ -535,31 +662,61 @@ static int port_to_kni(struct fwd *f)
 	return n;
 }
 
-/* Kni to port: the packets the stack sent, onto the port's tx ring. */
+/*
+ * Free slots of the port's tx ring from its head on, up to MAX: a slot is
+ * free once the kernel sent its frame (or refused it: the refusal is
+ * counted when the slot is reused).
+ */
+static unsigned int port_tx_room(struct fwd *f, unsigned int max)
+{
+	unsigned int i;
+
+	for (i = 0; i < max; i++) {
+		const struct tpacket2_hdr *h = (const struct tpacket2_hdr *)
+			(f->tx.base + (size_t)((f->tx.head + i) % f->tx.frames) *
+			 f->tx.frame_size);
+		__u32 status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+
+		if (status != TP_STATUS_AVAILABLE &&
+		    status != TP_STATUS_WRONG_FORMAT)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Kni to port: the packets the stack sent, onto the port's tx ring. Only
+ * as many as the port has room for are taken: the rest wait on kni's tx
+ * ring, and when that fills, kni stops its queue and the stack's qdisc
+ * holds the packets, as with any other device whose link is busy.
+ */
 static int kni_to_port(struct fwd *f)
 {
-	struct kni_buf bufs[BURST];
-	void *done[BURST];
-	unsigned int qi;
-	int n, i, queued = 0, total = 0;
 	__u32 room = f->tx.frame_size - TPACKET2_HDRLEN +
 		     sizeof(struct sockaddr_ll);
+	unsigned int qi, k, slots = 0;
+	int n, i, queued = 0, total = 0;
+	struct kni_buf bufs[BURST];
+	void *done[BURST];
+	bool blocked = false;
 
-	for (qi = 0; qi < f->nq; qi++) {
-		n = kni_frame_recv(f->q[qi], bufs, BURST);
+	for (k = 0; k < f->nq; k++) {
+		/* Start from another queue each time, so none starves. */
+		qi = (f->tx_next_q + k) % f->nq;
+		slots = port_tx_room(f, BURST);
+		if (!slots) {
+			blocked = true;
+			break;
+		}
+		n = kni_frame_recv(f->q[qi], bufs, slots);
 		for (i = 0; i < n; i++) {
 			struct tpacket2_hdr *h = pkt_frame(&f->tx);
-			__u32 status = __atomic_load_n(&h->tp_status,
-						       __ATOMIC_ACQUIRE);
 
 			done[i] = bufs[i].data;
 			f->c.from_kni++;
-			if (status == TP_STATUS_WRONG_FORMAT) {
+			if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) ==
+			    TP_STATUS_WRONG_FORMAT)
 				f->c.port_errors++;
-			} else if (status != TP_STATUS_AVAILABLE) {
-				f->c.port_full++;
-				continue;
-			}
 			if (bufs[i].len > room) {
 				f->c.port_errors++;
 				continue;
@@ -578,12 +735,16 @@ static int kni_to_port(struct fwd *f)
 			kni_frame_release(f->q[qi], done, n);
 		total += n > 0 ? n : 0;
 	}
+	f->tx_next_q = (f->tx_next_q + 1) % f->nq;
 	if (queued) {
 		if (sendto(f->pkt_fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
 		    errno != EAGAIN && errno != ENOBUFS)
 			f->c.port_errors++;
 		f->c.to_port += queued;
 	}
+	if (blocked && !f->tx_blocked)
+		f->c.port_full++;
+	f->tx_blocked = blocked;
 	return total;
 }
 
@@ -636,8 +797,8 @@ static void print_totals(struct fwd *f)
 	}
 	printf("kni-fwd: port rx %llu, to %s %llu (dropped by the kernel %llu), ",
 	       c->port_rx, f->kni_name, c->to_kni, kdrop);
-	printf("filtered %llu, no frame %llu, truncated %llu\n",
-	       c->filtered, c->kni_full, c->truncated);
+	printf("filtered %llu, no frame %llu, truncated %llu, partial checksums completed %llu\n",
+	       c->filtered, c->kni_full, c->truncated, c->csum_done);
 	printf("kni-fwd: from %s %llu, to %s %llu, port full %llu, port errors %llu\n",
 	       f->kni_name, c->from_kni, f->port_name, c->to_port,
 	       c->port_full, c->port_errors);
@@ -651,11 +812,32 @@ static void drain_signals(struct fwd *f)
 		f->stop = true;
 }
 
-static int ep_add(struct fwd *f, int fd, __u32 events)
+/* Add (EPOLL_CTL_ADD) or change (EPOLL_CTL_MOD) what epoll waits for. */
+static int ep_ctl(struct fwd *f, int op, int fd, __u32 events)
 {
 	struct epoll_event ev = { .events = events, .data.fd = fd };
 
-	return epoll_ctl(f->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	return epoll_ctl(f->ep, op, fd, &ev) ? -errno : 0;
+}
+
+/*
+ * While the port's tx ring is full, wait for it to have room (EPOLLOUT)
+ * rather than for kni's tx ring, which stays readable until there is.
+ */
+static void ep_track_blocked(struct fwd *f)
+{
+	unsigned int qi;
+	__u32 kev, pev;
+
+	if (f->tx_blocked == f->ep_blocked)
+		return;
+	kev = f->tx_blocked ? EPOLLPRI : EPOLLIN | EPOLLPRI;
+	pev = f->tx_blocked ? EPOLLIN | EPOLLOUT : EPOLLIN;
+	if (ep_ctl(f, EPOLL_CTL_MOD, f->pkt_fd, pev))
+		return;
+	for (qi = 0; qi < f->nq; qi++)
+		ep_ctl(f, EPOLL_CTL_MOD, kni_queue_fd(f->q[qi]), kev);
+	f->ep_blocked = f->tx_blocked;
 }
 
 static void clear_sock_error(int fd)
@@ -709,6 +891,7 @@ static int run(struct fwd *f)
 		if (f->stop)
 			break;
 		/* Sleep when idle, unless busy; look at signals meanwhile. */
+		ep_track_blocked(f);
 		if (!f->busy && !work)
 			poll_fds(f, 1000);
 		else if (!(++iter & 255))
@@ -781,11 +964,21 @@ static int setup(struct fwd *f)
 	}
 
 	/*
-	 * Events report changes only: a kni MTU the port does not have yet
-	 * is applied now, or the port would drop the larger frames.
+	 * Events report changes only: kni's state as it is now - its MTU,
+	 * address, up/down, promiscuous and all-multicast mode - is given to
+	 * the port here, or the port would drop the larger frames or the
+	 * ones for kni's address.
 	 */
 	if (kst.mtu && kst.mtu != pst.mtu)
 		on_mtu(f, kst.mtu);
+	if (memcmp(kst.addr, pst.addr, ETH_ALEN))
+		on_mac(f, kst.addr);
+	if ((kst.flags ^ pst.flags) & IFF_UP)
+		on_link(f, kst.flags & IFF_UP);
+	if ((kst.flags ^ pst.flags) & IFF_PROMISC)
+		on_promisc(f, kst.flags & IFF_PROMISC);
+	if ((kst.flags ^ pst.flags) & IFF_ALLMULTI)
+		on_allmulti(f, kst.flags & IFF_ALLMULTI);
 
 	err = port_open(f, f->mtu_cap + ETH_HLEN + 4);
 	if (err) {
@@ -805,13 +998,15 @@ static int setup(struct fwd *f)
 	f->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (f->sig_fd < 0 || f->ep < 0)
 		return -errno;
-	err = ep_add(f, f->sig_fd, EPOLLIN);
+	err = ep_ctl(f, EPOLL_CTL_ADD, f->sig_fd, EPOLLIN);
 	if (!err)
-		err = ep_add(f, mnl_socket_get_fd(f->mon), EPOLLIN);
+		err = ep_ctl(f, EPOLL_CTL_ADD, mnl_socket_get_fd(f->mon),
+			     EPOLLIN);
 	if (!err)
-		err = ep_add(f, f->pkt_fd, EPOLLIN);
+		err = ep_ctl(f, EPOLL_CTL_ADD, f->pkt_fd, EPOLLIN);
 	for (qi = 0; !err && qi < f->nq; qi++)
-		err = ep_add(f, kni_queue_fd(f->q[qi]), EPOLLIN | EPOLLPRI);
+		err = ep_ctl(f, EPOLL_CTL_ADD, kni_queue_fd(f->q[qi]),
+			     EPOLLIN | EPOLLPRI);
 	if (err)
 		return err;
 

@@ -95,7 +95,7 @@ tmp=$(mktemp -d)
 
 step "kernel $(uname -r) on $(nproc) CPUs"
 
-step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address, mtu 1450"
+step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address, mtu 1450, its ingress dropped"
 ip netns add peer || fail "ip netns add peer"
 ip link add port0 type veth peer name veth1 netns peer || fail "veth"
 ip -n peer addr add 10.0.0.1/24 dev veth1 || fail "address on veth1"
@@ -104,6 +104,13 @@ ip -n peer link set veth1 up || fail "veth1 up"
 # kni has no segmentation offload yet: the peer sends MTU-sized frames.
 ip netns exec peer ethtool -K veth1 tso off gso off >/dev/null 2>&1
 sysctl -qw net.ipv6.conf.port0.disable_ipv6=1
+# port0 belongs to the dataplane, like a NIC a DPDK application drives:
+# this netns's stack must not take its packets too (kni-fwd gives it
+# kni0's address, so the stack would answer for kni0 a second time).
+# Packet sockets see a frame before ingress filters do.
+tc qdisc add dev port0 clsact &&
+	tc filter add dev port0 ingress matchall action drop ||
+	fail "dropping port0's packets at ingress"
 # kni-fwd gives port0 kni0's MTU (1500) when it starts.
 ip link set port0 mtu 1450 up || fail "port0 up"
 
@@ -124,15 +131,35 @@ done
 cat "$tmp/fwd.log"
 [ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 1 ] ||
 	fail "kni0 has no carrier: kni-fwd did not start"
-echo "port0 mtu $(cat /sys/class/net/port0/mtu)"
+echo "port0 mtu $(cat /sys/class/net/port0/mtu), address $(cat /sys/class/net/port0/address)"
 [ "$(cat /sys/class/net/port0/mtu)" = 1500 ] ||
 	fail "kni-fwd did not give port0 kni0's MTU"
+[ "$(cat /sys/class/net/port0/address)" = "$(cat /sys/class/net/kni0/address)" ] ||
+	fail "kni-fwd did not give port0 kni0's address"
 
 step "ip -d link show kni0"
 ip -d link show kni0 || fail "ip link show"
 
 step "ping 10.0.0.1 through kni0 and kni-fwd"
-ping -c 3 -i 0.2 -W 2 10.0.0.1 || fail "ping"
+ping -c 3 -i 0.2 -W 2 10.0.0.1 > "$tmp/ping" 2>&1
+rc=$?
+cat "$tmp/ping"
+[ $rc -eq 0 ] || fail "ping"
+! grep -q DUP "$tmp/ping" || fail "duplicate replies: the stack took port0's packets too"
+
+step "VLAN 10 on both sides: kni-fwd puts back the tag AF_PACKET took off"
+ip -n peer link add link veth1 name veth1.10 type vlan id 10 &&
+	ip -n peer addr add 10.0.10.1/24 dev veth1.10 &&
+	ip -n peer link set veth1.10 up || fail "veth1.10 in peer"
+ip link add link kni0 name kni0.10 type vlan id 10 &&
+	ip addr add 10.0.10.2/24 dev kni0.10 &&
+	ip link set kni0.10 up || fail "kni0.10"
+ping -c 3 -i 0.2 -W 2 10.0.10.1 || fail "ping over VLAN 10"
+# Untagged, the replies would reach kni0 itself, not kni0.10.
+vrx=$(cat /sys/class/net/kni0.10/statistics/rx_packets)
+echo "kni0.10 received $vrx packets"
+[ "$vrx" -ge 3 ] || fail "the tagged replies did not reach kni0.10"
+ip link del kni0.10
 
 # Receive on PORT until EOF, print the byte count and sha256.
 sink='
@@ -211,6 +238,36 @@ print("throughput: %.0f Mbit/s through kni0 and kni-fwd" %
       (r["end"]["sum_received"]["bits_per_second"] / 1e6))
 ' "$tmp/iperf.json" || fail "iperf3: $(head -c 500 "$tmp/iperf.json")"
 
+step "backpressure: port0 stalls (tbf at 1 kbit/s); kni-fwd takes from kni0 only what port0 has room for"
+tc qdisc add dev port0 root tbf rate 1kbit burst 4kb limit 2mb ||
+	fail "tbf on port0"
+stops=$(ethtool -S kni0 | awk '/^ +tx0_stops:/ { print $2 }')
+drops=$(cat /sys/class/net/kni0/statistics/tx_dropped)
+# Datagrams of 1000 bytes until the socket is full: port0's ring fills,
+# then kni0's, kni0's queue stops and its qdisc holds what the socket
+# sent since; nothing is dropped on the way.
+"$python" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+n = 0
+try:
+    while n < 20000:
+        s.sendto(b"x" * 1000, ("10.0.0.1", 9))
+        n += 1
+except BlockingIOError:
+    pass
+print("sent %d datagrams, then the socket was full" % n)
+' || fail "sending UDP to the peer"
+stops=$(( $(ethtool -S kni0 | awk '/^ +tx0_stops:/ { print $2 }') - stops ))
+drops=$(( $(cat /sys/class/net/kni0/statistics/tx_dropped) - drops ))
+echo "kni0's queue stopped $stops times, dropped $drops packets"
+[ "$stops" -gt 0 ] || fail "kni0's queue never stopped: kni-fwd took more than port0 sent"
+[ "$drops" -eq 0 ] || fail "kni0 dropped $drops packets"
+# Removing tbf drops what it held; kni0's queue drains to port0 again.
+tc qdisc del dev port0 root || fail "removing tbf from port0"
+ping -c 2 -i 0.2 -W 2 10.0.0.1 || fail "ping after port0 stalled"
+
 step "ip link set kni0 mtu 1400 promisc on: kni-fwd applies kni0's changes to port0"
 ip link set kni0 mtu 1400 promisc on || fail "changing kni0"
 wait_for '[ "$(cat /sys/class/net/port0/mtu)" = 1400 ]' ||
@@ -239,6 +296,18 @@ rc=$?
 fwd_pid=
 cat "$tmp/fwd.log"
 [ $rc -eq 0 ] || fail "kni-fwd exited with status $rc"
+# Everything kni-fwd took from kni0 went out of port0 (backpressure, not
+# drops), and it found port0 full at least once.
+grep -qE "from kni0 ([0-9]+), to port0 \1, port full [1-9][0-9]*, port errors 0$" \
+	"$tmp/fwd.log" || fail "kni-fwd dropped packets from kni0, or port0 was never full"
+# The peer's TCP segments left the checksum to veth (CHECKSUM_PARTIAL):
+# kni-fwd completed them, and kni0's stack found none wrong.
+grep -qE "partial checksums completed [1-9]" "$tmp/fwd.log" ||
+	fail "kni-fwd completed no partial checksum"
+csumerr=$(awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
+	else print $c["InCsumErrors"] }' /proc/net/snmp)
+echo "TCP checksum errors on this side: $csumerr"
+[ "$csumerr" = 0 ] || fail "kni0's stack saw $csumerr TCP checksum errors"
 for _ in $(seq 100); do
 	[ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 0 ] && break
 	sleep 0.1
