@@ -334,9 +334,10 @@ int kni_queue_kick(struct kni_queue *q);
  * difference between the state and what the callbacks last reported, so
  * that events lost to a full event ring are made up for. When it returns,
  * the callbacks have reported the state the device had at some point
- * during the call. A callback may be called twice with the same value,
- * but not with an older value after a newer one (unless changes keep
- * coming faster than the call can drain them).
+ * during the call, unless changes kept coming faster than the call could
+ * drain them: then it reports the events it drained, and a later call the
+ * state. A callback may be called twice with the same value, but never
+ * with an older value after a newer one.
  *
  * Return: the number of callbacks called (also of those the ops do not
  * set), or a negative errno.

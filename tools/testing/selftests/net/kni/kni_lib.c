@@ -909,9 +909,10 @@ TEST_F_TIMEOUT(ctl, event_overflow, 120)
  * twice, or skip values whose events a full ring lost (the state makes up
  * for them), but must never report a smaller value after a larger one.
  *
- * A dataplane's callback takes time (it reconfigures a port). Here the first
- * MTU callback of every kni_queue_events() call waits until the writer has
- * made two more changes. Both land after the call looked at the event ring:
+ * A dataplane's callback takes time (it reconfigures a port). Here every
+ * MTU callback waits until the writer has made two more changes, so the
+ * changes keep coming faster than a call drains them. The changes made
+ * during a callback land after the call looked at the event ring:
  * their events are not among those being drained, while the state block
  * already holds the second change. A library that then reported the state
  * (the second value) and drained the first change's event only later would
@@ -930,7 +931,7 @@ struct mtu_writer {
 
 struct mtu_order {
 	struct mtu_writer *w;
-	bool stall;		/* the next callback waits for the writer */
+	bool stall;		/* the callbacks wait for the writer */
 	__u32 last;		/* the last value reported */
 	unsigned int calls;
 	unsigned int stalls;
@@ -964,7 +965,6 @@ static void on_mtu_order(void *cookie, __u32 mtu)
 	if (o->stall) {
 		unsigned int target = __atomic_load_n(&w->made, __ATOMIC_ACQUIRE) + 2;
 
-		o->stall = false;
 		o->stalls++;
 		while (__atomic_load_n(&w->made, __ATOMIC_ACQUIRE) < target &&
 		       !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
