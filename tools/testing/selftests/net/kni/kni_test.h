@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -23,6 +24,29 @@
 #include <linux/types.h>
 
 #define ETH_P_TEST	0x88b5	/* IEEE local experimental */
+
+/* CLOCK_MONOTONIC, in seconds. */
+static inline double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Evaluate COND every millisecond until it holds or SECS seconds passed;
+ * its last value. The bound only ends a wait that failed: size it for a
+ * debug kernel under emulation, far above what a correct run needs.
+ */
+#define WAIT_UNTIL(cond, secs) ({					\
+	double __wu_end = mono_now() + (secs);				\
+	bool __wu_ok;							\
+									\
+	while (!(__wu_ok = (cond)) && mono_now() < __wu_end)		\
+		usleep(1000);						\
+	__wu_ok;							\
+})
 
 static inline int sh(const char *fmt, ...)
 {
@@ -69,17 +93,10 @@ static inline long sysfs_long(const char *dev, const char *name)
 	return v;
 }
 
-/* Wait up to a second for a sysfs value. */
+/* Wait up to ten seconds for a sysfs value. */
 static inline bool sysfs_wait(const char *dev, const char *name, long want)
 {
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		if (sysfs_long(dev, name) == want)
-			return true;
-		usleep(10 * 1000);
-	}
-	return false;
+	return WAIT_UNTIL(sysfs_long(dev, name) == want, 10);
 }
 
 /*

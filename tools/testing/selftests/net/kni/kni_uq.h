@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -139,18 +140,27 @@ static inline void consume(struct uring *r, __u32 n)
 	__atomic_store_n(r->cons, *r->cons + n, __ATOMIC_RELEASE);
 }
 
-/* Wait until ring R holds at least N entries; false on timeout. */
+/*
+ * Wait until ring R holds at least N entries, kicking whenever the kernel
+ * asks for it; false when ten seconds pass first, far more than a debug
+ * kernel under emulation needs.
+ */
 static inline bool wait_entries(struct uqueue *uq, struct uring *r, __u32 n)
 {
-	int i;
+	struct timespec ts;
+	time_t end;
 
-	for (i = 0; i < 5000; i++) {
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = ts.tv_sec + 10;
+	for (;;) {
 		if (entries(r) >= n)
 			return true;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (ts.tv_sec > end)
+			return false;
 		usleep(1000);
 		kick_if_needed(uq);
 	}
-	return false;
 }
 
 /* Offer frames [first, first + n) on alloc. */
