@@ -33,9 +33,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/kni.h>
+#include <linux/sockios.h>
 
 #include "../../kselftest_harness.h"
 #include "kni_test.h"
@@ -61,6 +63,68 @@ static int send_packet(int pfd, __u32 len, __u32 seed)
 
 	fill(buf, len, seed);
 	return send(pfd, buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* Counter NAME of DEV's ethtool -S (ETHTOOL_GSTATS), or -1 if it has none. */
+static long long ethtool_stat(const char *dev, const char *name)
+{
+	struct ethtool_gstrings *strings = NULL;
+	struct ethtool_sset_info *sset;
+	struct ethtool_stats *stats = NULL;
+	struct ifreq ifr = {};
+	long long v = -1;
+	__u32 n, i;
+	int fd;
+
+	sset = calloc(1, sizeof(*sset) + sizeof(__u32));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (!sset || fd < 0)
+		goto out;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	sset->cmd = ETHTOOL_GSSET_INFO;
+	sset->sset_mask = 1ULL << ETH_SS_STATS;
+	ifr.ifr_data = (void *)sset;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) || !sset->sset_mask)
+		goto out;
+	n = sset->data[0];
+	strings = calloc(1, sizeof(*strings) + (size_t)n * ETH_GSTRING_LEN);
+	stats = calloc(1, sizeof(*stats) + (size_t)n * sizeof(__u64));
+	if (!strings || !stats)
+		goto out;
+	strings->cmd = ETHTOOL_GSTRINGS;
+	strings->string_set = ETH_SS_STATS;
+	strings->len = n;
+	ifr.ifr_data = (void *)strings;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		goto out;
+	stats->cmd = ETHTOOL_GSTATS;
+	stats->n_stats = n;
+	ifr.ifr_data = (void *)stats;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (!strncmp((char *)strings->data + i * ETH_GSTRING_LEN, name,
+			     ETH_GSTRING_LEN)) {
+			v = stats->data[i];
+			break;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(stats);
+	free(strings);
+	free(sset);
+	return v;
+}
+
+/* Wait up to ten seconds for a counter of kni0 to reach WANT; its value. */
+static long long wait_stat(const char *name, long long want)
+{
+	long long v;
+
+	WAIT_UNTIL((v = ethtool_stat("kni0", name)) == want, 10);
+	return v;
 }
 
 /* Put a packet of LEN bytes at ADDR on rx. */
@@ -146,6 +210,7 @@ TEST_F_TIMEOUT(kni, user_to_stack_every_length, 60)
 	__u32 fs = uq->at.frame_size, batch = 32, len = ETH_HLEN;
 	__u32 step = variant->stride;
 	unsigned char buf[65536], want[65536];
+	__u64 packets = 0, bytes = 0;
 
 	while (len <= fs) {
 		__u32 n, i, l, off;
@@ -174,12 +239,18 @@ TEST_F_TIMEOUT(kni, user_to_stack_every_length, 60)
 
 			ASSERT_EQ(d->flags & KNI_DESC_F_DROPPED, 0);
 			ASSERT_EQ(d->len, len + i * step);
+			packets++;
+			bytes += d->len;
 		}
 		consume(&uq->free, n);
 		len += n * step;
 	}
 	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), 0);
 	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_dropped"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), packets);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_bytes"), bytes);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
 }
 
 TEST_F_TIMEOUT(kni, stack_to_user_every_length, 60)
@@ -188,6 +259,7 @@ TEST_F_TIMEOUT(kni, stack_to_user_every_length, 60)
 	__u32 max = uq->at.frame_size - uq->at.headroom;
 	__u32 len, i, n, batch = 32, step = variant->stride;
 	unsigned char want[65536];
+	__u64 packets = 0, bytes = 0, batches = 0;
 	int mtu = max - ETH_HLEN;
 
 	/* The largest MTU the frame size allows (one VLAN tag spare). */
@@ -198,6 +270,7 @@ TEST_F_TIMEOUT(kni, stack_to_user_every_length, 60)
 	for (len = ETH_HLEN; len <= max; len += n * step) {
 		for (n = 0; n < batch && len + n * step <= max; n++)
 			;
+		batches++;
 		give_alloc(uq, 0, n);
 		kick_if_needed(uq);
 		for (i = 0; i < n; i++)
@@ -213,10 +286,18 @@ TEST_F_TIMEOUT(kni, stack_to_user_every_length, 60)
 			ASSERT_EQ(d->addr % uq->at.frame_size, uq->at.headroom);
 			fill(want, l, l);
 			ASSERT_EQ(memcmp(frame(uq, d->addr), want, d->len), 0);
+			packets++;
+			bytes += l;
 		}
 		consume(&uq->tx, n);
 	}
 	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_dropped"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), packets);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_bytes"), bytes);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), 0);
+	/* Each batch used up the frames given: the queue stopped once each. */
+	ASSERT_EQ(wait_stat("tx0_stops", batches), batches);
 }
 
 /* No kick, no delivery; NEED_WAKEUP is set again once NAPI is idle. */
@@ -331,15 +412,22 @@ TEST_F_TIMEOUT(kni, busy_mode, 60)
 	close(ep);
 }
 
-/* A consumer that stops makes the queue stop; resuming delivers all. */
+/*
+ * A consumer that stops makes the queue stop; resuming delivers all. The
+ * queue's counters say so: every packet passed, none dropped, and a stop
+ * each time the frames ran out.
+ */
 TEST_F_TIMEOUT(kni, backpressure, 60)
 {
 	struct uqueue *uq = &self->uq;
 	__u32 total = 200, got = 0, i;
+	__u64 bytes = 0;
 
 	give_alloc(uq, 0, 4);
-	for (i = 0; i < total; i++)
+	for (i = 0; i < total; i++) {
 		ASSERT_EQ(send_packet(self->pfd, 60 + i % 100, i), 0);
+		bytes += 60 + i % 100;
+	}
 	/*
 	 * Every send returned: four packets took the four frames, the queue
 	 * stopped after the fourth and asked for a kick, the rest wait in
@@ -349,6 +437,8 @@ TEST_F_TIMEOUT(kni, backpressure, 60)
 	ASSERT_TRUE(WAIT_UNTIL(__atomic_load_n(uq->alloc.flags, __ATOMIC_ACQUIRE) &
 			       KNI_RING_F_NEED_WAKEUP, 10));
 	ASSERT_EQ(entries(&uq->tx), 4);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 4);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_stops"), 1);
 
 	while (got < total) {
 		__u32 n = entries(&uq->tx), j, p, frames[8];
@@ -389,9 +479,25 @@ TEST_F_TIMEOUT(kni, backpressure, 60)
 		ASSERT_TRUE(wait_entries(uq, &uq->tx, 1)) TH_LOG("after %u", got);
 	}
 	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_dropped"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), total);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_bytes"), bytes);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), 0);
+	/*
+	 * At least the first stop; how often a refill came too late to keep
+	 * the queue going depends on the scheduling, but never more often
+	 * than a packet was posted.
+	 */
+	i = ethtool_stat("kni0", "tx0_stops");
+	TH_LOG("%u stops", i);
+	ASSERT_GE(i, 1);
+	ASSERT_LE(i, total);
 }
 
-/* Bad descriptors are returned marked, counted, and the queue works on. */
+/*
+ * Bad descriptors are returned as given but marked, counted in the queue's
+ * rxN_invalid (and rx_errors), and the queue works on.
+ */
 TEST_F(kni, hostile_rx_descriptors)
 {
 	struct uqueue *uq = &self->uq;
@@ -422,10 +528,14 @@ TEST_F(kni, hostile_rx_descriptors)
 		struct kni_desc *d = &uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
 
 		ASSERT_EQ(d->addr, bad[i].addr);
-		ASSERT_NE(d->flags & KNI_DESC_F_DROPPED, 0);
+		ASSERT_EQ(d->len, bad[i].len);
+		ASSERT_EQ(d->flags, bad[i].flags | KNI_DESC_F_DROPPED);
 	}
 	consume(&uq->free, n);
 	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), n);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), n);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
 
 	/*
 	 * A producer jumping past the ring size: skipped to, counted once.
@@ -436,6 +546,7 @@ TEST_F(kni, hostile_rx_descriptors)
 	ASSERT_TRUE(WAIT_UNTIL(__atomic_load_n(uq->rx.cons, __ATOMIC_ACQUIRE) ==
 			       *uq->rx.prod, 10));
 	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), n + 1);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), n + 1);
 	/* A consumer index userspace scribbles over is not the kernel's. */
 	*uq->rx.cons = 12345;
 
@@ -444,8 +555,17 @@ TEST_F(kni, hostile_rx_descriptors)
 	kick_if_needed(uq);
 	ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), 64);
 	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_errors"), n + 1);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), n + 1);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), 1);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_bytes"), 64);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
 }
 
+/*
+ * Alloc descriptors outside the frame area are skipped and counted in the
+ * queue's txN_invalid (and tx_errors); one inside a frame gives the frame.
+ * The queue stops each time the last frame is used.
+ */
 TEST_F(kni, hostile_alloc_descriptors)
 {
 	struct uqueue *uq = &self->uq;
@@ -461,6 +581,9 @@ TEST_F(kni, hostile_alloc_descriptors)
 	ASSERT_EQ(uq->tx.desc[*uq->tx.cons & uq->tx.mask].addr,
 		  3 * uq->at.frame_size + uq->at.headroom);
 	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_errors"), 2);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), 2);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 1);
+	ASSERT_EQ(wait_stat("tx0_stops", 1), 1);
 	consume(&uq->tx, 1);
 
 	/*
@@ -473,10 +596,15 @@ TEST_F(kni, hostile_alloc_descriptors)
 	ASSERT_TRUE(WAIT_UNTIL(__atomic_load_n(uq->alloc.cons, __ATOMIC_ACQUIRE) ==
 			       *uq->alloc.prod, 10));
 	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_errors"), 3);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), 3);
 	ASSERT_EQ(entries(&uq->tx), 0);
 	give_alloc(uq, 0, 1);
 	kick_if_needed(uq);
 	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 2);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), 3);
+	ASSERT_EQ(wait_stat("tx0_stops", 2), 2);
 }
 
 struct scribble {
@@ -657,6 +785,7 @@ TEST_F_TIMEOUT(race, free_drained_during_poll, 90)
 			TH_LOG("rx stalled in round %u", round);
 	}
 	TH_LOG("%u rounds", round - 1);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), (long long)ring * round);
 	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/threaded"), 0);
 }
 
@@ -693,6 +822,8 @@ TEST_F_TIMEOUT(race, alloc_given_during_loopback_poll, 90)
 		consume(&uq->free, ring);
 	}
 	TH_LOG("%u rounds", round - 1);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"),
+		  (long long)ring * (round - 1));
 	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/threaded"), 0);
 }
 
@@ -1021,6 +1152,7 @@ TEST_F_TIMEOUT(attach, kill_during_traffic, 60)
 {
 	struct uqueue uq = {};
 	int status, i, pfd, p[2];
+	long long rx0, tx0;
 	pid_t pid;
 
 	pfd = packet_socket();
@@ -1066,6 +1198,10 @@ TEST_F_TIMEOUT(attach, kill_during_traffic, 60)
 	for (i = 0; i < 300; i++)
 		ASSERT_EQ(send_packet(pfd, 60, i), 0);
 	ASSERT_EQ(child_says(p[0], 30), 't');
+	rx0 = ethtool_stat("kni0", "rx0_packets");
+	tx0 = ethtool_stat("kni0", "tx0_packets");
+	ASSERT_GT(rx0, 0);
+	ASSERT_GT(tx0, 0);
 	kill(pid, SIGKILL);
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	ASSERT_TRUE(WIFSIGNALED(status));
@@ -1078,6 +1214,7 @@ TEST_F_TIMEOUT(attach, kill_during_traffic, 60)
 	ASSERT_EQ(kick_if_needed(&uq), 0);
 	ASSERT_TRUE(wait_entries(&uq, &uq.free, 1));
 	ASSERT_EQ(uq.free.desc[*uq.free.cons & uq.free.mask].flags, 0);
+	ASSERT_GT(ethtool_stat("kni0", "rx0_packets"), rx0);
 	uq_close(&uq);
 	close(pfd);
 }
