@@ -1328,7 +1328,10 @@ TEST_F_TIMEOUT(attach, events, 120)
 
 	ASSERT_EQ(uq_open(&uq, 0), 0);
 	ASSERT_EQ(uq_open(&uq1, 1), 0);
-	ASSERT_EQ(uq.at.event_ring_size, 64);
+	/* A power of two; queue 1 keeps the eight events below. */
+	ASSERT_EQ(uq.at.event_ring_size & (uq.at.event_ring_size - 1), 0);
+	ASSERT_GE(uq.at.event_ring_size, 8);
+	ASSERT_EQ(uq1.at.event_ring_size, uq.at.event_ring_size);
 	read_state(&uq, &st);
 	ASSERT_EQ(st.mtu, 1500);
 	ASSERT_EQ(st.flags, KNI_STATE_F_UP);
@@ -1384,26 +1387,35 @@ TEST_F_TIMEOUT(attach, events, 120)
 	uq_close(&uq1);
 }
 
-/* A full ring loses events, never the state. */
+/*
+ * A full ring loses events, never the state: half a ring more MTU changes
+ * than the ring holds (its size is in the layout), all different.
+ */
 TEST_F_TIMEOUT(attach, event_overflow, 60)
 {
 	struct uqueue uq = {};
 	struct kni_state st;
 	struct kni_event ev;
-	__u32 i;
+	__u32 i, size, changes, base = 100;
 
 	ASSERT_EQ(uq_open(&uq, 0), 0);
-	/* One ip process for all: starting a hundred takes a while here. */
-	ASSERT_EQ(sh("for i in $(seq 1 100); do echo link set kni0 mtu $((1000 + i)); done | ip -batch -"), 0);
-	for (i = 1; i <= 64; i++)
-		expect_event(_metadata, &uq, KNI_EVENT_MTU, 1000 + i);
+	size = uq.at.event_ring_size;
+	changes = size + size / 2;
+	/* MTUs from base + 1 up, all below what 2048-byte frames allow. */
+	ASSERT_LE(base + changes + 1, 1774) TH_LOG("event ring of %u", size);
+	/* One ip process for all: starting many takes a while here. */
+	ASSERT_EQ(sh("for i in $(seq 1 %u); do "
+		     "echo link set kni0 mtu $((%u + i)); done | ip -batch -",
+		     changes, base), 0);
+	for (i = 1; i <= size; i++)
+		expect_event(_metadata, &uq, KNI_EVENT_MTU, base + i);
 	ASSERT_FALSE(next_event(&uq, &ev));
 	read_state(&uq, &st);
-	ASSERT_EQ(st.mtu, 1100);
-	ASSERT_EQ(st.overflows, 36);
+	ASSERT_EQ(st.mtu, base + changes);
+	ASSERT_EQ(st.overflows, changes - size);
 	/* Room again: the next change is posted. */
-	ASSERT_EQ(sh("ip link set kni0 mtu 1200"), 0);
-	expect_event(_metadata, &uq, KNI_EVENT_MTU, 1200);
+	ASSERT_EQ(sh("ip link set kni0 mtu %u", base + changes + 1), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_MTU, base + changes + 1);
 	uq_close(&uq);
 }
 
