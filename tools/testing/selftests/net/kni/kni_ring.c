@@ -35,8 +35,11 @@
 #include <unistd.h>
 #include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/kni.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 
 #include "../../kselftest_harness.h"
@@ -1091,43 +1094,580 @@ TEST_F_TIMEOUT(attach, delete_netns_while_attached, 90)
 	close(self_ns);
 }
 
-static void *attach_loop(void *arg)
+/*
+ * The shapes a device alternates between in delete_while_attaching. The
+ * first one's region is 32 MiB: attach takes a while to allocate and clear
+ * it before it takes RTNL, time for the device to be replaced.
+ */
+static const struct shape {
+	__u32 ring_size;
+	__u32 frame_size;
+} shapes[2] = {
+	{ 1024, 16384 },
+	{ 64, 2048 },
+};
+
+/* Generation G of kni0 has this address and shapes[G % 2]. */
+static void gen_mac(unsigned char *mac, __u32 gen)
 {
-	volatile bool *stop = arg;
-	struct kni_attach at;
+	mac[0] = 0x02;
+	mac[1] = 0x6b;
+	mac[2] = 0x6e;
+	mac[3] = gen >> 16;
+	mac[4] = gen >> 8;
+	mac[5] = gen;
+}
 
-	while (!*stop) {
-		int fd = open("/dev/kni", O_RDWR);
+enum {
+	OUT_ATTACHED,
+	OUT_ENODEV,
+	OUT_EAGAIN,
+	OUT_EBUSY,
+	OUT_GONE,	/* attached, then the kick found the device gone */
+	OUT_MAX,
+};
 
-		if (attach_ioctl(fd, "kni0", 0, &at) == 0) {
-			void *m = mmap(NULL, at.mmap_size, PROT_READ | PROT_WRITE,
-				       MAP_SHARED, fd, 0);
+struct attacher {
+	int ifindex;
+	volatile bool stop;
+	volatile __u32 gens;	/* generations created or being created */
+	unsigned long count[OUT_MAX];
+	char bad[256];		/* the first wrong result, if any */
+};
 
-			ioctl(fd, KNI_IOC_KICK, 0);
-			if (m != MAP_FAILED)
-				munmap(m, at.mmap_size);
-		}
-		close(fd);
+/*
+ * Check the layout UQ->at of a file attached to kni0 generation GENS - 1
+ * or older: the state block holds the address of the device attached to,
+ * which gives its generation, whose shape the layout must have. NULL when
+ * it matches; otherwise what is wrong, in BUF. The file is mapped here.
+ */
+static const char *layout_mismatch(struct uqueue *uq, __u32 gens, char *buf,
+				   size_t len)
+{
+	const struct kni_attach *at = &uq->at;
+	const struct shape *want;
+	struct kni_state st;
+	__u32 gen;
+	int err;
+
+	/* Attached: the region stays mappable whatever became of the device. */
+	err = uq_map(uq);
+	if (err) {
+		uq->map = NULL;
+		snprintf(buf, len, "mmap: %s", strerror(-err));
+		return buf;
+	}
+	read_state(uq, &st);
+	gen = st.addr[3] << 16 | st.addr[4] << 8 | st.addr[5];
+	want = &shapes[gen % 2];
+	if (st.addr[0] != 0x02 || st.addr[1] != 0x6b || st.addr[2] != 0x6e ||
+	    gen >= gens) {
+		snprintf(buf, len,
+			 "attached to %02x:%02x:%02x:%02x:%02x:%02x, not a device the test made",
+			 st.addr[0], st.addr[1], st.addr[2], st.addr[3],
+			 st.addr[4], st.addr[5]);
+		return buf;
+	}
+	if (at->ring_size != want->ring_size ||
+	    at->frame_size != want->frame_size ||
+	    at->frame_count != 2 * want->ring_size ||
+	    at->mmap_size < at->frames + (__u64)at->frame_count * at->frame_size) {
+		snprintf(buf, len,
+			 "generation %u has rings of %u and frames of %u, the layout %u, %u (%u frames, %llu bytes)",
+			 gen, want->ring_size, want->frame_size, at->ring_size,
+			 at->frame_size, at->frame_count,
+			 (unsigned long long)at->mmap_size);
+		return buf;
 	}
 	return NULL;
 }
 
-TEST_F_TIMEOUT(attach, delete_while_attaching, 300)
+static void attach_once(struct attacher *a)
 {
-	volatile bool stop = false;
+	struct uqueue uq = {};
+	struct kni_attach at;
+	int err;
+
+	uq.fd = open("/dev/kni", O_RDWR | O_CLOEXEC);
+	if (uq.fd < 0) {
+		snprintf(a->bad, sizeof(a->bad), "open: %s", strerror(errno));
+		return;
+	}
+	memset(&at, 0, sizeof(at));
+	at.version = KNI_ATTACH_VERSION;
+	at.ifindex = a->ifindex;
+	if (ioctl(uq.fd, KNI_IOC_ATTACH, &at)) {
+		err = errno;
+		close(uq.fd);
+		switch (err) {
+		case ENODEV:	/* between deletion and creation */
+			a->count[OUT_ENODEV]++;
+			return;
+		case EAGAIN:	/* replaced by a device of the other shape */
+			a->count[OUT_EAGAIN]++;
+			return;
+		case EBUSY:	/* the other attacher has the queue */
+			a->count[OUT_EBUSY]++;
+			return;
+		}
+		snprintf(a->bad, sizeof(a->bad), "attach: %s", strerror(err));
+		return;
+	}
+	uq.at = at;
+	if (!layout_mismatch(&uq, a->gens, a->bad, sizeof(a->bad))) {
+		if (ioctl(uq.fd, KNI_IOC_KICK, 0) == 0)
+			a->count[OUT_ATTACHED]++;
+		else if (errno == ENODEV)
+			a->count[OUT_GONE]++;
+		else
+			snprintf(a->bad, sizeof(a->bad), "kick: %s",
+				 strerror(errno));
+	}
+	uq_close(&uq);
+}
+
+static void *attach_loop(void *arg)
+{
+	struct attacher *a = arg;
+
+	while (!a->stop && !a->bad[0])
+		attach_once(a);
+	return NULL;
+}
+
+/*
+ * Two threads attach to queue 0 of an ifindex, in a loop, while kni0 is
+ * deleted and created again at that index, alternately with two shapes
+ * of rings and frames. Every attach fails with ENODEV (no device there),
+ * EAGAIN (the device it sized its region for was replaced by one of the
+ * other shape), EBUSY (the other thread has the queue), or attaches with
+ * the layout of the device it attached to; the mapping works, and the
+ * kick works or finds the device gone.
+ *
+ * Each round replaces the device once. The test runs for a time and
+ * then reports how often each outcome came; it ends early once each
+ * outcome came often enough to show the checks ran.
+ */
+#define REPLACE_SECONDS	30
+TEST_F_TIMEOUT(attach, delete_while_attaching, 120)
+{
+	struct attacher a[2] = {};
+	unsigned long count[OUT_MAX] = {};
+	unsigned char mac[ETH_ALEN];
+	__u32 gen, i, j;
+	int ifindex;
 	pthread_t t[2];
+	double end;
+
+	ifindex = if_nametoindex("kni0");
+	ASSERT_GT(ifindex, 0);
+	for (i = 0; i < 2; i++) {
+		a[i].ifindex = ifindex;
+		a[i].gens = 1;
+	}
+	/* Generation 0, at kni0's index. */
+	gen_mac(mac, 0);
+	ASSERT_EQ(sh("ip link del kni0 && "
+		     "ip link add kni0 index %d address 02:6b:6e:%02x:%02x:%02x "
+		     "type kni ring_size %u frame_size %u && ip link set kni0 up",
+		     ifindex, mac[3], mac[4], mac[5], shapes[0].ring_size,
+		     shapes[0].frame_size), 0);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, attach_loop, &a[i]), 0);
+
+	end = mono_now() + REPLACE_SECONDS;
+	for (gen = 1; mono_now() < end; gen++) {
+		const struct shape *s = &shapes[gen % 2];
+
+		if (a[0].bad[0] || a[1].bad[0])
+			break;
+		/* Enough of each outcome the race decides: it is covered. */
+		if (a[0].count[OUT_ATTACHED] + a[1].count[OUT_ATTACHED] >= 5 &&
+		    a[0].count[OUT_ENODEV] + a[1].count[OUT_ENODEV] >= 5 &&
+		    a[0].count[OUT_EAGAIN] + a[1].count[OUT_EAGAIN] >= 5)
+			break;
+		gen_mac(mac, gen);
+		for (i = 0; i < 2; i++)
+			a[i].gens = gen + 1;
+		/* One ip process: delete and create as close as it can. */
+		ASSERT_EQ(sh("printf 'link del kni0\\n"
+			     "link add kni0 index %d address 02:6b:6e:%02x:%02x:%02x "
+			     "type kni ring_size %u frame_size %u\\n"
+			     "link set kni0 up\\n' | ip -batch -",
+			     ifindex, mac[3], mac[4], mac[5], s->ring_size,
+			     s->frame_size), 0);
+		ASSERT_EQ(if_nametoindex("kni0"), ifindex);
+	}
+	for (i = 0; i < 2; i++) {
+		a[i].stop = true;
+		pthread_join(t[i], NULL);
+		for (j = 0; j < OUT_MAX; j++)
+			count[j] += a[i].count[j];
+	}
+	TH_LOG("%u devices: %lu attached, %lu attached to a device then gone, %lu ENODEV, %lu EAGAIN, %lu EBUSY",
+	       gen, count[OUT_ATTACHED], count[OUT_GONE], count[OUT_ENODEV],
+	       count[OUT_EAGAIN], count[OUT_EBUSY]);
+	/* Braces: ASSERT_*() and what it logs are two statements. */
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(a[i].bad[0], 0) TH_LOG("%s", a[i].bad);
+	}
+	ASSERT_GT(count[OUT_ATTACHED] + count[OUT_GONE], 0);
+}
+
+/* Append attribute TYPE with LEN bytes at DATA to the request at NLH. */
+static struct rtattr *nl_put(struct nlmsghdr *nlh, unsigned short type,
+			     const void *data, unsigned short len)
+{
+	struct rtattr *rta = (void *)((char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len));
+
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(rta), data, len);
+	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	return rta;
+}
+
+/* Close the nested attribute NEST, the last one opened. */
+static void nl_end(struct nlmsghdr *nlh, struct rtattr *nest)
+{
+	nest->rta_len = (char *)nlh + nlh->nlmsg_len - (char *)nest;
+}
+
+/*
+ * Send one rtnetlink request and return the kernel's answer, 0 or -errno.
+ * The kernel handles it in the calling thread, which blocks in sendto()
+ * while another holds RTNL.
+ */
+static int nl_request(struct nlmsghdr *nlh)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[4096];
+	struct nlmsghdr *r = (void *)buf;
+	int fd, ret;
+	ssize_t n;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0) {
+		ret = -errno;
+	} else {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			ret = -errno;
+		else if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+			 r->nlmsg_type != NLMSG_ERROR)
+			ret = -EPROTO;
+		else
+			ret = ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+	}
+	close(fd);
+	return ret;
+}
+
+struct link_req {
+	struct nlmsghdr nlh;
+	struct ifinfomsg ifi;
+	char attrs[512];
+};
+
+/* Delete the device at IFINDEX: one request, no lookup by name first. */
+static int link_del(int ifindex)
+{
+	struct link_req req = {
+		.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+		.nlh.nlmsg_type = RTM_DELLINK,
+		.ifi.ifi_family = AF_UNSPEC,
+		.ifi.ifi_index = ifindex,
+	};
+
+	return nl_request(&req.nlh);
+}
+
+/* Create kni0 at IFINDEX with address MAC and SHAPE, carrier on and up. */
+static int link_add_kni0(int ifindex, const unsigned char *mac,
+			 const struct shape *shape)
+{
+	struct link_req req = {
+		.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+		.nlh.nlmsg_type = RTM_NEWLINK,
+		.nlh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL,
+		.ifi.ifi_family = AF_UNSPEC,
+		.ifi.ifi_index = ifindex,
+		.ifi.ifi_flags = IFF_UP,
+		.ifi.ifi_change = IFF_UP,
+	};
+	struct rtattr *info, *data;
+	__u8 carrier = 1;
+
+	nl_put(&req.nlh, IFLA_IFNAME, "kni0", sizeof("kni0"));
+	nl_put(&req.nlh, IFLA_ADDRESS, mac, ETH_ALEN);
+	info = nl_put(&req.nlh, IFLA_LINKINFO, NULL, 0);
+	nl_put(&req.nlh, IFLA_INFO_KIND, "kni", sizeof("kni"));
+	data = nl_put(&req.nlh, IFLA_INFO_DATA, NULL, 0);
+	nl_put(&req.nlh, IFLA_KNI_RING_SIZE, &shape->ring_size, sizeof(__u32));
+	nl_put(&req.nlh, IFLA_KNI_FRAME_SIZE, &shape->frame_size,
+	       sizeof(__u32));
+	nl_put(&req.nlh, IFLA_KNI_CARRIER, &carrier, sizeof(carrier));
+	nl_end(&req.nlh, data);
+	nl_end(&req.nlh, info);
+	return nl_request(&req.nlh);
+}
+
+/*
+ * One of the steps of replaced_while_attaching, run by a thread of its
+ * own so that the test can watch it wait for RTNL.
+ */
+struct step {
+	int (*fn)(struct step *st);
+	const char *const *callers;	/* of rtnl_lock(), see waits_for_rtnl() */
+	volatile pid_t tid;
+	volatile bool done;
+	int ret;
+	char wchan[64];		/* where it was last seen sleeping */
+	/* the arguments */
+	int ifindex;
+	unsigned char mac[ETH_ALEN];
+	const struct shape *shape;
+	/* an attach's file and layout */
+	int fd;
+	struct kni_attach at;
+};
+
+static int step_del(struct step *st)
+{
+	return link_del(st->ifindex);
+}
+
+static int step_add(struct step *st)
+{
+	return link_add_kni0(st->ifindex, st->mac, st->shape);
+}
+
+static int step_attach(struct step *st)
+{
+	memset(&st->at, 0, sizeof(st->at));
+	st->at.version = KNI_ATTACH_VERSION;
+	st->at.ifindex = st->ifindex;
+	return ioctl(st->fd, KNI_IOC_ATTACH, &st->at) ? -errno : 0;
+}
+
+static void *step_thread(void *arg)
+{
+	struct step *st = arg;
+
+	st->tid = syscall(SYS_gettid);
+	st->ret = st->fn(st);
+	st->done = true;
+	return NULL;
+}
+
+/* The file /proc/self/task/TID/NAME, in BUF; empty if it cannot be read. */
+static const char *task_file(pid_t tid, const char *name, char *buf,
+			     size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, name);
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return buf;
+	n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return buf;
+}
+
+/*
+ * Where a thread waiting for RTNL sleeps: its wchan, the first function
+ * of its stack outside the scheduler and the mutex code, is rtnl_lock(),
+ * or the function that called it when rtnl_lock() ended in a tail call
+ * or was inlined. Nothing else these functions call directly sleeps
+ * there: attach also takes its file's mutex, which nobody else holds.
+ */
+static const char *const rtnl_callers[] = {
+	"rtnl_lock", "rtnetlink_rcv_msg", NULL,
+};
+
+static const char *const attach_callers[] = {
+	"rtnl_lock", "kni_attach", "kni_ioctl_attach", "kni_ioctl", NULL,
+};
+
+/* Whether step ST's thread sleeps taking RTNL. */
+static bool waits_for_rtnl(struct step *st)
+{
+	char buf[64];
 	int i;
 
-	ASSERT_EQ(sh("ip link del kni0 && ip link add kni0 type kni ring_size 64 && ip link set kni0 up"), 0);
-	for (i = 0; i < 2; i++)
-		ASSERT_EQ(pthread_create(&t[i], NULL, attach_loop, (void *)&stop), 0);
-	for (i = 0; i < 10; i++) {
-		ASSERT_EQ(sh("ip link del kni0 && ip link add kni0 type kni ring_size 64 && ip link set kni0 up"), 0);
-		usleep(10 * 1000);
+	if (!st->tid || !task_file(st->tid, "wchan", buf, sizeof(buf))[0])
+		return false;
+	snprintf(st->wchan, sizeof(st->wchan), "%s", buf);
+	for (i = 0; st->callers[i]; i++)
+		if (!strcmp(buf, st->callers[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Start step ST; true once it waits for RTNL, false if it finished
+ * first (or did not wait within ten seconds).
+ */
+static bool step_start(struct step *st, pthread_t *t)
+{
+	if (pthread_create(t, NULL, step_thread, st))
+		return false;
+	WAIT_UNTIL(st->done || waits_for_rtnl(st), 10);
+	return !st->done && waits_for_rtnl(st);
+}
+
+/* Whether process PID is inside an rtnetlink request to create a link. */
+static bool creates_link(pid_t pid)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, "rtnl_newlink");
+}
+
+/*
+ * Attach to the device at IFINDEX while, under one holder of RTNL, the
+ * device is deleted and another of other sizes is created at the same
+ * index, in this order: the deletion and the creation wait for RTNL
+ * before the attach looks the device up, and the attach waits for it
+ * after them. RTNL is a mutex, its waiters get it in the order they came:
+ * the deletion, the creation, the attach, which finds a device at the
+ * index that does not have the sizes it allocated its region for, and
+ * fails with EAGAIN.
+ *
+ * The holder is an ip process creating a veth pair with many queues
+ * (each a sysfs directory: slow). A round in which a step did not wait,
+ * because the holder was done too soon, proves nothing; the next round's
+ * veth has twice the queues. Such a round still has to end well.
+ */
+#define REPLACED_ROUNDS		4	/* rounds whose order was seen */
+#define REPLACED_SECONDS	90	/* at most, for all rounds */
+TEST_F_TIMEOUT(attach, replaced_while_attaching, 240)
+{
+	unsigned long seen = 0, missed = 0, eagain = 0;
+	unsigned int queues = 256, gen;
+	int ifindex, status;
+	unsigned char mac[ETH_ALEN];
+	pthread_t t[3];
+	double end;
+	pid_t h;
+
+	ifindex = if_nametoindex("kni0");
+	ASSERT_GT(ifindex, 0);
+	ASSERT_EQ(link_del(ifindex), 0);
+	gen_mac(mac, 0);
+	ASSERT_EQ(link_add_kni0(ifindex, mac, &shapes[0]), 0);
+
+	end = mono_now() + REPLACED_SECONDS;
+	for (gen = 1; seen < REPLACED_ROUNDS && mono_now() < end; gen++) {
+		struct step del = {
+			.fn = step_del,
+			.callers = rtnl_callers,
+			.ifindex = ifindex,
+		};
+		struct step add = {
+			.fn = step_add,
+			.callers = rtnl_callers,
+			.ifindex = ifindex,
+			.shape = &shapes[gen % 2],
+		};
+		struct step att = {
+			.fn = step_attach,
+			.callers = attach_callers,
+			.ifindex = ifindex,
+			.fd = -1,
+		};
+		bool order = false, held;
+		int started = 0, i;
+
+		gen_mac(add.mac, gen);
+		att.fd = open("/dev/kni", O_RDWR | O_CLOEXEC);
+		ASSERT_GE(att.fd, 0);
+
+		h = fork();
+		ASSERT_GE(h, 0);
+		if (h == 0) {
+			char q[16];
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			snprintf(q, sizeof(q), "%u", queues);
+			execlp("ip", "ip", "link", "add", "kh0", "numtxqueues", q,
+			       "numrxqueues", q, "type", "veth", "peer", "name",
+			       "kh1", "numtxqueues", q, "numrxqueues", q, NULL);
+			_exit(127);
+		}
+		/*
+		 * Once the holder is in its request (under RTNL), each step
+		 * only once the one before it waits for RTNL.
+		 */
+		held = WAIT_UNTIL(creates_link(h), 30);
+		if (step_start(&del, &t[started++]) &&
+		    step_start(&add, &t[started++]) &&
+		    step_start(&att, &t[started++]))
+			/* Still all three waiting: the queue is in that order. */
+			order = waits_for_rtnl(&del) && waits_for_rtnl(&add);
+		for (i = 0; i < started; i++)
+			pthread_join(t[i], NULL);
+		ASSERT_EQ(waitpid(h, &status, 0), h);
+		ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+		ASSERT_EQ(sh("ip link del kh0"), 0);
+
+		/* Whatever happened, the device is replaced once. */
+		ASSERT_EQ(del.ret, 0);
+		if (started < 2)
+			add.ret = step_add(&add);
+		ASSERT_EQ(add.ret, 0);
+		if (order) {
+			seen++;
+			ASSERT_EQ(att.ret, -EAGAIN)
+				TH_LOG("round %u: the attach got %d", gen, att.ret);
+		} else {
+			missed++;
+			TH_LOG("round %u (%u queues, %s): %d steps, seen in %s, %s, %s",
+			       gen, queues, held ? "held" : "not seen holding",
+			       started, del.wchan, add.wchan, att.wchan);
+			if (queues < 4096)
+				queues *= 2;
+			/* Any outcome the race allows. */
+			if (started == 3 && att.ret == 0) {
+				struct uqueue uq = { .fd = att.fd, .at = att.at };
+				char bad[256];
+
+				ASSERT_EQ(layout_mismatch(&uq, gen + 1, bad,
+							  sizeof(bad)), NULL)
+					TH_LOG("%s", bad);
+				munmap(uq.map, uq.at.mmap_size);
+			} else if (started == 3) {
+				ASSERT_TRUE(att.ret == -EAGAIN ||
+					    att.ret == -ENODEV)
+					TH_LOG("attach: %d", att.ret);
+			}
+		}
+		eagain += att.ret == -EAGAIN;
+		close(att.fd);
 	}
-	stop = true;
-	for (i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
+	TH_LOG("%u rounds: %lu in the order sought, %lu not; %lu EAGAIN",
+	       gen - 1, seen, missed, eagain);
+	if (!seen)
+		SKIP(return, "the RTNL holder never held it long enough");
 }
 
 /*
