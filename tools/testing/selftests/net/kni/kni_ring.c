@@ -688,6 +688,195 @@ TEST_F(kni, descriptors_rewritten_under_the_kernel)
 	} while (got != sizeof(want) || memcmp(buf, want, sizeof(want)));
 }
 
+/* Udp InCsumErrors of the test's network namespace, or -1. */
+static long long udp_csum_errors(void)
+{
+	char names[2048], values[2048], *n, *v, *sn, *sv;
+	long long ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/snmp", "r");
+	if (!f)
+		return -1;
+	/* A line of names, then a line of values. */
+	while (fgets(names, sizeof(names), f)) {
+		if (strncmp(names, "Udp: ", 5))
+			continue;
+		if (!fgets(values, sizeof(values), f))
+			break;
+		n = strtok_r(names, "\n ", &sn);
+		v = strtok_r(values, "\n ", &sv);
+		while (n && v) {
+			if (!strcmp(n, "InCsumErrors")) {
+				ret = strtoll(v, NULL, 10);
+				break;
+			}
+			n = strtok_r(NULL, "\n ", &sn);
+			v = strtok_r(NULL, "\n ", &sv);
+		}
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The Internet checksum of LEN bytes at P, added to SUM, unfolded. */
+static __u32 csum_add(__u32 sum, const unsigned char *p, __u32 len)
+{
+	__u32 i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return sum;
+}
+
+static __u16 csum_fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+static void put16(unsigned char *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/*
+ * At F, a UDP/IPv4 datagram from 10.0.0.1:4000 to 10.0.0.2:PORT, sent to
+ * the Ethernet address DST and carrying PAYLOAD. Its IP header checksum is
+ * right; its UDP checksum is right unless BAD. Returns the frame's length.
+ */
+static __u32 udp_frame(unsigned char *f, const unsigned char *dst, __u16 port,
+		       const char *payload, bool bad)
+{
+	static const unsigned char src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const unsigned char addrs[8] = { 10, 0, 0, 1, 10, 0, 0, 2 };
+	__u32 plen = strlen(payload), ulen = 8 + plen;
+	unsigned char *ip = f + ETH_HLEN, *udp = ip + 20;
+	__u16 sum;
+
+	memcpy(f, dst, ETH_ALEN);
+	memcpy(f + ETH_ALEN, src, ETH_ALEN);
+	put16(f + 12, ETH_P_IP);
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, 20 + ulen);
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	memcpy(ip + 12, addrs, 8);
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	put16(udp, 4000);
+	put16(udp + 2, port);
+	put16(udp + 4, ulen);
+	put16(udp + 6, 0);
+	memcpy(udp + 8, payload, plen);
+	/* Over the pseudo header and the datagram; 0 would mean none. */
+	sum = csum_fold(csum_add(IPPROTO_UDP + ulen, ip + 12, 8 + ulen)) ?: 0xffff;
+	if (bad)
+		sum = sum == 0xbeef ? 0xbeee : 0xbeef;
+	put16(udp + 6, sum);
+	return ETH_HLEN + 20 + ulen;
+}
+
+/* kni0's Ethernet address. */
+static int kni0_mac(unsigned char *mac)
+{
+	FILE *f = fopen("/sys/class/net/kni0/address", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
+		   &mac[2], &mac[3], &mac[4], &mac[5]);
+	fclose(f);
+	return n == ETH_ALEN ? 0 : -1;
+}
+
+/*
+ * KNI_DESC_F_CSUM_VALID says the dataplane verified the checksums: a UDP
+ * datagram whose checksum is wrong reaches its socket with the flag, and
+ * without it is dropped and counted in the UDP InCsumErrors. The free ring
+ * returns each descriptor's flags as they were given.
+ */
+TEST_F_TIMEOUT(kni, csum_valid, 60)
+{
+	static const struct {
+		const char *payload;
+		bool bad;
+		__u32 flags;
+	} pkts[] = {
+		{ "unverified, wrong checksum", true, 0 },
+		{ "unverified, right checksum", false, 0 },
+		{ "verified, wrong checksum", true, KNI_DESC_F_CSUM_VALID },
+	};
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4242),
+		.sin_addr.s_addr = htonl(0x0a000002),
+	};
+	struct timeval tv = { .tv_sec = 20 };
+	struct uqueue *uq = &self->uq;
+	__u32 i, n = 3, fs = uq->at.frame_size;
+	unsigned char mac[ETH_ALEN];
+	__u64 bytes = 0;
+	long long errs;
+	char buf[256];
+	int s;
+
+	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
+	ASSERT_EQ(kni0_mac(mac), 0);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(s, 0);
+	ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	ASSERT_EQ(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	errs = udp_csum_errors();
+	ASSERT_GE(errs, 0);
+
+	for (i = 0; i < n; i++) {
+		struct kni_desc *d = &uq->rx.desc[(*uq->rx.prod + i) & uq->rx.mask];
+
+		d->addr = (__u64)i * fs + 2;
+		d->len = udp_frame(frame(uq, d->addr), mac, 4242,
+				   pkts[i].payload, pkts[i].bad);
+		d->flags = pkts[i].flags;
+		bytes += d->len;
+	}
+	/* The first two: the socket gets the second only. */
+	produce(&uq->rx, 2);
+	kick_if_needed(uq);
+	ASSERT_EQ(recv(s, buf, sizeof(buf), 0), strlen(pkts[1].payload));
+	ASSERT_EQ(memcmp(buf, pkts[1].payload, strlen(pkts[1].payload)), 0)
+		TH_LOG("got \"%.*s\"", (int)strlen(pkts[1].payload), buf);
+	ASSERT_EQ(udp_csum_errors(), errs + 1);
+
+	/* The third, with the flag: delivered as it is. */
+	produce(&uq->rx, 1);
+	kick_if_needed(uq);
+	ASSERT_EQ(recv(s, buf, sizeof(buf), 0), strlen(pkts[2].payload));
+	ASSERT_EQ(memcmp(buf, pkts[2].payload, strlen(pkts[2].payload)), 0);
+	ASSERT_EQ(udp_csum_errors(), errs + 1);
+
+	/* Passed on, all three: the stack, not the driver, dropped one. */
+	ASSERT_TRUE(wait_entries(uq, &uq->free, n));
+	for (i = 0; i < n; i++) {
+		struct kni_desc *d =
+			&uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
+
+		ASSERT_EQ(d->addr, (__u64)i * fs + 2);
+		ASSERT_EQ(d->flags, pkts[i].flags) TH_LOG("descriptor %u", i);
+	}
+	consume(&uq->free, n);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), n);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_bytes"), bytes);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), 0);
+	close(s);
+}
+
 TEST_F_TIMEOUT(kni, threaded_napi, 60)
 {
 	struct uqueue *uq = &self->uq;
