@@ -2369,16 +2369,19 @@ FIXTURE(loopback)
 FIXTURE_VARIANT(loopback)
 {
 	const char *mode;
+	const char *other;	/* the other loopback mode */
 };
 
 FIXTURE_VARIANT_ADD(loopback, fifo)
 {
 	.mode = "fifo",
+	.other = "fifo_skb",
 };
 
 FIXTURE_VARIANT_ADD(loopback, fifo_skb)
 {
 	.mode = "fifo_skb",
+	.other = "fifo",
 };
 
 FIXTURE_SETUP(loopback)
@@ -2395,19 +2398,48 @@ FIXTURE_TEARDOWN(loopback)
 	uq_close(&self->uq);
 }
 
-/* rx comes straight back on tx, byte for byte, waiting for room. */
+/* A packet socket that sees everything kni0 receives and sends. */
+static int packet_socket_all(void)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+		.sll_ifindex = (int)if_nametoindex("kni0"),
+	};
+	int fd;
+
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * rx comes straight back on tx, byte for byte, waiting for room, and
+ * never reaches the stack: a packet socket on kni0 sees nothing. The
+ * queue counts the packets in rxN_packets only.
+ */
 TEST_F(loopback, rx_to_tx)
 {
 	struct uqueue *uq = &self->uq;
 	__u32 rs = uq->at.ring_size, max = uq->at.frame_size - uq->at.headroom;
 	unsigned char want[65536];
 	__u32 i, len, done = 0;
+	__u64 bytes = 0;
+	int all;
 
+	all = packet_socket_all();
+	ASSERT_GE(all, 0);
 	/* More packets than alloc frames: the rest wait on rx. */
 	give_alloc(uq, rs, rs / 2);
 	for (i = 0; i < rs; i++) {
 		len = ETH_HLEN + i * (max - ETH_HLEN) / (rs - 1);
 		post_rx(uq, i, (__u64)i * uq->at.frame_size, len, i);
+		bytes += len;
 	}
 	produce(&uq->rx, rs);
 	kick_if_needed(uq);
@@ -2444,6 +2476,215 @@ TEST_F(loopback, rx_to_tx)
 	}
 	ASSERT_TRUE(wait_entries(uq, &uq->free, rs));
 	ASSERT_EQ(sysfs_long("kni0", "statistics/rx_packets"), rs);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), rs);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_bytes"), bytes);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+	ASSERT_EQ(recv(all, want, sizeof(want), 0), -1);
+	ASSERT_EQ(errno, EAGAIN);
+	close(all);
+}
+
+/*
+ * Packets of switch_under_traffic: numbered, of lengths from 60 to 259
+ * bytes, the number right after the Ethernet header.
+ */
+static __u32 seq_len(__u32 seq)
+{
+	return 60 + seq % 200;
+}
+
+static void seq_frame(unsigned char *p, __u32 seq)
+{
+	fill(p, seq_len(seq), seq);
+	memcpy(p + ETH_HLEN, &seq, sizeof(seq));
+}
+
+/* The number of a packet seq_frame() wrote, or -1 if it is not one. */
+static long seq_of(const unsigned char *p, __u32 len)
+{
+	unsigned char want[300];
+	__u32 seq;
+
+	if (len < ETH_HLEN + sizeof(seq))
+		return -1;
+	memcpy(&seq, p + ETH_HLEN, sizeof(seq));
+	if (len != seq_len(seq))
+		return -1;
+	seq_frame(want, seq);
+	return memcmp(want, p, len) ? -1 : (long)seq;
+}
+
+struct switcher {
+	const char *modes[3];
+	volatile bool stop;
+	volatile unsigned int switches;
+	int err;
+};
+
+/* Cycle through the modes, one ip command after the other. */
+static void *switch_modes(void *arg)
+{
+	struct switcher *sw = arg;
+
+	while (!sw->stop) {
+		if (sh("ip link set kni0 type kni loopback %s",
+		       sw->modes[sw->switches % 3])) {
+			sw->err = -1;
+			break;
+		}
+		sw->switches++;
+	}
+	return NULL;
+}
+
+#define SWITCHES	30	/* ten rounds of the three modes, */
+#define SWITCH_SECONDS	60	/* or as many as fit in a minute */
+#define SEQ_MAX		(1U << 22)
+
+/*
+ * The loopback mode changes while packets flow: to the other loopback
+ * mode, to none (the packets go to the stack, where a packet socket takes
+ * them), and back. Each poll works in one mode, so every packet comes out
+ * exactly once, on tx or to the stack, every descriptor comes back on free
+ * unmarked, and the queue counted each packet once.
+ *
+ * The modes change for a time, or until SWITCHES changes, at least once
+ * to each mode; then the traffic stops and drains.
+ */
+TEST_F_TIMEOUT(loopback, switch_under_traffic, 150)
+{
+	struct switcher sw = {
+		.modes = { variant->other, "none", variant->mode },
+	};
+	struct uqueue *uq = &self->uq;
+	__u32 rs = uq->at.ring_size, fs = uq->at.frame_size;
+	unsigned long returned = 0, via_tx = 0, via_stack = 0;
+	__u32 *rxfree, nfree, posted = 0, i, n;
+	struct tpacket_stats pst;
+	unsigned char buf[2048];
+	socklen_t pstlen;
+	bool draining = false;
+	unsigned char *seen;
+	double end;
+	pthread_t t;
+	ssize_t got;
+	long seq;
+	int pfd;
+
+	pfd = packet_socket();
+	ASSERT_GE(pfd, 0);
+	seen = calloc(SEQ_MAX, 1);
+	rxfree = calloc(rs, sizeof(*rxfree));
+	ASSERT_TRUE(seen && rxfree);
+	/* Frames [0, rs) carry rx, [rs, 2 rs) are all on alloc. */
+	for (nfree = 0; nfree < rs; nfree++)
+		rxfree[nfree] = rs - 1 - nfree;
+	give_alloc(uq, rs, rs);
+	ASSERT_EQ(pthread_create(&t, NULL, switch_modes, &sw), 0);
+
+	/* Until the switches are done; then until every packet came out. */
+	end = mono_now() + SWITCH_SECONDS;
+	for (;;) {
+		bool moved = false;
+
+		if (!draining && (sw.switches >= SWITCHES || sw.err ||
+				  (mono_now() > end && sw.switches >= 3))) {
+			sw.stop = true;
+			pthread_join(t, NULL);
+			ASSERT_EQ(sw.err, 0);
+			draining = true;
+			end = mono_now() + 30;
+		}
+		if (draining && returned == posted &&
+		    via_tx + via_stack == posted)
+			break;
+		/* Three ip commands take no minute: the switches hang. */
+		ASSERT_TRUE(draining || mono_now() < end + 60)
+			TH_LOG("only %u mode switches", sw.switches);
+		ASSERT_TRUE(!draining || mono_now() < end)
+			TH_LOG("%lu of %u returned, %lu + %lu came out", returned,
+			       posted, via_tx, via_stack);
+
+		/* Frames the kernel is done with, never marked dropped. */
+		n = entries(&uq->free);
+		for (i = 0; i < n; i++) {
+			struct kni_desc *d =
+				&uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
+
+			ASSERT_EQ(d->flags, 0);
+			ASSERT_EQ(d->addr % fs, 0);
+			ASSERT_LT(d->addr / fs, rs);
+			rxfree[nfree++] = d->addr / fs;
+		}
+		consume(&uq->free, n);
+		returned += n;
+		moved |= n;
+
+		/* Looped back: each number once; the frame goes back to alloc. */
+		n = entries(&uq->tx);
+		for (i = 0; i < n; i++) {
+			struct kni_desc *d =
+				&uq->tx.desc[(*uq->tx.cons + i) & uq->tx.mask];
+			struct kni_desc *a =
+				&uq->alloc.desc[(*uq->alloc.prod + i) & uq->alloc.mask];
+
+			seq = seq_of(frame(uq, d->addr), d->len);
+			ASSERT_GE(seq, 0) TH_LOG("tx length %u", d->len);
+			ASSERT_LT(seq, posted);
+			ASSERT_EQ(seen[seq], 0) TH_LOG("packet %ld twice", seq);
+			seen[seq] = 1;
+			a->addr = d->addr - d->addr % fs;
+			a->len = 0;
+			a->flags = 0;
+		}
+		consume(&uq->tx, n);
+		produce(&uq->alloc, n);
+		via_tx += n;
+		moved |= n;
+
+		/* Through the stack while the mode was none. */
+		while ((got = recv(pfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			seq = seq_of(buf, got);
+			ASSERT_GE(seq, 0) TH_LOG("stack length %zd", got);
+			ASSERT_LT(seq, posted);
+			ASSERT_EQ(seen[seq], 0) TH_LOG("packet %ld twice", seq);
+			seen[seq] = 1;
+			via_stack++;
+			moved = true;
+		}
+
+		/* More packets, at most 32 a round. */
+		for (n = 0; !draining && nfree && n < 32 && posted < SEQ_MAX; n++) {
+			struct kni_desc *d =
+				&uq->rx.desc[(*uq->rx.prod + n) & uq->rx.mask];
+			__u32 f = rxfree[--nfree];
+
+			seq_frame(frame(uq, (__u64)f * fs), posted);
+			d->addr = (__u64)f * fs;
+			d->len = seq_len(posted);
+			d->flags = 0;
+			posted++;
+		}
+		produce(&uq->rx, n);
+		moved |= n;
+		ASSERT_EQ(kick_if_needed(uq), 0);
+		if (!moved)
+			usleep(1000);
+	}
+	TH_LOG("%u mode switches, %u packets: %lu looped back, %lu through the stack",
+	       sw.switches, posted, via_tx, via_stack);
+
+	pstlen = sizeof(pst);
+	ASSERT_EQ(getsockopt(pfd, SOL_PACKET, PACKET_STATISTICS, &pst, &pstlen), 0);
+	ASSERT_EQ(pst.tp_drops, 0);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), posted);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), 0);
+	free(rxfree);
+	free(seen);
+	close(pfd);
 }
 
 TEST_HARNESS_MAIN
