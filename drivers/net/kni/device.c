@@ -416,6 +416,7 @@ static int kni_changelink(struct net_device *dev, struct nlattr *tb[],
 	kuid_t owner;
 	kgid_t group;
 	int err;
+	u32 i;
 
 	if (!data)
 		return 0;
@@ -435,8 +436,17 @@ static int kni_changelink(struct net_device *dev, struct nlattr *tb[],
 
 	WRITE_ONCE(kni->owner, owner);
 	WRITE_ONCE(kni->group, group);
-	if (data[IFLA_KNI_LOOPBACK])
+	if (data[IFLA_KNI_LOOPBACK] &&
+	    nla_get_u32(data[IFLA_KNI_LOOPBACK]) != kni->loopback) {
 		WRITE_ONCE(kni->loopback, nla_get_u32(data[IFLA_KNI_LOOPBACK]));
+		/*
+		 * A poll that stopped for what the old mode needed (an alloc
+		 * frame, a tx slot) waits for a kick the dataplane has no
+		 * reason to give: poll again in the new mode.
+		 */
+		for (i = 0; i < kni->num_queues; i++)
+			kni_napi_kick(&kni->queues[i]);
+	}
 	if (data[IFLA_KNI_CARRIER])
 		kni_set_carrier(kni, nla_get_u8(data[IFLA_KNI_CARRIER]));
 	return 0;
