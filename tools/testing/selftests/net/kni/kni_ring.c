@@ -2487,6 +2487,48 @@ TEST_F(loopback, rx_to_tx)
 }
 
 /*
+ * Packets that wait on rx in a loopback mode, for want of an alloc frame,
+ * go to the stack once the mode changes to none. The dataplane has no
+ * reason to kick again: it produced them and kicked, and by the ABI kicks
+ * next after producing on rx, consuming from free, producing on alloc or
+ * consuming from tx; nor does it learn that the mode changed.
+ *
+ * This fails on the driver as it is: changelink stores the new mode but
+ * does not schedule NAPI, which went idle asking for an alloc frame, and
+ * the packets stay on rx until the dataplane's next kick.
+ */
+TEST_F(loopback, switch_to_none_moves_waiting_packets)
+{
+	struct uqueue *uq = &self->uq;
+	unsigned char buf[2048], want[60];
+	__u32 i, n = 8;
+	int pfd;
+
+	pfd = packet_socket();
+	ASSERT_GE(pfd, 0);
+	for (i = 0; i < n; i++)
+		post_rx(uq, i, (__u64)i * uq->at.frame_size, sizeof(want), i);
+	produce(&uq->rx, n);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	/* No alloc frame: NAPI gives up and asks for one. */
+	ASSERT_TRUE(WAIT_UNTIL(__atomic_load_n(uq->alloc.flags, __ATOMIC_ACQUIRE) &
+			       KNI_RING_F_NEED_WAKEUP, 10));
+	ASSERT_EQ(entries(&uq->free), 0);
+
+	ASSERT_EQ(sh("ip link set kni0 type kni loopback none"), 0);
+	ASSERT_TRUE(WAIT_UNTIL(entries(&uq->free) == n, 10))
+		TH_LOG("%u of %u packets left rx after the switch to none: NAPI did not run",
+		       entries(&uq->free), n);
+	for (i = 0; i < n; i++) {
+		fill(want, sizeof(want), i);
+		ASSERT_EQ(recv(pfd, buf, sizeof(buf), 0), sizeof(want));
+		ASSERT_EQ(memcmp(buf, want, sizeof(want)), 0);
+	}
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), n);
+	close(pfd);
+}
+
+/*
  * Packets of switch_under_traffic: numbered, of lengths from 60 to 259
  * bytes, the number right after the Ethernet header.
  */
