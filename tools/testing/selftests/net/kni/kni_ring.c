@@ -2493,9 +2493,9 @@ TEST_F(loopback, rx_to_tx)
  * next after producing on rx, consuming from free, producing on alloc or
  * consuming from tx; nor does it learn that the mode changed.
  *
- * This fails on the driver as it is: changelink stores the new mode but
- * does not schedule NAPI, which went idle asking for an alloc frame, and
- * the packets stay on rx until the dataplane's next kick.
+ * Without changelink scheduling NAPI when the mode changes, NAPI stays
+ * idle, asking for an alloc frame, and the packets stay on rx until the
+ * dataplane's next kick.
  */
 TEST_F(loopback, switch_to_none_moves_waiting_packets)
 {
