@@ -11,7 +11,7 @@ QEMU := tools/testing/selftests/net/kni/qemu
 KERNEL ?= debug
 CMD ?= ip -d link show
 # Limit for one VM run, in seconds.
-VM_TIMEOUT ?= 1800
+VM_TIMEOUT ?= 3000
 
 .PHONY: help deps tree kernel kernel-debug static check vm demo
 
