@@ -1,6 +1,12 @@
 /* KNI section */
 
-/* What a kni device does with the frames userspace posts for the stack */
+/*
+ * What a kni device does with the frames userspace posts for the stack. The
+ * loopback modes let a dataplane measure and test its side of the rings
+ * with the stack out of the way (fifo), or with the skb allocation and
+ * copy of the real path in (fifo_skb); DPDK's KNI offered the same as its
+ * lo_mode.
+ */
 enum kni_loopback {
 	KNI_LOOPBACK_NONE,	/* deliver them to the network stack */
 	KNI_LOOPBACK_FIFO,	/* move them to the tx ring of the same queue */
@@ -12,10 +18,8 @@ enum kni_loopback {
 
 enum {
 	IFLA_KNI_UNSPEC,
-	IFLA_KNI_QUEUES,	/* u32: queue pairs, fixed at creation */
 	IFLA_KNI_RING_SIZE,	/* u32: descriptors per ring, power of two */
 	IFLA_KNI_FRAME_SIZE,	/* u32: bytes per frame, power of two */
-	IFLA_KNI_CARRIER,	/* u8: carrier when created (0 or 1) */
 	IFLA_KNI_LOOPBACK,	/* u32: enum kni_loopback */
 	IFLA_KNI_OWNER,		/* u32: uid allowed to attach, or -1 */
 	IFLA_KNI_GROUP,		/* u32: gid allowed to attach, or -1 */

@@ -3,9 +3,9 @@
  * kni: the network device and its rtnetlink operations.
  *
  * Devices are created, configured and destroyed only through rtnetlink
- * ("ip link add NAME type kni ..."). The shape of the shared memory (queues,
- * ring size, frame size) is fixed when a device is created; carrier,
- * loopback mode and the owner may change later.
+ * ("ip link add NAME [numtxqueues N numrxqueues N] type kni ..."). The shape
+ * of the shared memory (queues, ring size, frame size) is fixed when a device
+ * is created; carrier, loopback mode and the owner may change later.
  */
 
 #include <linux/etherdevice.h>
@@ -61,10 +61,15 @@ static void kni_dev_uninit(struct net_device *dev)
 
 	ASSERT_RTNL();
 	list_del_init(&kni->list);
-	/* Attached dataplanes keep their memory and learn the device left. */
+	/*
+	 * Attached dataplanes keep their memory and learn the device left.
+	 * The core waits for an RCU grace period after ndo_uninit and before
+	 * the queues are freed: no reader of a queue, its file pointer or
+	 * its NAPI outlives it, so nothing here waits on its own.
+	 */
 	for (i = 0; i < kni->num_queues; i++) {
 		kni_queue_detach(&kni->queues[i], true);
-		netif_napi_del(&kni->queues[i].napi);
+		__netif_napi_del(&kni->queues[i].napi);
 	}
 }
 
@@ -133,12 +138,12 @@ static void kni_get_stats64(struct net_device *dev,
  * @kni: the device
  * @on: the new state
  *
- * From rtnetlink under RTNL, and from an attached file's ioctl under RCU
- * only: the last one wins.
+ * Under RTNL, from rtnetlink (IFLA_CARRIER), an attached file's ioctl, and
+ * the last file's detach: one lock orders them all.
  */
 void kni_set_carrier(struct kni_dev *kni, bool on)
 {
-	WRITE_ONCE(kni->carrier, on);
+	ASSERT_RTNL();
 	if (on)
 		netif_carrier_on(kni->dev);
 	else
@@ -217,6 +222,9 @@ static void kni_setup(struct net_device *dev)
 	dev->netdev_ops = &kni_netdev_ops;
 	dev->ethtool_ops = &kni_ethtool_ops;
 	dev->needs_free_netdev = true;
+	/* Whether the stack trusts KNI_DESC_F_CSUM_VALID on rx. */
+	dev->hw_features = NETIF_F_RXCSUM;
+	dev->features = NETIF_F_RXCSUM;
 	dev->priv_destructor = kni_dev_free;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 	/*
@@ -231,7 +239,6 @@ static void kni_setup(struct net_device *dev)
 
 	kni->dev = dev;
 	INIT_LIST_HEAD(&kni->list);
-	kni->num_queues = 1;
 	kni->ring_size = KNI_RING_SIZE_DEFAULT;
 	kni->frame_size = KNI_FRAME_SIZE_DEFAULT;
 	kni->loopback = KNI_LOOPBACK_NONE;
@@ -250,12 +257,10 @@ static const struct netlink_range_validation kni_frame_size_range = {
 };
 
 static const struct nla_policy kni_policy[IFLA_KNI_MAX + 1] = {
-	[IFLA_KNI_QUEUES]	= NLA_POLICY_RANGE(NLA_U32, 1, KNI_MAX_QUEUES),
 	[IFLA_KNI_RING_SIZE]	= NLA_POLICY_FULL_RANGE(NLA_U32,
 							&kni_ring_size_range),
 	[IFLA_KNI_FRAME_SIZE]	= NLA_POLICY_FULL_RANGE(NLA_U32,
 							&kni_frame_size_range),
-	[IFLA_KNI_CARRIER]	= NLA_POLICY_MAX(NLA_U8, 1),
 	[IFLA_KNI_LOOPBACK]	= NLA_POLICY_MAX(NLA_U32, KNI_LOOPBACK_MAX),
 	[IFLA_KNI_OWNER]	= { .type = NLA_U32 },
 	[IFLA_KNI_GROUP]	= { .type = NLA_U32 },
@@ -341,21 +346,28 @@ static int kni_newlink(struct net *src_net, struct net_device *dev,
 {
 	struct kni_net *kn = net_generic(dev_net(dev), kni_net_id);
 	struct kni_dev *kni = netdev_priv(dev);
-	struct nlattr *attr = NULL;
 	kuid_t owner = INVALID_UID;
 	kgid_t group = INVALID_GID;
 	int err;
 
+	/* Queue pairs: the core allocated numtxqueues and numrxqueues. */
+	if (dev->num_tx_queues != dev->num_rx_queues) {
+		NL_SET_ERR_MSG(extack,
+			       "kni needs as many rx queues as tx queues");
+		return -EINVAL;
+	}
+	if (dev->num_tx_queues > KNI_MAX_QUEUES) {
+		NL_SET_ERR_MSG_FMT(extack, "kni supports at most %u queues",
+				   KNI_MAX_QUEUES);
+		return -EINVAL;
+	}
+	kni->num_queues = dev->num_tx_queues;
+
 	if (data) {
-		attr = data[IFLA_KNI_QUEUES];
-		if (attr)
-			kni->num_queues = nla_get_u32(attr);
 		if (data[IFLA_KNI_RING_SIZE])
 			kni->ring_size = nla_get_u32(data[IFLA_KNI_RING_SIZE]);
 		if (data[IFLA_KNI_FRAME_SIZE])
 			kni->frame_size = nla_get_u32(data[IFLA_KNI_FRAME_SIZE]);
-		if (data[IFLA_KNI_CARRIER])
-			kni->carrier = nla_get_u8(data[IFLA_KNI_CARRIER]);
 		if (data[IFLA_KNI_LOOPBACK])
 			kni->loopback = nla_get_u32(data[IFLA_KNI_LOOPBACK]);
 		err = kni_parse_owner(kni, data, &owner, &group, extack);
@@ -364,16 +376,6 @@ static int kni_newlink(struct net *src_net, struct net_device *dev,
 	}
 	kni->owner = owner;
 	kni->group = group;
-
-	if (kni->num_queues > dev->num_tx_queues ||
-	    kni->num_queues > dev->num_rx_queues) {
-		NL_SET_ERR_MSG_ATTR(extack, attr,
-				    "kni queues exceeds numtxqueues or numrxqueues");
-		return -EINVAL;
-	}
-	err = netif_set_real_num_queues(dev, kni->num_queues, kni->num_queues);
-	if (err)
-		return err;
 
 	dev->max_mtu = kni_max_mtu(kni->frame_size);
 	if (dev->mtu > dev->max_mtu) {
@@ -386,12 +388,19 @@ static int kni_newlink(struct net *src_net, struct net_device *dev,
 	if (!tb[IFLA_ADDRESS])
 		eth_hw_addr_random(dev);
 
+	/*
+	 * The core applies IFLA_CARRIER only to existing devices: a new one
+	 * starts with it, or without a carrier until a dataplane says so,
+	 * and is never seen in another state.
+	 */
+	if (!tb[IFLA_CARRIER] || !nla_get_u8(tb[IFLA_CARRIER]))
+		netif_carrier_off(dev);
+
 	err = register_netdevice(dev);
 	if (err)
 		return err;
 
 	list_add(&kni->list, &kn->devs);
-	kni_set_carrier(kni, kni->carrier);
 	return 0;
 }
 
@@ -421,11 +430,8 @@ static int kni_changelink(struct net_device *dev, struct nlattr *tb[],
 	if (!data)
 		return 0;
 
-	err = kni_check_fixed(data[IFLA_KNI_QUEUES], kni->num_queues,
-			      "queues", extack);
-	if (!err)
-		err = kni_check_fixed(data[IFLA_KNI_RING_SIZE], kni->ring_size,
-				      "ring_size", extack);
+	err = kni_check_fixed(data[IFLA_KNI_RING_SIZE], kni->ring_size,
+			      "ring_size", extack);
 	if (!err)
 		err = kni_check_fixed(data[IFLA_KNI_FRAME_SIZE],
 				      kni->frame_size, "frame_size", extack);
@@ -447,17 +453,13 @@ static int kni_changelink(struct net_device *dev, struct nlattr *tb[],
 		for (i = 0; i < kni->num_queues; i++)
 			kni_napi_kick(&kni->queues[i]);
 	}
-	if (data[IFLA_KNI_CARRIER])
-		kni_set_carrier(kni, nla_get_u8(data[IFLA_KNI_CARRIER]));
 	return 0;
 }
 
 static size_t kni_get_size(const struct net_device *dev)
 {
-	return nla_total_size(sizeof(u32)) +	/* IFLA_KNI_QUEUES */
-	       nla_total_size(sizeof(u32)) +	/* IFLA_KNI_RING_SIZE */
+	return nla_total_size(sizeof(u32)) +	/* IFLA_KNI_RING_SIZE */
 	       nla_total_size(sizeof(u32)) +	/* IFLA_KNI_FRAME_SIZE */
-	       nla_total_size(sizeof(u8)) +	/* IFLA_KNI_CARRIER */
 	       nla_total_size(sizeof(u32)) +	/* IFLA_KNI_LOOPBACK */
 	       nla_total_size(sizeof(u32)) +	/* IFLA_KNI_OWNER */
 	       nla_total_size(sizeof(u32));	/* IFLA_KNI_GROUP */
@@ -469,10 +471,8 @@ static int kni_fill_info(struct sk_buff *skb, const struct net_device *dev)
 	kuid_t owner = READ_ONCE(kni->owner);
 	kgid_t group = READ_ONCE(kni->group);
 
-	if (nla_put_u32(skb, IFLA_KNI_QUEUES, kni->num_queues) ||
-	    nla_put_u32(skb, IFLA_KNI_RING_SIZE, kni->ring_size) ||
+	if (nla_put_u32(skb, IFLA_KNI_RING_SIZE, kni->ring_size) ||
 	    nla_put_u32(skb, IFLA_KNI_FRAME_SIZE, kni->frame_size) ||
-	    nla_put_u8(skb, IFLA_KNI_CARRIER, READ_ONCE(kni->carrier)) ||
 	    nla_put_u32(skb, IFLA_KNI_LOOPBACK, READ_ONCE(kni->loopback)))
 		return -EMSGSIZE;
 	if (uid_valid(owner) &&
@@ -486,11 +486,6 @@ static int kni_fill_info(struct sk_buff *skb, const struct net_device *dev)
 	return 0;
 }
 
-static unsigned int kni_get_num_queues(void)
-{
-	return KNI_MAX_QUEUES;
-}
-
 struct rtnl_link_ops kni_link_ops __read_mostly = {
 	.kind			= KNI_DRV_NAME,
 	.priv_size		= sizeof(struct kni_dev),
@@ -500,8 +495,6 @@ struct rtnl_link_ops kni_link_ops __read_mostly = {
 	.changelink		= kni_changelink,
 	.get_size		= kni_get_size,
 	.fill_info		= kni_fill_info,
-	.get_num_tx_queues	= kni_get_num_queues,
-	.get_num_rx_queues	= kni_get_num_queues,
 	.policy			= kni_policy,
 	.maxtype		= IFLA_KNI_MAX,
 };

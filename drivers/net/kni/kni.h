@@ -149,14 +149,20 @@ struct kni_region {
 
 struct kni_queue;
 
+/* Values of kni_file.rx_blocked. */
+enum {
+	KNI_RX_WAIT_FREE = 1,
+	KNI_RX_WAIT_TX,
+};
+
 /**
  * struct kni_file - an open /dev/kni
  * @lock: serialises attaches of this file; taken before RTNL, so nothing
  *	that runs under mmap_lock (mmap) may take it
  * @queue: the queue attached to, NULL before attach and once detached
  *	(written under RTNL, read under RCU)
- * @region: the shared memory, set by attach, freed when the file is
- *	released (every mapping holds the file)
+ * @region: the shared memory, set by attach, freed after the file is
+ *	released (every mapping holds the file) and an RCU grace period
  * @wait: poll waiters
  * @ready: @region is set up and stays so until release (store-release by
  *	attach, load-acquire by mmap and poll)
@@ -164,6 +170,17 @@ struct kni_queue;
  * @busy: wakeups are off (KNI_IOC_WAKEUPS)
  * @fixed_mac: the dataplane cannot change its MAC address (attach flag)
  * @max_mtu: the largest MTU the dataplane handles, 0 for any (attach)
+ * @rx_wakeup: the kernel set KNI_RING_F_NEED_WAKEUP on the rx ring (NAPI)
+ * @rx_blocked: why the last poll left descriptors on rx: KNI_RX_WAIT_FREE
+ *	for want of room on free, KNI_RX_WAIT_TX in a loopback mode for want
+ *	of room on tx or of an alloc frame, 0 when it did not (NAPI)
+ * @user: the user whose RLIMIT_MEMLOCK the region is charged to, or NULL
+ * @locked_pages: pages of the region charged to @user
+ * @rcu: frees the file and its region once no reader can see them
+ *
+ * The NAPI fields live here rather than in the queue: a poll that still
+ * runs for a file that just detached never touches the state of the next
+ * file attached to the same queue.
  */
 struct kni_file {
 	struct mutex		lock; /* attach */
@@ -175,12 +192,11 @@ struct kni_file {
 	bool			busy;
 	bool			fixed_mac;
 	u32			max_mtu;
-};
-
-/* Values of kni_queue.rx_blocked. */
-enum {
-	KNI_RX_WAIT_FREE = 1,
-	KNI_RX_WAIT_TX,
+	bool			rx_wakeup;
+	u8			rx_blocked;
+	struct user_struct	*user;
+	unsigned long		locked_pages;
+	struct rcu_head		rcu;
 };
 
 /**
@@ -190,10 +206,6 @@ enum {
  * @file: the attached dataplane, or NULL (written under RTNL, read under
  *	RCU)
  * @napi: consumes the rx ring, returns frames on free, wakes tx
- * @rx_wakeup: the kernel set KNI_RING_F_NEED_WAKEUP on the rx ring (NAPI)
- * @rx_blocked: why the last poll left descriptors on rx: KNI_RX_WAIT_FREE
- *	for want of room on free, KNI_RX_WAIT_TX in a loopback mode for want
- *	of room on tx or of an alloc frame, 0 when it did not (NAPI)
  * @rx: counters of packets userspace passed to the stack
  * @tx: counters of packets the stack passed to userspace
  */
@@ -202,8 +214,6 @@ struct kni_queue {
 	u32			index;
 	struct kni_file __rcu	*file;
 	struct napi_struct	napi;
-	bool			rx_wakeup;
-	u8			rx_blocked;
 	struct kni_stats	rx ____cacheline_aligned_in_smp;
 	struct kni_stats	tx ____cacheline_aligned_in_smp;
 };
@@ -216,8 +226,6 @@ struct kni_queue {
  * @num_queues: number of queue pairs, fixed at creation
  * @ring_size: descriptors per ring, fixed at creation
  * @frame_size: bytes per frame, fixed at creation
- * @carrier: carrier state last requested (IFLA_KNI_CARRIER, IFLA_CARRIER
- *	or an attached file)
  * @fixed_mac: an attached dataplane cannot change the MAC address (RTNL)
  * @loopback: enum kni_loopback
  * @owner: user allowed to attach without CAP_NET_ADMIN, or INVALID_UID
@@ -232,7 +240,6 @@ struct kni_dev {
 	u32			num_queues;
 	u32			ring_size;
 	u32			frame_size;
-	bool			carrier;
 	bool			fixed_mac;
 	u32			loopback;
 	kuid_t			owner;
@@ -300,7 +307,8 @@ void kni_napi_kick(struct kni_queue *q);
 /* tx.c */
 netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev);
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
-		const struct sk_buff *skb, const void *data, u32 len);
+		const struct sk_buff *skb, const void *data, u32 len,
+		u32 flags);
 bool kni_tx_flush(struct kni_region *r);
 bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r);
 void kni_tx_wake(struct kni_queue *q, struct kni_file *kf);

@@ -7,7 +7,13 @@
  * the file, so the memory stays valid until the last munmap() and close()
  * whatever happens to the device. The device points at the file only
  * while attached; deleting the device detaches it and the file then
- * reports EPOLLHUP and -ENODEV.
+ * reports EPOLLHUP and -ENODEV. NAPI and the transmit path find the file
+ * under RCU, so a released file and its region are freed after a grace
+ * period rather than waited for.
+ *
+ * The region is charged like an AF_XDP umem: to the memory cgroup of the
+ * process that attaches, and to its user's locked_vm against
+ * RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK.
  */
 
 #include <linux/capability.h>
@@ -17,7 +23,10 @@
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
 #include <linux/rtnetlink.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -26,8 +35,8 @@
 #include "kni.h"
 #include "ring.h"
 
-/* struct kni_attach as version 1 of the ABI defined it. */
-#define KNI_ATTACH_SIZE_VER1	offsetofend(struct kni_attach, event)
+/* The first struct kni_attach; later ones only grow at the end. */
+#define KNI_ATTACH_SIZE_VER0	offsetofend(struct kni_attach, state_size)
 
 /*
  * Lay out one ring at *off: producer, consumer and flags on cache lines of
@@ -56,46 +65,92 @@ static void kni_ring_init(struct kni_ring *r, void *base,
 }
 
 /*
- * Every frame of the area can be on rx (or free) and on alloc (or tx) at
- * once: twice the ring size.
+ * Fill in the layout of a region for @ring_size and @frame_size. Every
+ * frame of the area can be on rx (or free) and on alloc (or tx) at once:
+ * twice the ring size.
  */
-static int kni_region_alloc(struct kni_region *r, u32 ring_size,
-			    u32 frame_size, struct kni_attach *at)
+static int kni_region_layout(struct kni_attach *at, u32 ring_size,
+			     u32 frame_size)
 {
 	size_t off = 0, frames, area;
-	void *addr;
 
 	at->ring_size = ring_size;
 	at->frame_size = frame_size;
 	at->frame_count = 2 * ring_size;
 	at->headroom = KNI_FRAME_HEADROOM;
-	kni_layout_ring(&at->rx, &off, at->ring_size, sizeof(struct kni_desc));
-	kni_layout_ring(&at->free, &off, at->ring_size, sizeof(struct kni_desc));
-	kni_layout_ring(&at->alloc, &off, at->ring_size, sizeof(struct kni_desc));
-	kni_layout_ring(&at->tx, &off, at->ring_size, sizeof(struct kni_desc));
+	at->desc_size = sizeof(struct kni_desc);
+	at->event_size = sizeof(struct kni_event);
+	at->state_size = sizeof(struct kni_state);
+	kni_layout_ring(&at->rx, &off, at->ring_size, at->desc_size);
+	kni_layout_ring(&at->free, &off, at->ring_size, at->desc_size);
+	kni_layout_ring(&at->alloc, &off, at->ring_size, at->desc_size);
+	kni_layout_ring(&at->tx, &off, at->ring_size, at->desc_size);
 	at->event_ring_size = KNI_EVENT_RING_SIZE;
-	at->pad = 0;
 	at->state = off;
-	off += ALIGN(sizeof(struct kni_state), SMP_CACHE_BYTES);
-	kni_layout_ring(&at->event, &off, at->event_ring_size,
-			sizeof(struct kni_event));
+	off += ALIGN(at->state_size, SMP_CACHE_BYTES);
+	kni_layout_ring(&at->event, &off, at->event_ring_size, at->event_size);
 	frames = PAGE_ALIGN(off);
 	area = array_size(at->frame_count, at->frame_size);
 	if (area == SIZE_MAX || frames + area < frames)
 		return -ENOMEM;
 	at->frames = frames;
 	at->mmap_size = PAGE_ALIGN(frames + area);
+	return 0;
+}
 
-	/* Charged to the attaching process's memory cgroup. */
+/* Charge the region to the caller's RLIMIT_MEMLOCK, as AF_XDP does a umem. */
+static int kni_region_charge(struct kni_file *kf, size_t size)
+{
+	unsigned long pages = size >> PAGE_SHIFT, limit, old;
+	struct user_struct *user;
+
+	if (capable(CAP_IPC_LOCK))
+		return 0;
+
+	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	user = get_uid(current_user());
+	old = atomic_long_read(&user->locked_vm);
+	do {
+		if (pages > limit || old > limit - pages) {
+			free_uid(user);
+			return -ENOBUFS;
+		}
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &old, old + pages));
+
+	kf->user = user;
+	kf->locked_pages = pages;
+	return 0;
+}
+
+static void kni_region_uncharge(struct kni_file *kf)
+{
+	if (!kf->user)
+		return;
+	atomic_long_sub(kf->locked_pages, &kf->user->locked_vm);
+	free_uid(kf->user);
+	kf->user = NULL;
+	kf->locked_pages = 0;
+}
+
+/*
+ * Allocate the region @at describes, zeroed. The memory cgroup pays for
+ * it; a request the machine cannot satisfy fails rather than invoke the
+ * OOM killer.
+ */
+static int kni_region_alloc(struct kni_file *kf, const struct kni_attach *at)
+{
+	struct kni_region *r = &kf->region;
+	void *addr;
+
 	addr = __vmalloc(at->mmap_size, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
-			 __GFP_NOWARN);
+			 __GFP_NOWARN | __GFP_RETRY_MAYFAIL);
 	if (!addr)
 		return -ENOMEM;
 
 	r->addr = addr;
 	r->size = at->mmap_size;
-	r->frames = addr + frames;
-	r->area_size = area;
+	r->frames = addr + at->frames;
+	r->area_size = (u64)at->frame_count * at->frame_size;
 	r->frame_size = at->frame_size;
 	kni_ring_init(&r->rx, addr, &at->rx, at->ring_size);
 	kni_ring_init(&r->free, addr, &at->free, at->ring_size);
@@ -108,6 +163,7 @@ static int kni_region_alloc(struct kni_region *r, u32 ring_size,
 	r->tx_unflushed = 0;
 	/* Nothing is polling rx until the first kick. */
 	WRITE_ONCE(*r->rx.flags, KNI_RING_F_NEED_WAKEUP);
+	kf->rx_wakeup = true;
 	return 0;
 }
 
@@ -125,34 +181,66 @@ static bool kni_may_attach(const struct kni_dev *kni)
 }
 
 /*
- * The sizes of the region a queue of device @ifindex needs, looked up
- * without RTNL, with the caller's right to attach. They are fixed when the
- * device is created; kni_attach() checks them again under RTNL.
+ * Whether the caller may attach to queue at->queue of @dev, and the queue.
+ * Run twice: without RTNL before the region is charged and allocated, so
+ * that a request bound to fail costs nothing, and under RTNL, where the
+ * answer counts. Both runs hold a reference on @dev, which keeps its
+ * queues.
  */
-static int kni_region_sizes(struct net *net, u32 ifindex, u32 *ring_size,
-			    u32 *frame_size)
+static int kni_attach_check(struct net_device *dev,
+			    const struct kni_attach *at, struct kni_queue **qp)
 {
-	struct net_device *dev;
 	struct kni_dev *kni;
-	int err = -ENODEV;
+	u32 index;
 
-	dev = dev_get_by_index(net, ifindex);
+	if (dev->rtnl_link_ops != &kni_link_ops)
+		return -ENODEV;
+	kni = netdev_priv(dev);
+	if (!kni_may_attach(kni))
+		return -EPERM;
+	if (at->queue >= kni->num_queues)
+		return -EINVAL;
+	index = array_index_nospec(at->queue, kni->num_queues);
+	if (rcu_access_pointer(kni->queues[index].file))
+		return -EBUSY;
+	/* The dataplane must handle the MTU the device has now. */
+	if (at->max_mtu && at->max_mtu < READ_ONCE(dev->mtu))
+		return -ERANGE;
+	*qp = &kni->queues[index];
+	return 0;
+}
+
+/*
+ * Everything that can refuse an attach, before any memory is committed:
+ * the device, the right to attach, the queue, the MTU, then the charge.
+ * On success the region is charged and @at holds its layout.
+ */
+static int kni_attach_prepare(struct kni_file *kf, struct net *net,
+			      struct kni_attach *at)
+{
+	netdevice_tracker tracker;
+	struct net_device *dev;
+	struct kni_queue *q;
+	struct kni_dev *kni;
+	int err;
+
+	dev = netdev_get_by_index(net, at->ifindex, &tracker, GFP_KERNEL);
 	if (!dev)
 		return -ENODEV;
-	if (dev->rtnl_link_ops == &kni_link_ops) {
+	err = kni_attach_check(dev, at, &q);
+	if (!err) {
 		kni = netdev_priv(dev);
-		*ring_size = kni->ring_size;
-		*frame_size = kni->frame_size;
-		err = kni_may_attach(kni) ? 0 : -EPERM;
+		err = kni_region_layout(at, kni->ring_size, kni->frame_size);
 	}
-	dev_put(dev);
-	return err;
+	netdev_put(dev, &tracker);
+	if (err)
+		return err;
+	return kni_region_charge(kf, at->mmap_size);
 }
 
 static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 {
 	struct net *net = current->nsproxy->net_ns;
-	u32 ring_size, frame_size, index;
 	struct net_device *dev;
 	struct kni_queue *q;
 	struct kni_dev *kni;
@@ -161,43 +249,26 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 	if (kf->region.addr)
 		return -EBUSY;
 
-	/* The region can be large: clear and charge it before taking RTNL. */
-	err = kni_region_sizes(net, at->ifindex, &ring_size, &frame_size);
+	err = kni_attach_prepare(kf, net, at);
 	if (err)
 		return err;
-	err = kni_region_alloc(&kf->region, ring_size, frame_size, at);
-	if (err)
+	/* The region can be large: clear it before taking RTNL. */
+	err = kni_region_alloc(kf, at);
+	if (err) {
+		kni_region_uncharge(kf);
 		return err;
+	}
 
 	rtnl_lock();
 	dev = __dev_get_by_index(net, at->ifindex);
-	if (!dev || dev->rtnl_link_ops != &kni_link_ops) {
-		err = -ENODEV;
+	err = dev ? kni_attach_check(dev, at, &q) : -ENODEV;
+	if (err)
 		goto unlock;
-	}
 	kni = netdev_priv(dev);
-	if (!kni_may_attach(kni)) {
-		err = -EPERM;
-		goto unlock;
-	}
 	/* Deleted and created again meanwhile, with other sizes. */
-	if (kni->ring_size != ring_size || kni->frame_size != frame_size) {
+	if (kni->ring_size != at->ring_size ||
+	    kni->frame_size != at->frame_size) {
 		err = -EAGAIN;
-		goto unlock;
-	}
-	if (at->queue >= kni->num_queues) {
-		err = -EINVAL;
-		goto unlock;
-	}
-	index = array_index_nospec(at->queue, kni->num_queues);
-	q = &kni->queues[index];
-	if (rtnl_dereference(q->file)) {
-		err = -EBUSY;
-		goto unlock;
-	}
-	/* The dataplane must handle the MTU the device has now. */
-	if (at->max_mtu && at->max_mtu < dev->mtu) {
-		err = -ERANGE;
 		goto unlock;
 	}
 
@@ -206,20 +277,19 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 	kni_event_attach(kf, dev);
 	/* For mmap() and poll(), which do not take the lock. */
 	smp_store_release(&kf->ready, true);
-	/* NAPI leaves these alone while the queue has no file. */
-	q->rx_wakeup = true;
-	q->rx_blocked = 0;
 	rcu_assign_pointer(kf->queue, q);
 	rcu_assign_pointer(q->file, kf);
 	kni_update_limits(kni);
 	/* Frames the stack could not pass before may go now. */
 	if (netif_running(dev))
-		netif_tx_wake_queue(netdev_get_tx_queue(dev, index));
+		netif_tx_wake_queue(netdev_get_tx_queue(dev, q->index));
 unlock:
 	rtnl_unlock();
 	if (err) {
+		/* Never published: nobody else saw the region. */
 		vfree(kf->region.addr);
 		memset(&kf->region, 0, sizeof(kf->region));
+		kni_region_uncharge(kf);
 	}
 	return err;
 }
@@ -230,9 +300,11 @@ unlock:
  * @dead: the device is going away; the file reports it
  *
  * Called under RTNL when the file is released or the device unregisters.
- * Once it returns, neither NAPI, the transmit path nor a carrier change
- * through the file uses the queue. The limits the file declared no longer
- * apply, and the carrier goes off when it was the device's last file.
+ * NAPI, the transmit path and a kick through the file may still see the
+ * file until an RCU grace period passes: the file is freed after one (see
+ * kni_chr_release()), the device after the one the core waits for when it
+ * unregisters. The limits the file declared no longer apply, and the
+ * carrier goes off when it was the device's last file.
  */
 void kni_queue_detach(struct kni_queue *q, bool dead)
 {
@@ -245,8 +317,6 @@ void kni_queue_detach(struct kni_queue *q, bool dead)
 		kni_event_gone(kf, kni->dev);
 	RCU_INIT_POINTER(q->file, NULL);
 	RCU_INIT_POINTER(kf->queue, NULL);
-	/* NAPI, ndo_start_xmit and the file's ioctls run under RCU. */
-	synchronize_net();
 	if (dead) {
 		WRITE_ONCE(kf->dead, true);
 		wake_up_interruptible_poll(&kf->wait, EPOLLHUP | EPOLLERR);
@@ -265,14 +335,12 @@ static long kni_ioctl_attach(struct kni_file *kf, unsigned int cmd,
 	struct kni_attach at;
 	int err;
 
-	if (usize < KNI_ATTACH_SIZE_VER1)
+	if (usize < KNI_ATTACH_SIZE_VER0)
 		return -EINVAL;
 	err = copy_struct_from_user(&at, sizeof(at), uarg, usize);
 	if (err)
 		return err;
-	if (at.version != KNI_ATTACH_VERSION ||
-	    at.flags & ~KNI_ATTACH_F_FIXED_MAC ||
-	    at.reserved[0] || at.reserved[1] || at.reserved[2])
+	if (at.flags & ~KNI_ATTACH_F_FIXED_MAC)
 		return -EINVAL;
 	if (at.max_mtu && at.max_mtu < ETH_MIN_MTU)
 		return -EINVAL;
@@ -293,26 +361,46 @@ static long kni_ioctl_attach(struct kni_file *kf, unsigned int cmd,
 	return 0;
 }
 
-/* KNI_IOC_KICK, and KNI_IOC_CARRIER with @carrier 0 or 1. */
-static long kni_ioctl_queue(struct kni_file *kf, int carrier)
+/*
+ * Why a file has no queue: only its device going away detaches a file that
+ * attached.
+ */
+static long kni_file_unattached(struct kni_file *kf)
+{
+	/* Pairs with the store-release in kni_attach(). */
+	return smp_load_acquire(&kf->ready) ? -ENODEV : -ENOTCONN;
+}
+
+static long kni_ioctl_kick(struct kni_file *kf)
 {
 	struct kni_queue *q;
 	long ret = 0;
 
-	/* kni_queue_detach() waits for this section to end. */
+	/* The device frees its queues a grace period after detaching. */
 	rcu_read_lock();
 	q = rcu_dereference(kf->queue);
-	if (!q)
-		/*
-		 * Only its device going away detaches a file that attached;
-		 * pairs with the store-release in kni_attach().
-		 */
-		ret = smp_load_acquire(&kf->ready) ? -ENODEV : -ENOTCONN;
-	else if (carrier < 0)
+	if (q)
 		kni_napi_kick(q);
 	else
-		kni_set_carrier(q->kni, carrier);
+		ret = kni_file_unattached(kf);
 	rcu_read_unlock();
+	return ret;
+}
+
+/* The carrier has one owner, RTNL, whichever path changes it. */
+static long kni_ioctl_carrier(struct kni_file *kf, bool on)
+{
+	struct kni_queue *q;
+	long ret = 0;
+
+	if (rtnl_lock_killable())
+		return -EINTR;
+	q = rtnl_dereference(kf->queue);
+	if (q)
+		kni_set_carrier(q->kni, on);
+	else
+		ret = kni_file_unattached(kf);
+	rtnl_unlock();
 	return ret;
 }
 
@@ -321,9 +409,9 @@ static long kni_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct kni_file *kf = file->private_data;
 
 	if (cmd == KNI_IOC_KICK)
-		return arg ? -EINVAL : kni_ioctl_queue(kf, -1);
+		return arg ? -EINVAL : kni_ioctl_kick(kf);
 	if (cmd == KNI_IOC_CARRIER)
-		return arg > 1 ? -EINVAL : kni_ioctl_queue(kf, arg);
+		return arg > 1 ? -EINVAL : kni_ioctl_carrier(kf, arg);
 	if (cmd == KNI_IOC_WAKEUPS) {
 		if (arg > 1)
 			return -EINVAL;
@@ -342,14 +430,37 @@ static long kni_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return -ENOTTY;
 }
 
+/*
+ * Pages of the region are mapped as they are first touched: mmap() of a
+ * large region costs nothing under mmap_lock, and a page is only ever
+ * looked up once per mapping.
+ */
+static vm_fault_t kni_vm_fault(struct vm_fault *vmf)
+{
+	struct kni_file *kf = vmf->vma->vm_file->private_data;
+	const struct kni_region *r = &kf->region;
+	struct page *page;
+
+	if (vmf->pgoff >= r->size >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+	page = vmalloc_to_page(r->addr + (vmf->pgoff << PAGE_SHIFT));
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct kni_vm_ops = {
+	.fault		= kni_vm_fault,
+};
+
 static int kni_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct kni_file *kf = file->private_data;
 	unsigned long size = vma->vm_end - vma->vm_start;
-	unsigned long addr;
-	size_t off;
-	int err;
 
+	/* A private copy of the rings would never see the kernel's side. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
 	if (vma->vm_pgoff)
 		return -EINVAL;
 	/*
@@ -362,13 +473,7 @@ static int kni_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-	for (off = 0, addr = vma->vm_start; off < size;
-	     off += PAGE_SIZE, addr += PAGE_SIZE) {
-		err = vm_insert_page(vma, addr,
-				     vmalloc_to_page(kf->region.addr + off));
-		if (err)
-			return err;
-	}
+	vma->vm_ops = &kni_vm_ops;
 	return 0;
 }
 
@@ -411,6 +516,14 @@ static int kni_chr_open(struct inode *inode, struct file *file)
 	return nonseekable_open(inode, file);
 }
 
+static void kni_file_free(struct rcu_head *head)
+{
+	struct kni_file *kf = container_of(head, struct kni_file, rcu);
+
+	vfree(kf->region.addr);
+	kfree(kf);
+}
+
 static int kni_chr_release(struct inode *inode, struct file *file)
 {
 	struct kni_file *kf = file->private_data;
@@ -422,9 +535,11 @@ static int kni_chr_release(struct inode *inode, struct file *file)
 			kni_queue_detach(rtnl_dereference(kf->queue), false);
 		rtnl_unlock();
 	}
-	vfree(kf->region.addr);
+	/* No mapping is left: the user has its locked memory back now. */
+	kni_region_uncharge(kf);
 	mutex_destroy(&kf->lock);
-	kfree(kf);
+	/* NAPI and the transmit path may still look at it under RCU. */
+	call_rcu(&kf->rcu, kni_file_free);
 	return 0;
 }
 
@@ -453,4 +568,6 @@ int kni_chrdev_init(void)
 void kni_chrdev_exit(void)
 {
 	misc_deregister(&kni_miscdev);
+	/* Files released last still have kni_file_free() queued. */
+	rcu_barrier();
 }

@@ -22,13 +22,12 @@ void kni_napi_kick(struct kni_queue *q)
 	local_bh_enable();
 }
 
-static void kni_rx_set_wakeup(struct kni_queue *q, struct kni_region *r,
-			      bool on)
+static void kni_rx_set_wakeup(struct kni_file *kf, bool on)
 {
-	if (q->rx_wakeup == on)
+	if (kf->rx_wakeup == on)
 		return;
-	q->rx_wakeup = on;
-	WRITE_ONCE(*r->rx.flags, on ? KNI_RING_F_NEED_WAKEUP : 0);
+	kf->rx_wakeup = on;
+	WRITE_ONCE(*kf->region.rx.flags, on ? KNI_RING_F_NEED_WAKEUP : 0);
 }
 
 /*
@@ -53,18 +52,28 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 	}
 
 	if (loopback == KNI_LOOPBACK_NONE) {
+		skb_record_rx_queue(skb, q->index);
 		skb->protocol = eth_type_trans(skb, dev);
-		if (d->flags & KNI_DESC_F_CSUM_VALID)
+		if ((d->flags & KNI_DESC_F_CSUM_VALID) &&
+		    (dev->features & NETIF_F_RXCSUM))
 			skb->ip_summed = CHECKSUM_UNNECESSARY;
 		kni_stats_add(&q->rx, 1, d->len);
 		napi_gro_receive(&q->napi, skb);
 		return 0;
 	}
 
-	/* fifo copies frame to frame; fifo_skb goes through the skb. */
-	err = kni_tx_post(q, r, skb, data, d->len);
+	/*
+	 * fifo copies frame to frame; fifo_skb goes through the skb. Either
+	 * way the packet keeps what its descriptor said of its checksums.
+	 */
+	err = kni_tx_post(q, r, skb, data, d->len,
+			  d->flags & KNI_DESC_F_CSUM_VALID);
 	if (err) {
-		kfree_skb(skb);
+		/* Without room the packet waits on rx: not a drop. */
+		if (err == -ENOSPC)
+			consume_skb(skb);
+		else
+			kfree_skb(skb);
 		return err;
 	}
 	consume_skb(skb);
@@ -73,9 +82,10 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 }
 
 /* Consume up to @n descriptors of rx, with room for them on free. */
-static int kni_rx_descs(struct kni_queue *q, struct kni_region *r, u32 n,
+static int kni_rx_descs(struct kni_queue *q, struct kni_file *kf, u32 n,
 			u32 loopback)
 {
+	struct kni_region *r = &kf->region;
 	struct kni_desc d;
 	u32 done = 0;
 	int err;
@@ -88,7 +98,7 @@ static int kni_rx_descs(struct kni_queue *q, struct kni_region *r, u32 n,
 		} else {
 			err = kni_rx_one(q, r, &d, loopback);
 			if (err == -ENOSPC) {
-				q->rx_blocked = KNI_RX_WAIT_TX;
+				kf->rx_blocked = KNI_RX_WAIT_TX;
 				break;
 			}
 			if (err) {
@@ -113,7 +123,7 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 	u32 room;
 	int done;
 
-	q->rx_blocked = 0;
+	kf->rx_blocked = 0;
 	avail = kni_ring_cons_avail(&r->rx);
 	if (avail < 0) {
 		/* The producer jumped: skip to it and count it once. */
@@ -123,13 +133,13 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 	}
 	room = kni_ring_prod_room(&r->free);
 	if (avail && !room)
-		q->rx_blocked = KNI_RX_WAIT_FREE;
+		kf->rx_blocked = KNI_RX_WAIT_FREE;
 	room = min3(room, (u32)avail, (u32)budget);
 	if (!room)
 		return 0;
 
 	if (loopback == KNI_LOOPBACK_NONE) {
-		done = kni_rx_descs(q, r, room, loopback);
+		done = kni_rx_descs(q, kf, room, loopback);
 	} else {
 		/* Loopback posts on tx: its lock once for the whole poll. */
 		txq = netdev_get_tx_queue(q->kni->dev, q->index);
@@ -137,7 +147,7 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 		/* A kick for alloc or tx is only wanted by a stopped queue. */
 		if (!netif_tx_queue_stopped(txq))
 			WRITE_ONCE(*r->alloc.flags, 0);
-		done = kni_rx_descs(q, r, room, loopback);
+		done = kni_rx_descs(q, kf, room, loopback);
 		if (kni_tx_flush(r))
 			kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
 		__netif_tx_unlock(txq);
@@ -151,14 +161,14 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 }
 
 /*
- * Is there rx work the next poll could do? Called after NAPI completed and
- * set NEED_WAKEUP on rx; a poll stopped by a full free or tx ring also
- * looks again at that ring, which userspace may have drained before it
- * could see a flag. A poll may already run on another CPU: the free
- * ring's cached indexes are only read here, alloc's only under the tx lock.
+ * Is there rx work the next poll could do? Called after the poll set
+ * NEED_WAKEUP on rx and before it completes; a poll stopped by a full free
+ * or tx ring also looks again at that ring, which userspace may have
+ * drained before it could see a flag.
  */
-static bool kni_rx_pending(struct kni_queue *q, struct kni_region *r)
+static bool kni_rx_pending(struct kni_queue *q, struct kni_file *kf)
 {
+	struct kni_region *r = &kf->region;
 	struct netdev_queue *txq;
 	bool room;
 	u32 cons;
@@ -167,7 +177,7 @@ static bool kni_rx_pending(struct kni_queue *q, struct kni_region *r)
 	if (smp_load_acquire(r->rx.producer) == r->rx.cons)
 		return false;
 
-	switch (q->rx_blocked) {
+	switch (kf->rx_blocked) {
 	case KNI_RX_WAIT_FREE:
 		/* (D): pairs with the userspace consumer's store-release (C). */
 		cons = smp_load_acquire(r->free.consumer);
@@ -187,7 +197,6 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 {
 	struct kni_queue *q = container_of(napi, struct kni_queue, napi);
 	struct kni_file *kf;
-	struct kni_region *r;
 	int done;
 
 	if (unlikely(budget <= 0))
@@ -199,9 +208,8 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 		napi_complete(napi);
 		return 0;
 	}
-	r = &kf->region;
 
-	kni_rx_set_wakeup(q, r, false);
+	kni_rx_set_wakeup(kf, false);
 	/* A kick may also mean alloc was refilled or tx drained. */
 	kni_tx_wake(q, kf);
 
@@ -209,18 +217,24 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 	if (done)
 		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM);
 
-	if (done < budget && napi_complete_done(napi, done)) {
-		/*
-		 * Ask for a kick, then look again: a descriptor published
-		 * before userspace could see the flag must not be stranded.
-		 * The full barrier pairs with the one userspace puts between
-		 * publishing its producer and reading the flag.
-		 */
-		kni_rx_set_wakeup(q, r, true);
-		/* Orders the flag store before the producer load below. */
-		smp_mb();
-		if (kni_rx_pending(q, r))
-			napi_schedule(napi);
-	}
+	if (done == budget)
+		return budget;
+
+	/*
+	 * Ask for a kick, then look again: a descriptor published before
+	 * userspace could see the flag must not be stranded. The full barrier
+	 * pairs with the one userspace puts between publishing its producer
+	 * and reading the flag. All of it before completing: once
+	 * napi_complete_done() returns, a kick may run the next poll on
+	 * another CPU, and nothing of the file's may be touched here. A kick
+	 * between the look and the completion finds NAPI still scheduled;
+	 * the core then polls again.
+	 */
+	kni_rx_set_wakeup(kf, true);
+	/* Orders the flag store before the index loads below. */
+	smp_mb();
+	if (kni_rx_pending(q, kf))
+		return budget;
+	napi_complete_done(napi, done);
 	return done;
 }

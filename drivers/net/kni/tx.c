@@ -34,14 +34,18 @@ static s64 kni_alloc_avail(struct kni_queue *q, struct kni_region *r)
 }
 
 /*
- * Copy a packet into the next alloc frame and post it on tx; the packet is
- * @skb if given, else @len bytes at @data. Called under the tx queue lock;
- * kni_tx_flush() publishes what was posted. Returns -ENOSPC when there is
- * no frame or no tx slot, -EMSGSIZE when the packet cannot fit a frame.
+ * Copy a packet into the next alloc frame and post it on tx, with the
+ * descriptor flags @flags; the packet is @skb if given, else @len bytes at
+ * @data. Called under the tx queue lock; kni_tx_flush() publishes what was
+ * posted. Returns -ENOSPC when there is no frame or no tx slot, -EMSGSIZE
+ * when the packet cannot fit a frame, -EINVAL when the only alloc
+ * descriptors left were invalid (each counted).
  */
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
-		const struct sk_buff *skb, const void *data, u32 len)
+		const struct sk_buff *skb, const void *data, u32 len,
+		u32 flags)
 {
+	bool invalid = false;
 	struct kni_desc d;
 	u64 frame;
 	void *dst;
@@ -53,12 +57,15 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 
 	for (;;) {
 		if (!kni_alloc_avail(q, r))
-			return -ENOSPC;
+			return invalid ? -EINVAL : -ENOSPC;
 		kni_ring_read(&r->alloc, &d);
 		r->alloc.cons++;
-		if (!kni_frame_of(d.addr, r->area_size, r->frame_size, &frame))
+		/* No flag is defined for alloc yet. */
+		if (!d.flags &&
+		    !kni_frame_of(d.addr, r->area_size, r->frame_size, &frame))
 			break;
 		kni_stats_inc(&q->tx, &q->tx.invalid);
+		invalid = true;
 	}
 
 	dst = r->frames + frame + KNI_FRAME_HEADROOM;
@@ -66,7 +73,7 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		skb_copy_bits(skb, 0, dst, len);
 	else
 		memcpy(dst, data, len);
-	kni_ring_write(&r->tx, frame + KNI_FRAME_HEADROOM, len, 0);
+	kni_ring_write(&r->tx, frame + KNI_FRAME_HEADROOM, len, flags);
 	r->tx_unflushed++;
 	return 0;
 }
@@ -161,6 +168,7 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct kni_region *r;
 	struct kni_file *kf;
 	u32 len = skb->len;
+	u32 flags = 0;
 	int err;
 
 	kf = rcu_dereference_bh(q->file);
@@ -173,13 +181,10 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 
 	txq = netdev_get_tx_queue(dev, index);
 	r = &kf->region;
-	err = kni_tx_post(q, r, skb, NULL, len);
-	if (unlikely(err == -EMSGSIZE)) {
-		kni_stats_inc(&q->tx, &q->tx.drops);
-		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
-		goto flush;
-	}
-	if (unlikely(err)) {
+	if (skb->ip_summed == CHECKSUM_UNNECESSARY)
+		flags |= KNI_DESC_F_CSUM_VALID;
+	err = kni_tx_post(q, r, skb, NULL, len, flags);
+	if (unlikely(err == -ENOSPC)) {
 		/*
 		 * Only when userspace took back room it had given (the check
 		 * below stops the subqueue before it runs out): the qdisc
@@ -189,18 +194,25 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		if (netif_tx_queue_stopped(txq))
 			return NETDEV_TX_BUSY;
 		/* Room came back meanwhile; losing it again is a drop. */
-		if (kni_tx_post(q, r, skb, NULL, len)) {
-			kni_stats_inc(&q->tx, &q->tx.drops);
-			kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
-			goto flush;
-		}
+		err = kni_tx_post(q, r, skb, NULL, len, flags);
 	}
-
-	kni_stats_add(&q->tx, 1, len);
-	consume_skb(skb);
+	if (unlikely(err)) {
+		/*
+		 * Too big for a frame, or userspace offered only invalid
+		 * frames: requeueing would not help.
+		 */
+		kni_stats_inc(&q->tx, &q->tx.drops);
+		kfree_skb_reason(skb, err == -EMSGSIZE ?
+				 SKB_DROP_REASON_PKT_TOO_BIG :
+				 SKB_DROP_REASON_FULL_RING);
+	} else {
+		kni_stats_add(&q->tx, 1, len);
+		skb_tx_timestamp(skb);
+		consume_skb(skb);
+	}
 	if (!kni_tx_has_room(q, r))
 		kni_tx_stop(q, kf, txq);
-flush:
+
 	/* The stack calls again unless the subqueue stopped. */
 	if ((!netdev_xmit_more() || netif_xmit_stopped(txq)) &&
 	    kni_tx_flush(r))

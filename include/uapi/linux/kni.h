@@ -4,11 +4,14 @@
  * dataplane attached to its queues.
  *
  * A dataplane opens /dev/kni, attaches the file to one queue of a kni
- * device with KNI_IOC_ATTACH and maps the queue's region with mmap() at
- * offset 0. The kernel allocates the region; it holds four packet rings
- * and an area of frames. The packet rings carry byte offsets into the
- * frame area, never addresses. Directions are named from the kernel's
- * side:
+ * device with KNI_IOC_ATTACH and maps the queue's region with
+ * mmap(MAP_SHARED) at offset 0. The kernel allocates the region; it holds
+ * four packet rings and an area of frames. The region counts against the
+ * attaching user's RLIMIT_MEMLOCK, unless the caller has CAP_IPC_LOCK, and
+ * against its memory cgroup; an attach beyond the limit fails with
+ * -ENOBUFS, one the memory cannot be found for with -ENOMEM. The packet
+ * rings carry byte offsets into the frame area, never addresses.
+ * Directions are named from the kernel's side:
  *
  *   rx    user -> kernel: filled frames for the network stack
  *   free  kernel -> user: frames of rx the kernel is done with
@@ -33,9 +36,6 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/* Version of struct kni_attach this header describes. */
-#define KNI_ATTACH_VERSION	1
-
 /**
  * struct kni_ring_offsets - where one ring lives in the queue's region
  * @producer: offset of the __u32 producer index
@@ -53,44 +53,53 @@ struct kni_ring_offsets {
 
 /**
  * struct kni_attach - argument of KNI_IOC_ATTACH
- * @version: KNI_ATTACH_VERSION (in)
  * @flags: KNI_ATTACH_F_* (in)
  * @ifindex: the kni device, in the caller's network namespace (in)
  * @queue: the queue of that device, from 0 (in)
  * @max_mtu: the largest MTU the dataplane can handle, or 0 for any MTU a
  *	frame holds; while the file is attached, larger MTUs are refused. It
  *	must not be smaller than the device's current MTU (in)
- * @reserved: must be 0 (in)
  * @mmap_size: bytes to map at offset 0 (out)
  * @ring_size: descriptors in each of the rx, free, alloc and tx rings, a
  *	power of two (out)
  * @frame_size: bytes in each frame, a power of two (out)
  * @frame_count: frames in the frame area (out)
- * @headroom: bytes at the start of a frame the kernel leaves free before
- *	the packets it writes; reserved for offload metadata (out)
+ * @headroom: bytes at the start of every frame that the kernel leaves
+ *	alone: it writes the packets of tx after them and never reads or
+ *	writes them itself. They are reserved for per-packet metadata that a
+ *	dataplane will have to ask for at attach; until then the dataplane
+ *	may use them as it likes (out)
  * @frames: offset of the frame area in the region (out)
  * @rx: the rx ring (out)
  * @free: the free ring (out)
  * @alloc: the alloc ring (out)
  * @tx: the tx ring (out)
  * @event_ring_size: entries in the event ring, a power of two (out)
- * @pad: 0 (out)
+ * @desc_size: bytes from one slot of the rx, free, alloc and tx rings to
+ *	the next, at least sizeof(struct kni_desc) (out)
  * @state: offset of the struct kni_state of the device (out)
- * @event: the event ring; its slots are struct kni_event (out)
+ * @event: the event ring (out)
+ * @event_size: bytes from one slot of the event ring to the next, at
+ *	least sizeof(struct kni_event) (out)
+ * @state_size: bytes of the state block, at least sizeof(struct
+ *	kni_state) (out)
  *
  * The fields marked "out" are written by the kernel; their values on input
  * are ignored. The ioctl number encodes the size of the structure the
  * caller knows: a larger structure from a newer header is accepted when the
  * bytes this kernel does not know are all zero (-E2BIG otherwise), and the
- * kernel writes back only the bytes the caller passed.
+ * kernel writes back only the bytes the caller passed. Fields are only
+ * ever added at the end, with 0 meaning what the kernel did before.
+ *
+ * The slots and the state block may grow in a later kernel: a dataplane
+ * steps through the rings by @desc_size and @event_size and reads the
+ * fields it knows, which keep their place.
  */
 struct kni_attach {
-	__u32 version;
 	__u32 flags;
 	__u32 ifindex;
 	__u32 queue;
 	__u32 max_mtu;
-	__u32 reserved[3];
 
 	__u64 mmap_size;
 	__u32 ring_size;
@@ -103,9 +112,11 @@ struct kni_attach {
 	struct kni_ring_offsets alloc;
 	struct kni_ring_offsets tx;
 	__u32 event_ring_size;
-	__u32 pad;
+	__u32 desc_size;
 	__u64 state;
 	struct kni_ring_offsets event;
+	__u32 event_size;
+	__u32 state_size;
 };
 
 /*
@@ -121,7 +132,10 @@ struct kni_attach {
  *	alloc ring only the frame counts: the kernel writes at its start plus
  *	the headroom.
  * @len: length of the packet in bytes, from the Ethernet header
- * @flags: KNI_DESC_F_*; a descriptor with an unknown flag is dropped
+ * @flags: KNI_DESC_F_*. rx: only KNI_DESC_F_CSUM_VALID; a descriptor
+ *	with any other flag is dropped. alloc: 0; a descriptor with a flag is
+ *	skipped. tx: KNI_DESC_F_CSUM_VALID or 0; a dataplane ignores flags
+ *	it does not know. free: see below.
  *
  * The free ring returns the descriptors of rx as they were read, with
  * KNI_DESC_F_DROPPED added when the kernel dropped the packet.
@@ -132,7 +146,12 @@ struct kni_desc {
 	__u32 flags;
 };
 
-/* rx: the packet's checksums were verified (CHECKSUM_UNNECESSARY). */
+/*
+ * rx: the dataplane verified the packet's checksums; the stack trusts them
+ * (CHECKSUM_UNNECESSARY) unless rx checksum offload is off on the device
+ * (ethtool -K rx off). tx: the stack had verified them (a packet forwarded
+ * from a device that checked them, or looped back with the flag set).
+ */
 #define KNI_DESC_F_CSUM_VALID	(1U << 0)
 /* free: the packet was not passed on; a counter says why. */
 #define KNI_DESC_F_DROPPED	(1U << 31)
