@@ -122,6 +122,13 @@ int main(int argc, char **argv)
 	if (netns && netns_enter(netns, &old))
 		return 1;
 	err = uq_attach(&uq, argv[optind], queue, 0, 0);
+	if (err == -EPROTO) {
+		fprintf(stderr, "kni_hold: %s queue %u: the kernel's slots (%u, %u, %u bytes) are smaller than this program's (%zu, %zu, %zu)\n",
+			argv[optind], queue, uq.at.desc_size, uq.at.event_size,
+			uq.at.state_size, sizeof(struct kni_desc),
+			sizeof(struct kni_event), sizeof(struct kni_state));
+		return 1;
+	}
 	if (err) {
 		fprintf(stderr, "kni_hold: attach %s queue %u: %s\n",
 			argv[optind], queue, strerror(-err));

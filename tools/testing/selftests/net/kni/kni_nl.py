@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
-# Send one RTM_NEWLINK for a kni device with raw IFLA_KNI_* attributes,
-# including values and sizes iproute2 would never send, and print the
-# kernel's answer: "ok", or "error ERRNO: EXTACK MESSAGE".
+# Send one RTM_NEWLINK for a kni device with raw attributes, including
+# values and sizes iproute2 would never send, and print the kernel's
+# answer: "ok", or "error ERRNO: EXTACK MESSAGE".
 #
 # usage: kni_nl.py [--change] NAME [ATTR=VALUE[:SIZE]]...
-#   ATTR is an IFLA_KNI_* name without the prefix (queues, ring_size,
-#   frame_size, carrier, loopback, owner, group) or a number; SIZE is the
+#   ATTR is an IFLA_KNI_* name without the prefix (ring_size, frame_size,
+#   loopback, owner, group) or a number, sent in the kni data
+#   (IFLA_INFO_DATA); or one of the link's standard attributes numtxqueues
+#   (IFLA_NUM_TX_QUEUES), numrxqueues (IFLA_NUM_RX_QUEUES) and carrier
+#   (IFLA_CARRIER), sent next to the link info; queues=N stands for
+#   numtxqueues=N numrxqueues=N, a device's queue pairs. SIZE is the
 #   payload size in bytes (1, 2, 4 or 8), by default the attribute's own.
 #   --change sends the attributes to an existing device (changelink).
 
@@ -32,19 +36,27 @@ NLMSGERR_ATTR_MSG = 1
 
 IFLA_IFNAME = 3
 IFLA_LINKINFO = 18
+IFLA_NUM_TX_QUEUES = 31
+IFLA_NUM_RX_QUEUES = 32
+IFLA_CARRIER = 33
 IFLA_INFO_KIND = 1
 IFLA_INFO_DATA = 2
 NLA_F_NESTED = 0x8000
 
-# name: (type, default size)
+# IFLA_KNI_* in IFLA_INFO_DATA; name: (type, default size)
 KNI_ATTRS = {
-    'queues': (1, 4),
-    'ring_size': (2, 4),
-    'frame_size': (3, 4),
-    'carrier': (4, 1),
-    'loopback': (5, 4),
-    'owner': (6, 4),
-    'group': (7, 4),
+    'ring_size': (1, 4),
+    'frame_size': (2, 4),
+    'loopback': (3, 4),
+    'owner': (4, 4),
+    'group': (5, 4),
+}
+# The link's own attributes; name: ((type, ...), default size)
+LINK_ATTRS = {
+    'numtxqueues': ((IFLA_NUM_TX_QUEUES,), 4),
+    'numrxqueues': ((IFLA_NUM_RX_QUEUES,), 4),
+    'queues': ((IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES), 4),
+    'carrier': ((IFLA_CARRIER,), 1),
 }
 SIZES = {1: 'B', 2: 'H', 4: 'I', 8: 'Q'}
 
@@ -55,18 +67,22 @@ def nla(atype, payload):
     return struct.pack('=HH', length, atype) + payload + b'\0' * pad
 
 
-def kni_attr(spec):
+def attr(spec):
+    """(the link's attributes, the kni data's) that SPEC makes."""
     key, value = spec.split('=', 1)
     size = None
     if ':' in value:
         value, size = value.split(':', 1)
         size = int(size)
-    if key in KNI_ATTRS:
-        atype, default = KNI_ATTRS[key]
+    if key in LINK_ATTRS:
+        atypes, default = LINK_ATTRS[key]
+    elif key in KNI_ATTRS:
+        atypes, default = (KNI_ATTRS[key][0],), KNI_ATTRS[key][1]
     else:
-        atype, default = int(key), 4
-    size = size or default
-    return nla(atype, struct.pack('=' + SIZES[size], int(value, 0)))
+        atypes, default = (int(key),), 4
+    payload = struct.pack('=' + SIZES[size or default], int(value, 0))
+    data = b''.join(nla(t, payload) for t in atypes)
+    return (data, b'') if key in LINK_ATTRS else (b'', data)
 
 
 def main(argv):
@@ -78,11 +94,13 @@ def main(argv):
         sys.stderr.write('usage: kni_nl.py [--change] NAME [ATTR=VALUE[:SIZE]]...\n')
         return 2
     name = argv[0].encode() + b'\0'
-    data = b''.join(kni_attr(a) for a in argv[1:])
+    attrs = [attr(a) for a in argv[1:]]
+    link = b''.join(a[0] for a in attrs)
+    data = b''.join(a[1] for a in attrs)
     linkinfo = nla(IFLA_INFO_KIND, b'kni\0') + \
         nla(IFLA_INFO_DATA | NLA_F_NESTED, data)
     ifinfo = struct.pack('=BxHiII', socket.AF_UNSPEC, 0, 0, 0, 0)
-    body = ifinfo + nla(IFLA_IFNAME, name) + \
+    body = ifinfo + nla(IFLA_IFNAME, name) + link + \
         nla(IFLA_LINKINFO | NLA_F_NESTED, linkinfo)
     flags = NLM_F_REQUEST | NLM_F_ACK
     if not change:

@@ -46,12 +46,15 @@
 #include "kni_test.h"
 #include "kni_uq.h"
 
-/* A fresh netns holding kni0 created with ARGS, up. */
-static int setup_netns(const char *args)
+/*
+ * A fresh netns holding kni0 with QUEUES queue pairs (0 for the default)
+ * and the kni options ARGS, up.
+ */
+static int setup_netns(unsigned int queues, const char *args)
 {
 	if (enter_netns())
 		return -1;
-	return make_kni(args);
+	return make_kni_queues(queues, args);
 }
 
 /* Attach to queue Q of kni0 and map the region; 0 or -errno. */
@@ -134,7 +137,7 @@ static long long wait_stat(const char *name, long long want)
 static void post_rx(struct uqueue *uq, __u32 slot, __u64 addr, __u32 len,
 		    __u32 seed)
 {
-	struct kni_desc *d = &uq->rx.desc[(*uq->rx.prod + slot) & uq->rx.mask];
+	struct kni_desc *d = prod_desc(&uq->rx, slot);
 
 	fill(frame(uq, addr), len, seed);
 	d->addr = addr;
@@ -170,7 +173,7 @@ FIXTURE_VARIANT_ADD(kni, big_frames)
 
 FIXTURE_SETUP(kni)
 {
-	ASSERT_EQ(setup_netns(variant->args), 0);
+	ASSERT_EQ(setup_netns(0, variant->args), 0);
 	ASSERT_EQ(uq_open(&self->uq, 0), 0);
 	self->pfd = packet_socket();
 	ASSERT_GE(self->pfd, 0);
@@ -196,10 +199,13 @@ TEST_F(kni, layout)
 	ASSERT_GE(at->mmap_size, at->frames +
 		  (__u64)at->frame_count * at->frame_size);
 	for (i = 0; i < 4; i++) {
-		ASSERT_LT(rings[i]->desc + at->ring_size * sizeof(struct kni_desc),
+		ASSERT_LT(rings[i]->desc + (__u64)at->ring_size * at->desc_size,
 			  at->frames + 1);
 		ASSERT_EQ(rings[i]->producer % 4, 0);
 	}
+	ASSERT_LT(at->event.desc + (__u64)at->event_ring_size * at->event_size,
+		  at->frames + 1);
+	ASSERT_LT(at->state + at->state_size, at->frames + 1);
 	/* Nothing polls rx before the first kick. */
 	ASSERT_EQ(*self->uq.rx.flags, KNI_RING_F_NEED_WAKEUP);
 	/* The last byte of the mapping is usable. */
@@ -238,7 +244,7 @@ TEST_F_TIMEOUT(kni, user_to_stack_every_length, 60)
 		ASSERT_TRUE(wait_entries(uq, &uq->free, n));
 		for (i = 0; i < n; i++) {
 			struct kni_desc *d =
-				&uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
+				cons_desc(&uq->free, i);
 
 			ASSERT_EQ(d->flags & KNI_DESC_F_DROPPED, 0);
 			ASSERT_EQ(d->len, len + i * step);
@@ -282,7 +288,7 @@ TEST_F_TIMEOUT(kni, stack_to_user_every_length, 60)
 		ASSERT_TRUE(wait_entries(uq, &uq->tx, n)) TH_LOG("length %u", len);
 		for (i = 0; i < n; i++) {
 			struct kni_desc *d =
-				&uq->tx.desc[(*uq->tx.cons + i) & uq->tx.mask];
+				cons_desc(&uq->tx, i);
 			__u32 l = len + i * step;
 
 			ASSERT_EQ(d->len, l);
@@ -451,7 +457,7 @@ TEST_F_TIMEOUT(kni, backpressure, 60)
 		ASSERT_LE(n, 8);
 		for (j = 0; j < n; j++) {
 			struct kni_desc *d =
-				&uq->tx.desc[(*uq->tx.cons + j) & uq->tx.mask];
+				cons_desc(&uq->tx, j);
 
 			fill(want, 60 + (got + j) % 100, got + j);
 			ASSERT_EQ(d->len, 60 + (got + j) % 100);
@@ -469,7 +475,7 @@ TEST_F_TIMEOUT(kni, backpressure, 60)
 		p = *uq->alloc.prod;
 		for (j = 0; j < n; j++) {
 			struct kni_desc *d =
-				&uq->alloc.desc[(p + j) & uq->alloc.mask];
+				desc_at(&uq->alloc, p + j);
 
 			d->addr = (__u64)frames[j] * uq->at.frame_size;
 			d->len = 0;
@@ -523,12 +529,12 @@ TEST_F(kni, hostile_rx_descriptors)
 	unsigned char buf[2048];
 
 	for (i = 0; i < n; i++)
-		uq->rx.desc[(*uq->rx.prod + i) & uq->rx.mask] = bad[i];
+		*prod_desc(&uq->rx, i) = bad[i];
 	produce(&uq->rx, n);
 	kick_if_needed(uq);
 	ASSERT_TRUE(wait_entries(uq, &uq->free, n));
 	for (i = 0; i < n; i++) {
-		struct kni_desc *d = &uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
+		struct kni_desc *d = cons_desc(&uq->free, i);
 
 		ASSERT_EQ(d->addr, bad[i].addr);
 		ASSERT_EQ(d->len, bad[i].len);
@@ -575,13 +581,14 @@ TEST_F(kni, hostile_alloc_descriptors)
 	__u64 area = (__u64)uq->at.frame_count * uq->at.frame_size;
 	__u32 p = *uq->alloc.prod;
 
-	uq->alloc.desc[p & uq->alloc.mask].addr = area;
-	uq->alloc.desc[(p + 1) & uq->alloc.mask].addr = ~0ULL;
-	uq->alloc.desc[(p + 2) & uq->alloc.mask].addr = 3 * uq->at.frame_size + 5;
+	*desc_at(&uq->alloc, p) = (struct kni_desc){ .addr = area };
+	*desc_at(&uq->alloc, p + 1) = (struct kni_desc){ .addr = ~0ULL };
+	*desc_at(&uq->alloc, p + 2) =
+		(struct kni_desc){ .addr = 3 * uq->at.frame_size + 5 };
 	produce(&uq->alloc, 3);
 	ASSERT_EQ(send_packet(self->pfd, 80, 4), 0);
 	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
-	ASSERT_EQ(uq->tx.desc[*uq->tx.cons & uq->tx.mask].addr,
+	ASSERT_EQ(cons_desc(&uq->tx, 0)->addr,
 		  3 * uq->at.frame_size + uq->at.headroom);
 	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_errors"), 2);
 	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), 2);
@@ -622,7 +629,7 @@ static void *scribbler(void *arg)
 
 	while (!s->stop) {
 		__u32 i = rand_r(&seed) & s->uq->rx.mask;
-		struct kni_desc *d = &s->uq->rx.desc[i];
+		struct kni_desc *d = desc_at(&s->uq->rx, i);
 
 		switch (rand_r(&seed) % 4) {
 		case 0:
@@ -837,7 +844,7 @@ TEST_F_TIMEOUT(kni, csum_valid, 60)
 	ASSERT_GE(errs, 0);
 
 	for (i = 0; i < n; i++) {
-		struct kni_desc *d = &uq->rx.desc[(*uq->rx.prod + i) & uq->rx.mask];
+		struct kni_desc *d = prod_desc(&uq->rx, i);
 
 		d->addr = (__u64)i * fs + 2;
 		d->len = udp_frame(frame(uq, d->addr), mac, 4242,
@@ -864,7 +871,7 @@ TEST_F_TIMEOUT(kni, csum_valid, 60)
 	ASSERT_TRUE(wait_entries(uq, &uq->free, n));
 	for (i = 0; i < n; i++) {
 		struct kni_desc *d =
-			&uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
+			cons_desc(&uq->free, i);
 
 		ASSERT_EQ(d->addr, (__u64)i * fs + 2);
 		ASSERT_EQ(d->flags, pkts[i].flags) TH_LOG("descriptor %u", i);
@@ -948,7 +955,7 @@ TEST_F_TIMEOUT(race, free_drained_during_poll, 90)
 	__u32 ring, round, i, half;
 	double end;
 
-	ASSERT_EQ(setup_netns("ring_size 64"), 0);
+	ASSERT_EQ(setup_netns(0, "ring_size 64"), 0);
 	ASSERT_EQ(uq_open(uq, 0), 0);
 	ASSERT_EQ(sh("echo 1 > /sys/class/net/kni0/threaded"), 0);
 	ring = uq->at.ring_size;
@@ -991,7 +998,7 @@ TEST_F_TIMEOUT(race, alloc_given_during_loopback_poll, 90)
 	__u32 ring, round, i;
 	double end;
 
-	ASSERT_EQ(setup_netns("ring_size 64 loopback fifo"), 0);
+	ASSERT_EQ(setup_netns(0, "ring_size 64 loopback fifo"), 0);
 	ASSERT_EQ(uq_open(uq, 0), 0);
 	ASSERT_EQ(sh("echo 1 > /sys/class/net/kni0/threaded"), 0);
 	ring = uq->at.ring_size;
@@ -1026,7 +1033,7 @@ FIXTURE(attach)
 
 FIXTURE_SETUP(attach)
 {
-	ASSERT_EQ(setup_netns("queues 2"), 0);
+	ASSERT_EQ(setup_netns(2, ""), 0);
 }
 
 FIXTURE_TEARDOWN(attach)
@@ -1035,7 +1042,6 @@ FIXTURE_TEARDOWN(attach)
 
 TEST_F(attach, bad_arguments)
 {
-	unsigned char big[sizeof(struct kni_attach) + 16];
 	struct kni_attach at;
 	int fd, fd2;
 
@@ -1060,21 +1066,10 @@ TEST_F(attach, bad_arguments)
 	ASSERT_EQ(errno, EINVAL);
 
 	attach_args(&at, "kni0", 0);
-	at.version = 2;
-	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
-	ASSERT_EQ(errno, EINVAL);
-	at.version = 0;
-	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
-	ASSERT_EQ(errno, EINVAL);
-	at.version = KNI_ATTACH_VERSION;
 	at.flags = 1U << 31;
 	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
 	ASSERT_EQ(errno, EINVAL);
 	at.flags = 0;
-	at.reserved[2] = 1;
-	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
-	ASSERT_EQ(errno, EINVAL);
-	at.reserved[2] = 0;
 	/* No MTU below the minimum, none below the device's own. */
 	at.max_mtu = 67;
 	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, &at), -1);
@@ -1084,15 +1079,7 @@ TEST_F(attach, bad_arguments)
 	ASSERT_EQ(errno, ERANGE);
 	at.max_mtu = 0;
 
-	/* Sizes: too small, larger with a non-zero tail, larger and zero. */
-	ASSERT_EQ(ioctl(fd, _IOWR(KNI_IOC_MAGIC, 0x01, __u64), &at), -1);
-	ASSERT_EQ(errno, EINVAL);
-	memset(big, 0, sizeof(big));
-	memcpy(big, &at, sizeof(at));
-	big[sizeof(big) - 1] = 1;
-	ASSERT_EQ(ioctl(fd, _IOWR(KNI_IOC_MAGIC, 0x01, big), big), -1);
-	ASSERT_EQ(errno, E2BIG);
-	/* The wrong direction bits are another ioctl. */
+	/* The wrong direction bits are another ioctl; sizes: argument_size. */
 	ASSERT_EQ(ioctl(fd, _IOW(KNI_IOC_MAGIC, 0x01, struct kni_attach), &at), -1);
 	ASSERT_EQ(errno, ENOTTY);
 	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, NULL), -1);
@@ -1110,12 +1097,7 @@ TEST_F(attach, bad_arguments)
 	ASSERT_EQ(attach_ioctl(fd, "kni0", ~0U, &at), -1);
 	ASSERT_EQ(errno, EINVAL);
 
-	/* A larger structure with a zero tail is accepted. */
-	attach_args(&at, "kni0", 1);
-	memset(big, 0, sizeof(big));
-	memcpy(big, &at, sizeof(at));
-	ASSERT_EQ(ioctl(fd, _IOWR(KNI_IOC_MAGIC, 0x01, big), big), 0);
-	memcpy(&at, big, sizeof(at));
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 1, &at), 0);
 	ASSERT_GT(at.mmap_size, 0);
 
 	/* Once per file, once per queue. */
@@ -1140,6 +1122,84 @@ TEST_F(attach, bad_arguments)
 	ASSERT_EQ(attach_ioctl(fd, "kni0", 1, &at), 0);
 	close(fd);
 	close(fd2);
+}
+
+/* KNI_IOC_ATTACH for a struct kni_attach of SIZE bytes. */
+#define KNI_IOC_ATTACH_SIZE(size) \
+	_IOC(_IOC_READ | _IOC_WRITE, KNI_IOC_MAGIC, 0x01, (size))
+
+/*
+ * The ioctl number carries the size of the caller's structure. Smaller
+ * than this header's is refused, whatever it holds; larger is a newer
+ * header's, accepted when the fields this kernel does not know are 0.
+ * The kernel writes back the caller's bytes and not one more, and
+ * ignores what the output fields held.
+ */
+TEST_F(attach, argument_size)
+{
+	const size_t size = sizeof(struct kni_attach);
+	const size_t smaller[] = { 16, size - 8, size - 1 };
+	const size_t tail[] = { 0, 7, 15 };
+	unsigned char buf[sizeof(struct kni_attach) + 32]
+		__attribute__((aligned(8)));
+	struct kni_attach at, *out = (struct kni_attach *)buf;
+	unsigned int i;
+	int fd;
+
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
+	attach_args(&at, "kni0", 0);
+
+	for (i = 0; i < sizeof(smaller) / sizeof(smaller[0]); i++) {
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, &at, sizeof(at));
+		ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH_SIZE(smaller[i]), buf), -1);
+		ASSERT_EQ(errno, EINVAL) TH_LOG("%zu bytes", smaller[i]);
+	}
+	for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, &at, sizeof(at));
+		buf[size + tail[i]] = 1;
+		ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH_SIZE(size + 16), buf), -1);
+		ASSERT_EQ(errno, E2BIG) TH_LOG("byte %zu set", size + tail[i]);
+	}
+
+	/*
+	 * Larger with a zero tail: attached, the tail left 0, the bytes
+	 * after the caller's size left alone.
+	 */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, &at, sizeof(at));
+	memset(buf + size + 16, 0xa5, 16);
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH_SIZE(size + 16), buf), 0);
+	ASSERT_GT(out->mmap_size, 0);
+	ASSERT_EQ(out->desc_size, sizeof(struct kni_desc));
+	ASSERT_EQ(out->state_size, sizeof(struct kni_state));
+	for (i = size; i < sizeof(buf); i++) {
+		ASSERT_EQ(buf[i], i < size + 16 ? 0 : 0xa5) TH_LOG("byte %u", i);
+	}
+	close(fd);
+
+	/*
+	 * This header's size, with every output field and the bytes after
+	 * the structure set: the outputs are overwritten, the rest is not.
+	 */
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
+	memset(buf, 0xa5, sizeof(buf));
+	memcpy(buf, &at, offsetof(struct kni_attach, mmap_size));
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH, buf), 0);
+	ASSERT_EQ(out->ifindex, at.ifindex);
+	ASSERT_EQ(out->queue, 0);
+	ASSERT_EQ(out->ring_size, 1024);
+	ASSERT_EQ(out->desc_size, sizeof(struct kni_desc));
+	ASSERT_EQ(out->event_size, sizeof(struct kni_event));
+	ASSERT_EQ(out->state_size, sizeof(struct kni_state));
+	ASSERT_EQ(out->frames % getpagesize(), 0);
+	for (i = size; i < sizeof(buf); i++) {
+		ASSERT_EQ(buf[i], 0xa5) TH_LOG("byte %u", i);
+	}
+	close(fd);
 }
 
 static int attach_in_child(bool drop_privileges)
@@ -1266,7 +1326,7 @@ TEST_F_TIMEOUT(attach, delete_netns_while_attached, 90)
 
 	self_ns = open("/proc/self/ns/net", O_RDONLY);
 	ASSERT_GE(self_ns, 0);
-	ASSERT_EQ(setup_netns(""), 0);
+	ASSERT_EQ(setup_netns(0, ""), 0);
 	ns = open("/proc/self/ns/net", O_RDONLY);
 	ASSERT_EQ(uq_open(&uq, 0), 0);
 	ASSERT_EQ(setns(self_ns, CLONE_NEWNET), 0);
@@ -1383,7 +1443,6 @@ static void attach_once(struct attacher *a)
 		return;
 	}
 	memset(&at, 0, sizeof(at));
-	at.version = KNI_ATTACH_VERSION;
 	at.ifindex = a->ifindex;
 	if (ioctl(uq.fd, KNI_IOC_ATTACH, &at)) {
 		err = errno;
@@ -1594,13 +1653,13 @@ static int link_add_kni0(int ifindex, const unsigned char *mac,
 
 	nl_put(&req.nlh, IFLA_IFNAME, "kni0", sizeof("kni0"));
 	nl_put(&req.nlh, IFLA_ADDRESS, mac, ETH_ALEN);
+	nl_put(&req.nlh, IFLA_CARRIER, &carrier, sizeof(carrier));
 	info = nl_put(&req.nlh, IFLA_LINKINFO, NULL, 0);
 	nl_put(&req.nlh, IFLA_INFO_KIND, "kni", sizeof("kni"));
 	data = nl_put(&req.nlh, IFLA_INFO_DATA, NULL, 0);
 	nl_put(&req.nlh, IFLA_KNI_RING_SIZE, &shape->ring_size, sizeof(__u32));
 	nl_put(&req.nlh, IFLA_KNI_FRAME_SIZE, &shape->frame_size,
 	       sizeof(__u32));
-	nl_put(&req.nlh, IFLA_KNI_CARRIER, &carrier, sizeof(carrier));
 	nl_end(&req.nlh, data);
 	nl_end(&req.nlh, info);
 	return nl_request(&req.nlh);
@@ -1639,7 +1698,6 @@ static int step_add(struct step *st)
 static int step_attach(struct step *st)
 {
 	memset(&st->at, 0, sizeof(st->at));
-	st->at.version = KNI_ATTACH_VERSION;
 	st->at.ifindex = st->ifindex;
 	return ioctl(st->fd, KNI_IOC_ATTACH, &st->at) ? -errno : 0;
 }
@@ -1888,7 +1946,7 @@ TEST_F_TIMEOUT(attach, kill_during_traffic, 60)
 	 * One queue, so that all of the stack's traffic is the child's; the
 	 * stack answers the pump's ARP requests on tx.
 	 */
-	ASSERT_EQ(sh("ip link del kni0 && ip link add kni0 type kni carrier on && ip link set kni0 up && ip addr add 10.0.0.2/24 dev kni0"), 0);
+	ASSERT_EQ(sh("ip link del kni0 && ip link add kni0 carrier on type kni && ip link set kni0 up && ip addr add 10.0.0.2/24 dev kni0"), 0);
 	pfd = packet_socket();
 	ASSERT_GE(pfd, 0);
 	ASSERT_EQ(pipe(p), 0);
@@ -1940,7 +1998,7 @@ TEST_F_TIMEOUT(attach, kill_during_traffic, 60)
 	produce(&uq.rx, 1);
 	ASSERT_EQ(kick_if_needed(&uq), 0);
 	ASSERT_TRUE(wait_entries(&uq, &uq.free, 1));
-	ASSERT_EQ(uq.free.desc[*uq.free.cons & uq.free.mask].flags, 0);
+	ASSERT_EQ(cons_desc(&uq.free, 0)->flags, 0);
 	ASSERT_GT(ethtool_stat("kni0", "rx0_packets"), rx0);
 	uq_close(&uq);
 	close(pfd);
@@ -2173,7 +2231,7 @@ static void *pump_thread(void *arg)
  */
 static int pump_device(void)
 {
-	return sh("ip link del kni0; ip link add kni0 type kni carrier on && ip link set kni0 up && ip addr add 10.0.0.2/24 dev kni0");
+	return sh("ip link del kni0; ip link add kni0 carrier on type kni && ip link set kni0 up && ip addr add 10.0.0.2/24 dev kni0");
 }
 
 /* Wait up to thirty seconds for the pump to receive N packets. */
@@ -2221,7 +2279,7 @@ TEST_F_TIMEOUT(attach, delete_netns_under_traffic, 90)
 
 	self_ns = open("/proc/self/ns/net", O_RDONLY);
 	ASSERT_GE(self_ns, 0);
-	ASSERT_EQ(setup_netns(""), 0);
+	ASSERT_EQ(setup_netns(0, ""), 0);
 	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
 	ASSERT_EQ(uq_open(&uq, 0), 0);
 	ns = open("/proc/self/ns/net", O_RDONLY);
@@ -2307,7 +2365,7 @@ FIXTURE_SETUP(multi)
 {
 	int i;
 
-	ASSERT_EQ(setup_netns("queues 4"), 0);
+	ASSERT_EQ(setup_netns(4, ""), 0);
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(uq_open(&self->uq[i], i), 0);
 	ASSERT_EQ(sh("ip addr add 10.9.0.2/24 dev kni0 && ip neigh add 10.9.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
@@ -2387,7 +2445,7 @@ FIXTURE_SETUP(loopback)
 	char args[64];
 
 	snprintf(args, sizeof(args), "loopback %s", variant->mode);
-	ASSERT_EQ(setup_netns(args), 0);
+	ASSERT_EQ(setup_netns(0, args), 0);
 	ASSERT_EQ(uq_open(&self->uq, 0), 0);
 }
 
@@ -2457,7 +2515,7 @@ TEST_F(loopback, rx_to_tx)
 
 		for (i = 0; i < n; i++) {
 			struct kni_desc *d =
-				&uq->tx.desc[(*uq->tx.cons + i) & uq->tx.mask];
+				cons_desc(&uq->tx, i);
 
 			len = ETH_HLEN + (done + i) * (max - ETH_HLEN) / (rs - 1);
 			ASSERT_EQ(d->len, len);
@@ -2651,7 +2709,7 @@ TEST_F_TIMEOUT(loopback, switch_under_traffic, 150)
 		n = entries(&uq->free);
 		for (i = 0; i < n; i++) {
 			struct kni_desc *d =
-				&uq->free.desc[(*uq->free.cons + i) & uq->free.mask];
+				cons_desc(&uq->free, i);
 
 			ASSERT_EQ(d->flags, 0);
 			ASSERT_EQ(d->addr % fs, 0);
@@ -2666,9 +2724,9 @@ TEST_F_TIMEOUT(loopback, switch_under_traffic, 150)
 		n = entries(&uq->tx);
 		for (i = 0; i < n; i++) {
 			struct kni_desc *d =
-				&uq->tx.desc[(*uq->tx.cons + i) & uq->tx.mask];
+				cons_desc(&uq->tx, i);
 			struct kni_desc *a =
-				&uq->alloc.desc[(*uq->alloc.prod + i) & uq->alloc.mask];
+				prod_desc(&uq->alloc, i);
 
 			seq = seq_of(frame(uq, d->addr), d->len);
 			ASSERT_GE(seq, 0) TH_LOG("tx length %u", d->len);
@@ -2698,7 +2756,7 @@ TEST_F_TIMEOUT(loopback, switch_under_traffic, 150)
 		/* More packets, at most 32 a round. */
 		for (n = 0; !draining && nfree && n < 32 && posted < SEQ_MAX; n++) {
 			struct kni_desc *d =
-				&uq->rx.desc[(*uq->rx.prod + n) & uq->rx.mask];
+				prod_desc(&uq->rx, n);
 			__u32 f = rxfree[--nfree];
 
 			seq_frame(frame(uq, (__u64)f * fs), posted);

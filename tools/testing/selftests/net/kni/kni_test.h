@@ -114,11 +114,25 @@ static inline int enter_netns(void)
 	return sh("ip link set lo up && sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
 }
 
-/* kni0, created with ARGS and the carrier on, and up. */
+/*
+ * kni0 with QUEUES queue pairs (numtxqueues and numrxqueues; 0 leaves the
+ * default), the carrier on and the kni options ARGS, and up.
+ */
+static inline int make_kni_queues(unsigned int queues, const char *args)
+{
+	char q[64] = "";
+
+	if (queues)
+		snprintf(q, sizeof(q), "numtxqueues %u numrxqueues %u ",
+			 queues, queues);
+	return sh("ip link add kni0 %scarrier on type kni %s && ip link set kni0 up",
+		  q, args);
+}
+
+/* kni0 with one queue pair, the carrier on and the kni options ARGS, up. */
 static inline int make_kni(const char *args)
 {
-	return sh("ip link add kni0 type kni carrier on %s && ip link set kni0 up",
-		  args);
+	return make_kni_queues(0, args);
 }
 
 /* A broadcast test frame of LEN bytes whose payload depends on SEED. */

@@ -24,7 +24,8 @@ struct uring {
 	__u32 *prod;
 	__u32 *cons;
 	__u32 *flags;
-	struct kni_desc *desc;
+	unsigned char *slots;
+	__u32 stride;		/* bytes from one slot to the next */
 	__u32 mask;
 };
 
@@ -33,26 +34,50 @@ struct uqueue {
 	struct kni_attach at;
 	unsigned char *map;
 	struct uring rx, free, alloc, tx;
-	struct uring event;		/* desc unused: see events */
-	struct kni_event *events;
+	struct uring event;
 	struct kni_state *state;
 };
 
 static inline void ring_map(struct uring *r, unsigned char *map,
-			    const struct kni_ring_offsets *o, __u32 size)
+			    const struct kni_ring_offsets *o, __u32 size,
+			    __u32 stride)
 {
 	r->prod = (__u32 *)(map + o->producer);
 	r->cons = (__u32 *)(map + o->consumer);
 	r->flags = (__u32 *)(map + o->flags);
-	r->desc = (struct kni_desc *)(map + o->desc);
+	r->slots = map + o->desc;
+	r->stride = stride;
 	r->mask = size - 1;
+}
+
+/* The slot of index I of a packet ring. */
+static inline struct kni_desc *desc_at(struct uring *r, __u32 i)
+{
+	return (struct kni_desc *)(r->slots + (size_t)(i & r->mask) * r->stride);
+}
+
+/* The slot N places after the producer index, on a ring userspace fills. */
+static inline struct kni_desc *prod_desc(struct uring *r, __u32 n)
+{
+	return desc_at(r, *r->prod + n);
+}
+
+/* The slot N places after the consumer index, on a ring userspace empties. */
+static inline struct kni_desc *cons_desc(struct uring *r, __u32 n)
+{
+	return desc_at(r, *r->cons + n);
+}
+
+/* The slot of index I of the event ring. */
+static inline struct kni_event *event_at(struct uring *r, __u32 i)
+{
+	return (struct kni_event *)(r->slots + (size_t)(i & r->mask) * r->stride);
 }
 
 static inline void attach_args(struct kni_attach *at, const char *dev,
 			       __u32 queue)
 {
 	memset(at, 0, sizeof(*at));
-	at->version = KNI_ATTACH_VERSION;
 	at->ifindex = if_nametoindex(dev);
 	at->queue = queue;
 }
@@ -64,20 +89,42 @@ static inline int attach_ioctl(int fd, const char *dev, __u32 queue,
 	return ioctl(fd, KNI_IOC_ATTACH, at);
 }
 
-/* Map the region of a file attached with uq->at; 0 or -errno. */
+/*
+ * Whether the layout AT has slots and a state block at least as large as
+ * the structures this program reads from them: a kernel may make them
+ * larger, never smaller.
+ */
+static inline bool layout_known(const struct kni_attach *at)
+{
+	return at->desc_size >= sizeof(struct kni_desc) &&
+	       at->event_size >= sizeof(struct kni_event) &&
+	       at->state_size >= sizeof(struct kni_state);
+}
+
+/*
+ * Map the region of a file attached with uq->at; 0 or -errno, -EPROTO
+ * when the layout's slots are smaller than the structures they hold.
+ */
 static inline int uq_map(struct uqueue *uq)
 {
-	uq->map = mmap(NULL, uq->at.mmap_size, PROT_READ | PROT_WRITE,
+	const struct kni_attach *at = &uq->at;
+
+	uq->map = NULL;
+	if (!layout_known(at))
+		return -EPROTO;
+	uq->map = mmap(NULL, at->mmap_size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, uq->fd, 0);
-	if (uq->map == MAP_FAILED)
+	if (uq->map == MAP_FAILED) {
+		uq->map = NULL;
 		return -errno;
-	ring_map(&uq->rx, uq->map, &uq->at.rx, uq->at.ring_size);
-	ring_map(&uq->free, uq->map, &uq->at.free, uq->at.ring_size);
-	ring_map(&uq->alloc, uq->map, &uq->at.alloc, uq->at.ring_size);
-	ring_map(&uq->tx, uq->map, &uq->at.tx, uq->at.ring_size);
-	ring_map(&uq->event, uq->map, &uq->at.event, uq->at.event_ring_size);
-	uq->events = (struct kni_event *)(uq->map + uq->at.event.desc);
-	uq->state = (struct kni_state *)(uq->map + uq->at.state);
+	}
+	ring_map(&uq->rx, uq->map, &at->rx, at->ring_size, at->desc_size);
+	ring_map(&uq->free, uq->map, &at->free, at->ring_size, at->desc_size);
+	ring_map(&uq->alloc, uq->map, &at->alloc, at->ring_size, at->desc_size);
+	ring_map(&uq->tx, uq->map, &at->tx, at->ring_size, at->desc_size);
+	ring_map(&uq->event, uq->map, &at->event, at->event_ring_size,
+		 at->event_size);
+	uq->state = (struct kni_state *)(uq->map + at->state);
 	return 0;
 }
 
@@ -101,7 +148,7 @@ static inline int uq_attach(struct uqueue *uq, const char *dev, __u32 queue,
 
 static inline void uq_close(struct uqueue *uq)
 {
-	if (uq->map && uq->map != MAP_FAILED)
+	if (uq->map)
 		munmap(uq->map, uq->at.mmap_size);
 	close(uq->fd);
 	memset(uq, 0, sizeof(*uq));
@@ -169,7 +216,7 @@ static inline void give_alloc(struct uqueue *uq, __u32 first, __u32 n)
 	__u32 i, p = *uq->alloc.prod;
 
 	for (i = 0; i < n; i++) {
-		struct kni_desc *d = &uq->alloc.desc[(p + i) & uq->alloc.mask];
+		struct kni_desc *d = desc_at(&uq->alloc, p + i);
 
 		d->addr = (__u64)(first + i) * uq->at.frame_size;
 		d->len = 0;
@@ -183,7 +230,7 @@ static inline bool next_event(struct uqueue *uq, struct kni_event *ev)
 {
 	if (!entries(&uq->event))
 		return false;
-	*ev = uq->events[*uq->event.cons & uq->event.mask];
+	*ev = *event_at(&uq->event, *uq->event.cons);
 	consume(&uq->event, 1);
 	return true;
 }
@@ -261,8 +308,7 @@ static inline int pump_round(struct pump *p)
 	consume(&uq->free, n);
 	if (*uq->rx.prod - __atomic_load_n(uq->rx.cons, __ATOMIC_ACQUIRE) == 0) {
 		for (i = 0; i < PUMP_RX; i++) {
-			struct kni_desc *d =
-				&uq->rx.desc[(*uq->rx.prod + i) & uq->rx.mask];
+			struct kni_desc *d = prod_desc(&uq->rx, i);
 
 			pump_arp_request(frame(uq, (__u64)i * fs));
 			d->addr = (__u64)i * fs;
@@ -275,9 +321,8 @@ static inline int pump_round(struct pump *p)
 
 	n = entries(&uq->tx);
 	for (i = 0; i < n; i++) {
-		struct kni_desc *t = &uq->tx.desc[(*uq->tx.cons + i) & uq->tx.mask];
-		struct kni_desc *a =
-			&uq->alloc.desc[(*uq->alloc.prod + i) & uq->alloc.mask];
+		struct kni_desc *t = cons_desc(&uq->tx, i);
+		struct kni_desc *a = prod_desc(&uq->alloc, i);
 
 		a->addr = t->addr - t->addr % fs;
 		a->len = 0;
