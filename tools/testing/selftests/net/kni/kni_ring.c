@@ -212,6 +212,20 @@ TEST_F(kni, layout)
 	self->uq.map[at->mmap_size - 1] = 1;
 }
 
+/*
+ * The slots of the rings and the state block have the sizes of the
+ * structures of this header: a kernel reports them so that it may make
+ * them larger one day, and a dataplane steps by what it reports.
+ */
+TEST_F(kni, slot_sizes)
+{
+	struct kni_attach *at = &self->uq.at;
+
+	ASSERT_EQ(at->desc_size, sizeof(struct kni_desc));
+	ASSERT_EQ(at->event_size, sizeof(struct kni_event));
+	ASSERT_EQ(at->state_size, sizeof(struct kni_state));
+}
+
 /* Every length from an Ethernet header to the frame size, at offsets. */
 TEST_F_TIMEOUT(kni, user_to_stack_every_length, 60)
 {
@@ -1199,6 +1213,60 @@ TEST_F(attach, argument_size)
 	for (i = size; i < sizeof(buf); i++) {
 		ASSERT_EQ(buf[i], 0xa5) TH_LOG("byte %u", i);
 	}
+	close(fd);
+}
+
+/*
+ * The region is shared with the kernel: MAP_SHARED only, at offset 0, no
+ * larger than mmap_size. Its pages come in as they are touched, the last
+ * as well as the first, and every mapping of the file sees the same ones.
+ */
+TEST_F(attach, mmap)
+{
+	struct kni_attach at;
+	unsigned char *m, *m2, *last;
+	struct kni_state *st;
+	long page = getpagesize();
+	int fd;
+
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 0, &at), 0);
+	ASSERT_EQ(at.mmap_size % page, 0);
+
+	ASSERT_EQ(mmap(NULL, at.mmap_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		       fd, 0), MAP_FAILED);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(mmap(NULL, page, PROT_READ, MAP_PRIVATE, fd, 0), MAP_FAILED);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(mmap(NULL, at.mmap_size + page, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0), MAP_FAILED);
+	ASSERT_EQ(errno, EINVAL);
+
+	m = mmap(NULL, at.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(m, MAP_FAILED);
+	m2 = mmap(NULL, at.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(m2, MAP_FAILED);
+	/* The last page first, through one mapping; seen through the other. */
+	last = m + at.mmap_size - page;
+	memset(last, 0x5a, page);
+	ASSERT_EQ(m2[at.mmap_size - page], 0x5a);
+	ASSERT_EQ(m2[at.mmap_size - 1], 0x5a);
+	m2[at.mmap_size - 1] = 0x3c;
+	ASSERT_EQ(last[page - 1], 0x3c);
+	/* The kernel's writes: the state block. */
+	st = (struct kni_state *)(m2 + at.state);
+	ASSERT_EQ(st->mtu, 1500);
+	ASSERT_EQ(st->flags & KNI_STATE_F_UP, KNI_STATE_F_UP);
+	ASSERT_EQ(*(__u32 *)(m + at.rx.flags), KNI_RING_F_NEED_WAKEUP);
+	ASSERT_EQ(munmap(m, at.mmap_size), 0);
+	ASSERT_EQ(munmap(m2, at.mmap_size), 0);
+
+	/* A part of the region, from its start. */
+	m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(m, MAP_FAILED);
+	ASSERT_EQ(*(__u32 *)(m + at.rx.flags), KNI_RING_F_NEED_WAKEUP);
+	ASSERT_EQ(munmap(m, page), 0);
 	close(fd);
 }
 
