@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +34,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
@@ -1300,6 +1302,146 @@ TEST_F_TIMEOUT(attach, permissions, 60)
 	ASSERT_EQ(sh("ip link set kni0 type kni group none"), 0);
 	ASSERT_EQ(attach_in_child(true), EPERM);
 	ASSERT_EQ(attach_in_child(false), 0);
+}
+
+/* Drop capability CAP from the effective set, or also from the others. */
+static int cap_drop(int cap, bool all)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	if (all) {
+		data[CAP_TO_INDEX(cap)].permitted &= ~CAP_TO_MASK(cap);
+		data[CAP_TO_INDEX(cap)].inheritable &= ~CAP_TO_MASK(cap);
+	}
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/* Raise capability CAP, still permitted, in the effective set again. */
+static int cap_raise(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_TO_INDEX(cap)].effective |= CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/* The attaches of refusals_before_memlock, in the order they are made. */
+enum {
+	REF_FREE,	/* a free queue: the memlock limit */
+	REF_BUSY_QUEUE,	/* the queue the test holds */
+	REF_BUSY_FILE,	/* with the test's attached file */
+	REF_QUEUE,	/* a queue the device does not have */
+	REF_MTU,	/* a max_mtu below the device's MTU */
+	REF_DEVICE,	/* a device that is no kni device */
+	REF_PERM,	/* without CAP_NET_ADMIN */
+	REF_FREE_AGAIN,	/* the free queue again: nothing was left charged */
+	REF_MAX,
+};
+
+static const struct {
+	const char *what;
+	int err;
+} refusals[REF_MAX] = {
+	[REF_FREE] = { "a free queue", ENOBUFS },
+	[REF_BUSY_QUEUE] = { "an attached queue", EBUSY },
+	[REF_BUSY_FILE] = { "an attached file", EBUSY },
+	[REF_QUEUE] = { "queue 2 of 2", EINVAL },
+	[REF_MTU] = { "max_mtu 1499", ERANGE },
+	[REF_DEVICE] = { "lo", ENODEV },
+	[REF_PERM] = { "no CAP_NET_ADMIN", EPERM },
+	[REF_FREE_AGAIN] = { "the free queue again", ENOBUFS },
+};
+
+/* An attach of refusals_before_memlock: 0 or its errno. */
+static int try_attach(int fd, const char *dev, __u32 queue, __u32 max_mtu)
+{
+	struct kni_attach at;
+	int ret;
+
+	if (fd < 0)
+		fd = open("/dev/kni", O_RDWR | O_CLOEXEC);
+	else
+		fd = dup(fd);
+	if (fd < 0)
+		return 255;
+	attach_args(&at, dev, queue);
+	at.max_mtu = max_mtu;
+	ret = ioctl(fd, KNI_IOC_ATTACH, &at) ? errno : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Attach checks everything it could refuse before it charges the region
+ * to the caller's RLIMIT_MEMLOCK, and allocates it only after: a caller
+ * over its limit learns what else is wrong with its attach, not that it
+ * is out of locked memory. The caller is a child without CAP_IPC_LOCK
+ * (which exempts from the limit) and with a limit far below the region;
+ * it reports the result of each attach on a pipe.
+ */
+TEST_F_TIMEOUT(attach, refusals_before_memlock, 60)
+{
+	int fd, p[2], status, i;
+	struct kni_attach at;
+	unsigned char res[REF_MAX];
+	pid_t pid;
+
+	fd = open("/dev/kni", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 0, &at), 0);
+	/* The limit below is far below the region. */
+	ASSERT_GT(at.mmap_size, 1 << 20);
+	ASSERT_EQ(pipe(p), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = { .rlim_cur = 64 << 10, .rlim_max = 64 << 10 };
+
+		close(p[0]);
+		memset(res, 255, sizeof(res));
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) ||
+		    cap_drop(CAP_IPC_LOCK, true))
+			_exit(1);
+		res[REF_FREE] = try_attach(-1, "kni0", 1, 0);
+		res[REF_BUSY_QUEUE] = try_attach(-1, "kni0", 0, 0);
+		res[REF_BUSY_FILE] = try_attach(fd, "kni0", 1, 0);
+		res[REF_QUEUE] = try_attach(-1, "kni0", 2, 0);
+		res[REF_MTU] = try_attach(-1, "kni0", 1, 1499);
+		res[REF_DEVICE] = try_attach(-1, "lo", 0, 0);
+		if (cap_drop(CAP_NET_ADMIN, false))
+			_exit(1);
+		res[REF_PERM] = try_attach(-1, "kni0", 1, 0);
+		if (cap_raise(CAP_NET_ADMIN))
+			_exit(1);
+		res[REF_FREE_AGAIN] = try_attach(-1, "kni0", 1, 0);
+		_exit(write(p[1], res, sizeof(res)) == sizeof(res) ? 0 : 1);
+	}
+	close(p[1]);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ(read(p[0], res, sizeof(res)), sizeof(res));
+	for (i = 0; i < REF_MAX; i++) {
+		EXPECT_EQ(res[i], refusals[i].err)
+			TH_LOG("%s: %s, not %s", refusals[i].what,
+			       res[i] ? strerror(res[i]) : "attached",
+			       strerror(refusals[i].err));
+	}
+	close(p[0]);
+
+	/* The limit was the child's: the queue it could not have is free. */
+	ASSERT_EQ(try_attach(-1, "kni0", 1, 0), 0);
+	close(fd);
 }
 
 TEST_F(attach, other_netns)
