@@ -633,6 +633,78 @@ TEST_F(kni, hostile_alloc_descriptors)
 	ASSERT_EQ(wait_stat("tx0_stops", 2), 2);
 }
 
+/*
+ * The kernel's alloc descriptors carry no flags: one with a flag set is
+ * skipped and counted in txN_invalid (and tx_errors) like one outside the
+ * area, and the packet takes the next valid frame. A packet that used up
+ * alloc on such descriptors is dropped, not held back for a frame.
+ */
+TEST_F(kni, alloc_descriptors_with_flags)
+{
+	static const __u32 flags[] = {
+		KNI_DESC_F_CSUM_VALID, 1U << 7, KNI_DESC_F_DROPPED,
+	};
+	struct uqueue *uq = &self->uq;
+	__u32 fs = uq->at.frame_size, hr = uq->at.headroom, i, n = 3;
+	unsigned char want[80], zero[80] = {};
+	__u32 p = *uq->alloc.prod;
+	struct kni_desc *d;
+
+	/* Frames 1 to 3 with a flag each, frame 4 without. */
+	for (i = 0; i < n; i++)
+		*desc_at(&uq->alloc, p + i) = (struct kni_desc){
+			.addr = (__u64)(i + 1) * fs, .flags = flags[i],
+		};
+	*desc_at(&uq->alloc, p + n) =
+		(struct kni_desc){ .addr = (__u64)(n + 1) * fs };
+	produce(&uq->alloc, n + 1);
+	ASSERT_EQ(send_packet(self->pfd, sizeof(want), 4), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	d = cons_desc(&uq->tx, 0);
+	ASSERT_EQ(d->addr, (__u64)(n + 1) * fs + hr)
+		TH_LOG("the packet went to frame %llu",
+		       (unsigned long long)d->addr / fs);
+	ASSERT_EQ(d->len, sizeof(want));
+	fill(want, sizeof(want), 4);
+	ASSERT_EQ(memcmp(frame(uq, d->addr), want, sizeof(want)), 0);
+	for (i = 1; i <= n; i++) {
+		ASSERT_EQ(memcmp(frame(uq, (__u64)i * fs + hr), zero,
+				 sizeof(zero)), 0) TH_LOG("frame %u written", i);
+	}
+	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_errors"), n);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), n);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+	consume(&uq->tx, 1);
+	/* The last frame went: the queue stopped and asks for a kick. */
+	ASSERT_EQ(wait_stat("tx0_stops", 1), 1);
+
+	/* Nothing but flagged descriptors: the next packet is dropped. */
+	p = *uq->alloc.prod;
+	for (i = 0; i < 2; i++)
+		*desc_at(&uq->alloc, p + i) = (struct kni_desc){
+			.addr = (__u64)(i + 1) * fs, .flags = KNI_DESC_F_CSUM_VALID,
+		};
+	produce(&uq->alloc, 2);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	ASSERT_EQ(send_packet(self->pfd, sizeof(want), 5), 0);
+	ASSERT_EQ(wait_stat("tx0_drops", 1), 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), n + 2);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_dropped"), 1);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_errors"), n + 2);
+	ASSERT_EQ(entries(&uq->tx), 0);
+
+	/* A valid frame afterwards takes the next packet. */
+	give_alloc(uq, 6, 1);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	ASSERT_EQ(send_packet(self->pfd, sizeof(want), 6), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	ASSERT_EQ(cons_desc(&uq->tx, 0)->addr, 6ULL * fs + hr);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 2);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_invalid"), n + 2);
+}
+
 struct scribble {
 	struct uqueue *uq;
 	volatile bool stop;
