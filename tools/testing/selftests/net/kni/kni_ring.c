@@ -892,10 +892,43 @@ static int kni0_mac(unsigned char *mac)
 }
 
 /*
- * KNI_DESC_F_CSUM_VALID says the dataplane verified the checksums: a UDP
- * datagram whose checksum is wrong reaches its socket with the flag, and
- * without it is dropped and counted in the UDP InCsumErrors. The free ring
- * returns each descriptor's flags as they were given.
+ * Rx checksum offload (NETIF_F_RXCSUM) of DEV through the ethtool ioctl:
+ * with SET -1 whether it is on (0 or 1), otherwise turned on (1) or off
+ * (0), and 0; -errno on failure.
+ */
+static int rx_csum(const char *dev, int set)
+{
+	struct ethtool_value ev = {
+		.cmd = set < 0 ? ETHTOOL_GRXCSUM : ETHTOOL_SRXCSUM,
+		.data = set < 0 ? 0 : set,
+	};
+	struct ifreq ifr = {};
+	int fd, ret;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&ev;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		ret = -errno;
+	else
+		ret = set < 0 ? (int)ev.data : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * KNI_DESC_F_CSUM_VALID says the dataplane verified the checksums. With
+ * rx checksum offload on, the default, the stack trusts it: a UDP datagram
+ * whose checksum is wrong reaches its socket with the flag, and without it
+ * is dropped and counted in the UDP InCsumErrors. With the offload off
+ * (ethtool -K rx off) the flag is ignored and the stack checks for itself:
+ * the wrong checksum is dropped despite the flag, a right one passes. The
+ * free ring returns each descriptor's flags as they were given.
+ *
+ * Each packet goes on its own; the socket's next datagram is the next one
+ * delivered, so one that does not come was dropped before it.
  */
 TEST_F_TIMEOUT(kni, csum_valid, 60)
 {
@@ -903,10 +936,19 @@ TEST_F_TIMEOUT(kni, csum_valid, 60)
 		const char *payload;
 		bool bad;
 		__u32 flags;
+		int rx_csum;	/* the offload turned so before, or -1 */
+		bool delivered;
 	} pkts[] = {
-		{ "unverified, wrong checksum", true, 0 },
-		{ "unverified, right checksum", false, 0 },
-		{ "verified, wrong checksum", true, KNI_DESC_F_CSUM_VALID },
+		{ "unverified, wrong checksum", true, 0, -1, false },
+		{ "unverified, right checksum", false, 0, -1, true },
+		{ "verified, wrong checksum", true, KNI_DESC_F_CSUM_VALID, -1,
+		  true },
+		{ "offload off: verified, wrong checksum", true,
+		  KNI_DESC_F_CSUM_VALID, 0, false },
+		{ "offload off: verified, right checksum", false,
+		  KNI_DESC_F_CSUM_VALID, -1, true },
+		{ "offload on: verified, wrong checksum", true,
+		  KNI_DESC_F_CSUM_VALID, 1, true },
 	};
 	struct sockaddr_in sin = {
 		.sin_family = AF_INET,
@@ -915,15 +957,16 @@ TEST_F_TIMEOUT(kni, csum_valid, 60)
 	};
 	struct timeval tv = { .tv_sec = 20 };
 	struct uqueue *uq = &self->uq;
-	__u32 i, n = 3, fs = uq->at.frame_size;
+	__u32 i, n = sizeof(pkts) / sizeof(pkts[0]), fs = uq->at.frame_size;
 	unsigned char mac[ETH_ALEN];
+	long long errs, dropped = 0;
 	__u64 bytes = 0;
-	long long errs;
 	char buf[256];
 	int s;
 
 	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
 	ASSERT_EQ(kni0_mac(mac), 0);
+	ASSERT_EQ(rx_csum("kni0", -1), 1);
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	ASSERT_GE(s, 0);
 	ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
@@ -932,34 +975,36 @@ TEST_F_TIMEOUT(kni, csum_valid, 60)
 	ASSERT_GE(errs, 0);
 
 	for (i = 0; i < n; i++) {
-		struct kni_desc *d = prod_desc(&uq->rx, i);
+		struct kni_desc *d = prod_desc(&uq->rx, 0);
+		size_t plen = strlen(pkts[i].payload);
 
+		if (pkts[i].rx_csum >= 0) {
+			ASSERT_EQ(rx_csum("kni0", pkts[i].rx_csum), 0);
+			ASSERT_EQ(rx_csum("kni0", -1), pkts[i].rx_csum);
+		}
 		d->addr = (__u64)i * fs + 2;
 		d->len = udp_frame(frame(uq, d->addr), mac, 4242,
 				   pkts[i].payload, pkts[i].bad);
 		d->flags = pkts[i].flags;
 		bytes += d->len;
+		produce(&uq->rx, 1);
+		kick_if_needed(uq);
+		if (!pkts[i].delivered) {
+			dropped++;
+			continue;
+		}
+		ASSERT_EQ(recv(s, buf, sizeof(buf), 0), plen)
+			TH_LOG("%s: not delivered", pkts[i].payload);
+		ASSERT_EQ(memcmp(buf, pkts[i].payload, plen), 0)
+			TH_LOG("%s: got \"%.*s\"", pkts[i].payload, (int)plen, buf);
+		ASSERT_EQ(udp_csum_errors(), errs + dropped)
+			TH_LOG("after %s", pkts[i].payload);
 	}
-	/* The first two: the socket gets the second only. */
-	produce(&uq->rx, 2);
-	kick_if_needed(uq);
-	ASSERT_EQ(recv(s, buf, sizeof(buf), 0), strlen(pkts[1].payload));
-	ASSERT_EQ(memcmp(buf, pkts[1].payload, strlen(pkts[1].payload)), 0)
-		TH_LOG("got \"%.*s\"", (int)strlen(pkts[1].payload), buf);
-	ASSERT_EQ(udp_csum_errors(), errs + 1);
 
-	/* The third, with the flag: delivered as it is. */
-	produce(&uq->rx, 1);
-	kick_if_needed(uq);
-	ASSERT_EQ(recv(s, buf, sizeof(buf), 0), strlen(pkts[2].payload));
-	ASSERT_EQ(memcmp(buf, pkts[2].payload, strlen(pkts[2].payload)), 0);
-	ASSERT_EQ(udp_csum_errors(), errs + 1);
-
-	/* Passed on, all three: the stack, not the driver, dropped one. */
+	/* Passed on, all: the stack, not the driver, dropped some. */
 	ASSERT_TRUE(wait_entries(uq, &uq->free, n));
 	for (i = 0; i < n; i++) {
-		struct kni_desc *d =
-			cons_desc(&uq->free, i);
+		struct kni_desc *d = cons_desc(&uq->free, i);
 
 		ASSERT_EQ(d->addr, (__u64)i * fs + 2);
 		ASSERT_EQ(d->flags, pkts[i].flags) TH_LOG("descriptor %u", i);
@@ -2822,6 +2867,45 @@ TEST_F(loopback, rx_to_tx)
 	ASSERT_EQ(recv(all, want, sizeof(want), 0), -1);
 	ASSERT_EQ(errno, EAGAIN);
 	close(all);
+}
+
+/*
+ * A looped-back packet keeps KNI_DESC_F_CSUM_VALID: the tx descriptor of
+ * each rx descriptor that had the flag has it (fifo copies it, fifo_skb
+ * carries it through the skb), and one without comes back without.
+ */
+TEST_F(loopback, csum_valid)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 rs = uq->at.ring_size, fs = uq->at.frame_size, i, n = 8;
+	unsigned char want[128];
+
+	give_alloc(uq, rs, n);
+	for (i = 0; i < n; i++) {
+		post_rx(uq, i, (__u64)i * fs, 60 + i, i);
+		prod_desc(&uq->rx, i)->flags = i % 2 ? KNI_DESC_F_CSUM_VALID : 0;
+	}
+	produce(&uq->rx, n);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, n));
+	for (i = 0; i < n; i++) {
+		struct kni_desc *d = cons_desc(&uq->tx, i);
+
+		ASSERT_EQ(d->len, 60 + i);
+		ASSERT_EQ(d->flags, i % 2 ? KNI_DESC_F_CSUM_VALID : 0)
+			TH_LOG("packet %u", i);
+		fill(want, 60 + i, i);
+		ASSERT_EQ(memcmp(frame(uq, d->addr), want, d->len), 0);
+	}
+	consume(&uq->tx, n);
+	ASSERT_TRUE(wait_entries(uq, &uq->free, n));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(cons_desc(&uq->free, i)->flags,
+			  i % 2 ? KNI_DESC_F_CSUM_VALID : 0);
+	}
+	consume(&uq->free, n);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), n);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
 }
 
 /*
