@@ -2419,6 +2419,72 @@ TEST_F_TIMEOUT(attach, carrier, 60)
 	ASSERT_EQ(carrier(), 0);
 }
 
+/* Whether "ip link show kni0" reports the flag FLAG (" FLAG," or "<FLAG,"). */
+static bool link_flag(const char *flag)
+{
+	char out[1024], pat[64];
+	char *b, *e;
+
+	if (sh_out(out, sizeof(out), "ip link show kni0"))
+		return false;
+	b = strchr(out, '<');
+	e = b ? strchr(b, '>') : NULL;
+	if (!e)
+		return false;
+	*e = ',';
+	e[1] = '\0';
+	snprintf(pat, sizeof(pat), "%s,", flag);
+	for (e = b; (e = strstr(e + 1, pat)); )
+		if (e[-1] == '<' || e[-1] == ',')
+			return true;
+	return false;
+}
+
+/*
+ * One dataplane, one file: the carrier follows KNI_IOC_CARRIER, visible
+ * in sysfs and as LOWER_UP, and goes off when that file is released (its
+ * last reference, the mapping, goes), not before. The device was
+ * created with the standard carrier attribute (ip link add ... carrier
+ * on); at creation without it the carrier is off.
+ */
+TEST_F_TIMEOUT(attach, carrier_one_file, 60)
+{
+	struct uqueue uq = {};
+	int fd;
+
+	ASSERT_EQ(carrier(), 1);
+	ASSERT_TRUE(link_flag("LOWER_UP"));
+	ASSERT_EQ(sh("ip link set kni0 carrier off"), 0);
+	ASSERT_EQ(carrier(), 0);
+
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	ASSERT_EQ(ioctl(uq.fd, KNI_IOC_CARRIER, 1), 0);
+	ASSERT_EQ(carrier(), 1);
+	ASSERT_TRUE(link_flag("LOWER_UP"));
+	/* The operational state follows, in its own time. */
+	ASSERT_TRUE(WAIT_UNTIL(!link_flag("NO-CARRIER"), 10));
+	ASSERT_EQ(ioctl(uq.fd, KNI_IOC_CARRIER, 0), 0);
+	ASSERT_EQ(carrier(), 0);
+	ASSERT_FALSE(link_flag("LOWER_UP"));
+	ASSERT_EQ(ioctl(uq.fd, KNI_IOC_CARRIER, 1), 0);
+	ASSERT_EQ(carrier(), 1);
+
+	/* Closed, but mapped: still attached, the carrier stays. */
+	fd = uq.fd;
+	uq.fd = -1;
+	ASSERT_EQ(close(fd), 0);
+	ASSERT_EQ(carrier(), 1);
+	ASSERT_EQ(munmap(uq.map, uq.at.mmap_size), 0);
+	uq.map = NULL;
+	ASSERT_TRUE(sysfs_wait("kni0", "carrier", 0));
+	ASSERT_FALSE(link_flag("LOWER_UP"));
+
+	/* A device created without the attribute has no carrier. */
+	ASSERT_EQ(sh("ip link add kni1 type kni && ip link set kni1 up"), 0);
+	ASSERT_EQ(sysfs_long("kni1", "carrier"), 0);
+	ASSERT_EQ(sh("ip link del kni1"), 0);
+}
+
 static void expect_event(struct __test_metadata *_metadata, struct uqueue *uq,
 			 __u32 type, __u32 value)
 {
@@ -2681,6 +2747,54 @@ TEST_F_TIMEOUT(attach, stopped_dataplane, 180)
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+/* Whether /sys/class/net/DEV/queues/NAME exists. */
+static bool has_queue(const char *dev, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues/%s", dev, name);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * A device's queue pairs are its tx and rx queues, numtxqueues and
+ * numrxqueues at creation: with 4 of each, queues 0 to 3 can be attached
+ * and queue 4 does not exist; without them, the device has one.
+ */
+TEST(queue_count)
+{
+	struct kni_attach at;
+	int fd, fd3;
+
+	ASSERT_EQ(enter_netns(), 0);
+	ASSERT_EQ(make_kni_queues(4, ""), 0);
+	ASSERT_TRUE(has_queue("kni0", "tx-3") && has_queue("kni0", "rx-3"));
+	ASSERT_FALSE(has_queue("kni0", "tx-4") || has_queue("kni0", "rx-4"));
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 4, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 64, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	fd3 = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd3, 0);
+	ASSERT_EQ(attach_ioctl(fd3, "kni0", 3, &at), 0);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 0, &at), 0);
+	close(fd);
+	close(fd3);
+
+	ASSERT_EQ(sh("ip link del kni0"), 0);
+	ASSERT_EQ(make_kni(""), 0);
+	ASSERT_TRUE(has_queue("kni0", "tx-0") && has_queue("kni0", "rx-0"));
+	ASSERT_FALSE(has_queue("kni0", "tx-1") || has_queue("kni0", "rx-1"));
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 1, &at), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(attach_ioctl(fd, "kni0", 0, &at), 0);
+	close(fd);
 }
 
 FIXTURE(multi)
