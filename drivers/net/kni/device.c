@@ -12,6 +12,7 @@
 #include <linux/log2.h>
 #include <linux/netdevice.h>
 #include <linux/slab.h>
+#include <net/netdev_queues.h>
 #include <net/netns/generic.h>
 #include <net/rtnetlink.h>
 
@@ -73,12 +74,24 @@ static void kni_dev_uninit(struct net_device *dev)
 	}
 }
 
-/* Runs once the last reference is gone, or when registration fails. */
+/*
+ * Runs once the last reference is gone, without RTNL, or when registration
+ * fails, before the work could ever be queued.
+ */
 static void kni_dev_free(struct net_device *dev)
 {
 	struct kni_dev *kni = netdev_priv(dev);
 
+	cancel_work_sync(&kni->mc_work);
 	kfree(kni->queues);
+}
+
+/* Under the address lock, in atomic context: the work posts the list. */
+static void kni_set_rx_mode(struct net_device *dev)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+
+	schedule_work(&kni->mc_work);
 }
 
 static int kni_open(struct net_device *dev)
@@ -90,11 +103,14 @@ static int kni_open(struct net_device *dev)
 		struct kni_queue *q = &kni->queues[i];
 
 		napi_enable(&q->napi);
+		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_RX, &q->napi);
+		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_TX, &q->napi);
 		/* Whatever userspace produced while the device was down. */
 		if (rcu_access_pointer(q->file))
 			kni_napi_kick(q);
 	}
 	netif_tx_start_all_queues(dev);
+	kni_event_post(kni, KNI_EVENT_UP, 1);
 	return 0;
 }
 
@@ -104,8 +120,35 @@ static int kni_stop(struct net_device *dev)
 	u32 i;
 
 	netif_tx_stop_all_queues(dev);
-	for (i = 0; i < kni->num_queues; i++)
+	for (i = 0; i < kni->num_queues; i++) {
+		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_RX, NULL);
+		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_TX, NULL);
 		napi_disable(&kni->queues[i].napi);
+	}
+	kni_event_post(kni, KNI_EVENT_UP, 0);
+	return 0;
+}
+
+/* The dataplanes declared their largest MTU; the core enforced it. */
+static int kni_change_mtu(struct net_device *dev, int new_mtu)
+{
+	WRITE_ONCE(dev->mtu, new_mtu);
+	kni_event_post(netdev_priv(dev), KNI_EVENT_MTU, new_mtu);
+	return 0;
+}
+
+static int kni_set_mac_address(struct net_device *dev, void *addr)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+	int err;
+
+	/* An attached dataplane said it cannot follow (KNI_ATTACH_F_FIXED_MAC). */
+	if (kni->fixed_mac)
+		return -EBUSY;
+	err = eth_mac_addr(dev, addr);
+	if (err)
+		return err;
+	kni_event_post(kni, KNI_EVENT_MAC, 0);
 	return 0;
 }
 
@@ -132,6 +175,55 @@ static void kni_get_stats64(struct net_device *dev,
 		stats->tx_errors += snap.invalid;
 	}
 }
+
+/*
+ * Per-queue statistics for the netdev family (qstats). Packets userspace
+ * described wrongly count as drops of the device, like those it dropped.
+ */
+static void kni_get_queue_stats_rx(struct net_device *dev, int idx,
+				   struct netdev_queue_stats_rx *stats)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+	struct kni_stats_snapshot snap;
+
+	kni_stats_read(&kni->queues[idx].rx, &snap);
+	stats->packets = snap.packets;
+	stats->bytes = snap.bytes;
+	stats->hw_drops = snap.drops + snap.invalid;
+}
+
+static void kni_get_queue_stats_tx(struct net_device *dev, int idx,
+				   struct netdev_queue_stats_tx *stats)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+	struct kni_stats_snapshot snap;
+
+	kni_stats_read(&kni->queues[idx].tx, &snap);
+	stats->packets = snap.packets;
+	stats->bytes = snap.bytes;
+	stats->hw_drops = snap.drops + snap.invalid;
+	stats->stop = snap.stops;
+}
+
+/* Every count belongs to a queue that exists: nothing is kept apart. */
+static void kni_get_base_stats(struct net_device *dev,
+			       struct netdev_queue_stats_rx *rx,
+			       struct netdev_queue_stats_tx *tx)
+{
+	rx->packets = 0;
+	rx->bytes = 0;
+	rx->hw_drops = 0;
+	tx->packets = 0;
+	tx->bytes = 0;
+	tx->hw_drops = 0;
+	tx->stop = 0;
+}
+
+static const struct netdev_stat_ops kni_stat_ops = {
+	.get_queue_stats_rx	= kni_get_queue_stats_rx,
+	.get_queue_stats_tx	= kni_get_queue_stats_tx,
+	.get_base_stats		= kni_get_base_stats,
+};
 
 /**
  * kni_set_carrier() - turn the carrier of a kni device on or off
@@ -208,10 +300,12 @@ static const struct net_device_ops kni_netdev_ops = {
 	.ndo_stop		= kni_stop,
 	.ndo_start_xmit		= kni_start_xmit,
 	.ndo_get_stats64	= kni_get_stats64,
-	.ndo_set_mac_address	= eth_mac_addr,
+	.ndo_change_mtu		= kni_change_mtu,
+	.ndo_set_mac_address	= kni_set_mac_address,
 	.ndo_validate_addr	= eth_validate_addr,
 	.ndo_change_carrier	= kni_change_carrier,
 	.ndo_change_rx_flags	= kni_change_rx_flags,
+	.ndo_set_rx_mode	= kni_set_rx_mode,
 };
 
 static void kni_setup(struct net_device *dev)
@@ -221,6 +315,7 @@ static void kni_setup(struct net_device *dev)
 	ether_setup(dev);
 	dev->netdev_ops = &kni_netdev_ops;
 	dev->ethtool_ops = &kni_ethtool_ops;
+	dev->stat_ops = &kni_stat_ops;
 	dev->needs_free_netdev = true;
 	/* Whether the stack trusts KNI_DESC_F_CSUM_VALID on rx. */
 	dev->hw_features = NETIF_F_RXCSUM;
@@ -239,6 +334,7 @@ static void kni_setup(struct net_device *dev)
 
 	kni->dev = dev;
 	INIT_LIST_HEAD(&kni->list);
+	INIT_WORK(&kni->mc_work, kni_mc_work);
 	kni->ring_size = KNI_RING_SIZE_DEFAULT;
 	kni->frame_size = KNI_FRAME_SIZE_DEFAULT;
 	kni->loopback = KNI_LOOPBACK_NONE;

@@ -3,7 +3,8 @@
  * kni: control events, kernel -> user. Every change an administrator makes
  * to a kni device (MTU, up/down, MAC address, promiscuity, all-multicast)
  * is posted on the event ring of each attached queue once the change is
- * made, and the state block next to the ring is rewritten. The kernel never
+ * made, and the state block next to the ring is rewritten. The device's
+ * own callbacks post them (device.c); no notifier watches other devices. The kernel never
  * waits for the dataplane: what it cannot honour it declared at attach time
  * (maximum MTU, fixed MAC address) and the kernel refuses that at once.
  *
@@ -21,14 +22,18 @@
 
 static u32 kni_state_flags(const struct net_device *dev)
 {
+	const struct kni_dev *kni = netdev_priv(dev);
 	u32 flags = 0;
 
-	if (dev->flags & IFF_UP)
+	/* Set before ndo_open and cleared before ndo_stop, unlike IFF_UP. */
+	if (netif_running(dev))
 		flags |= KNI_STATE_F_UP;
 	if (dev->flags & IFF_PROMISC)
 		flags |= KNI_STATE_F_PROMISC;
 	if (dev->flags & IFF_ALLMULTI)
 		flags |= KNI_STATE_F_ALLMULTI;
+	if (kni->mc_count > KNI_STATE_MC_MAX)
+		flags |= KNI_STATE_F_MC_ALL;
 	return flags;
 }
 
@@ -39,7 +44,9 @@ static u32 kni_state_flags(const struct net_device *dev)
 static void kni_state_write(struct kni_region *r, const struct net_device *dev,
 			    u32 extra)
 {
+	const struct kni_dev *kni = netdev_priv(dev);
 	struct kni_state *st = r->state;
+	u32 i, n = min_t(u32, kni->mc_count, KNI_STATE_MC_MAX);
 
 	WRITE_ONCE(st->seq, ++r->state_seq);
 	/* Orders the odd sequence before the fields; pairs with the reader's
@@ -50,6 +57,12 @@ static void kni_state_write(struct kni_region *r, const struct net_device *dev,
 	WRITE_ONCE(st->flags, kni_state_flags(dev) | extra);
 	WRITE_ONCE(st->overflows, r->overflows);
 	memcpy(st->addr, dev->dev_addr, ETH_ALEN);
+	WRITE_ONCE(st->mc_count, kni->mc_count);
+	for (i = 0; i < KNI_STATE_MC_MAX; i++) {
+		memset(st->mc_addr[i], 0, sizeof(st->mc_addr[i]));
+		if (i < n)
+			memcpy(st->mc_addr[i], kni->mc_addr[i], ETH_ALEN);
+	}
 	/* Pairs with the reader's load-acquire of seq: fields, then seq. */
 	smp_store_release(&st->seq, ++r->state_seq);
 }
@@ -117,52 +130,39 @@ void kni_event_post(struct kni_dev *kni, u32 type, u32 value)
 	}
 }
 
-static int kni_netdev_event(struct notifier_block *nb, unsigned long event,
-			    void *ptr)
+/**
+ * kni_mc_work() - post the device's multicast list when it changed
+ * @work: kni_dev.mc_work, queued by ndo_set_rx_mode
+ *
+ * A dataplane that filters multicast must let the groups the stack joined
+ * through (IPv6 neighbour discovery depends on them). The list is read
+ * under the address lock and posted under RTNL; a device that is going
+ * away posts nothing, and its destructor cancels the work.
+ */
+void kni_mc_work(struct work_struct *work)
 {
-	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
-	struct netlink_ext_ack *extack;
-	struct kni_dev *kni;
+	struct kni_dev *kni = container_of(work, struct kni_dev, mc_work);
+	u8 addr[KNI_STATE_MC_MAX][ETH_ALEN] = {};
+	struct net_device *dev = kni->dev;
+	struct netdev_hw_addr *ha;
+	u32 n = 0;
 
-	if (dev->rtnl_link_ops != &kni_link_ops)
-		return NOTIFY_DONE;
-	kni = netdev_priv(dev);
-
-	switch (event) {
-	case NETDEV_PRE_CHANGEADDR:
-		if (!kni->fixed_mac)
-			break;
-		extack = netdev_notifier_info_to_extack(ptr);
-		NL_SET_ERR_MSG_FMT(extack,
-				   "the dataplane attached to %s cannot change its MAC address",
-				   dev->name);
-		return notifier_from_errno(-EBUSY);
-	case NETDEV_CHANGEADDR:
-		kni_event_post(kni, KNI_EVENT_MAC, 0);
-		break;
-	case NETDEV_CHANGEMTU:
-		kni_event_post(kni, KNI_EVENT_MTU, dev->mtu);
-		break;
-	case NETDEV_UP:
-		kni_event_post(kni, KNI_EVENT_UP, 1);
-		break;
-	case NETDEV_DOWN:
-		kni_event_post(kni, KNI_EVENT_UP, 0);
-		break;
+	rtnl_lock();
+	if (dev->reg_state != NETREG_REGISTERED)
+		goto unlock;
+	netif_addr_lock_bh(dev);
+	netdev_for_each_mc_addr(ha, dev) {
+		if (n < KNI_STATE_MC_MAX)
+			memcpy(addr[n], ha->addr, ETH_ALEN);
+		n++;
 	}
-	return NOTIFY_DONE;
-}
-
-static struct notifier_block kni_notifier = {
-	.notifier_call	= kni_netdev_event,
-};
-
-int kni_event_init(void)
-{
-	return register_netdevice_notifier(&kni_notifier);
-}
-
-void kni_event_exit(void)
-{
-	unregister_netdevice_notifier(&kni_notifier);
+	netif_addr_unlock_bh(dev);
+	/* ndo_set_rx_mode also runs for changes of flags only. */
+	if (n == kni->mc_count && !memcmp(addr, kni->mc_addr, sizeof(addr)))
+		goto unlock;
+	kni->mc_count = n;
+	memcpy(kni->mc_addr, addr, sizeof(addr));
+	kni_event_post(kni, KNI_EVENT_MCAST, n);
+unlock:
+	rtnl_unlock();
 }

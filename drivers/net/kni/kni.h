@@ -15,6 +15,7 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <net/rtnetlink.h>
 #include <uapi/linux/kni.h>
 
@@ -230,6 +231,10 @@ struct kni_queue {
  * @loopback: enum kni_loopback
  * @owner: user allowed to attach without CAP_NET_ADMIN, or INVALID_UID
  * @group: group allowed to attach without CAP_NET_ADMIN, or INVALID_GID
+ * @mc_work: posts the multicast list; ndo_set_rx_mode runs in atomic
+ *	context, without RTNL, which the event rings need
+ * @mc_count: multicast addresses of the device, last posted (RTNL)
+ * @mc_addr: the first KNI_STATE_MC_MAX of them (RTNL)
  *
  * The attributes are written under RTNL and read locklessly elsewhere.
  */
@@ -244,6 +249,9 @@ struct kni_dev {
 	u32			loopback;
 	kuid_t			owner;
 	kgid_t			group;
+	struct work_struct	mc_work;
+	u32			mc_count;
+	u8			mc_addr[KNI_STATE_MC_MAX][ETH_ALEN];
 };
 
 /**
@@ -289,11 +297,10 @@ void kni_set_carrier(struct kni_dev *kni, bool on);
 bool kni_update_limits(struct kni_dev *kni);
 
 /* event.c */
-int kni_event_init(void);
-void kni_event_exit(void);
 void kni_event_attach(struct kni_file *kf, const struct net_device *dev);
 void kni_event_post(struct kni_dev *kni, u32 type, u32 value);
 void kni_event_gone(struct kni_file *kf, const struct net_device *dev);
+void kni_mc_work(struct work_struct *work);
 
 /* queue.c */
 int kni_chrdev_init(void);

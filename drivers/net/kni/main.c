@@ -38,13 +38,9 @@ static int __init kni_mod_init(void)
 	if (ret)
 		return ret;
 
-	ret = kni_event_init();
-	if (ret)
-		goto err_pernet;
-
 	ret = rtnl_link_register(&kni_link_ops);
 	if (ret)
-		goto err_event;
+		goto err_pernet;
 
 	ret = kni_chrdev_init();
 	if (ret)
@@ -54,8 +50,6 @@ static int __init kni_mod_init(void)
 
 err_link:
 	rtnl_link_unregister(&kni_link_ops);
-err_event:
-	kni_event_exit();
 err_pernet:
 	unregister_pernet_device(&kni_net_ops);
 	return ret;
@@ -65,7 +59,6 @@ static void __exit kni_mod_exit(void)
 {
 	kni_chrdev_exit();
 	rtnl_link_unregister(&kni_link_ops);
-	kni_event_exit();
 	unregister_pernet_device(&kni_net_ops);
 }
 

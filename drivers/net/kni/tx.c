@@ -13,6 +13,7 @@
 #include <linux/netdevice.h>
 #include <linux/poll.h>
 #include <linux/skbuff.h>
+#include <net/netdev_queues.h>
 
 #include "kni.h"
 #include "ring.h"
@@ -123,7 +124,7 @@ bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r)
 	return true;
 }
 
-/* Stop the subqueue until userspace makes room; see kni_tx_want_room(). */
+/* Stop the subqueue until userspace makes room for one more packet. */
 static void kni_tx_stop(struct kni_queue *q, struct kni_file *kf,
 			struct netdev_queue *txq)
 {
@@ -132,15 +133,19 @@ static void kni_tx_stop(struct kni_queue *q, struct kni_file *kf,
 	/* What is posted must reach userspace for it to make room. */
 	if (kni_tx_flush(r))
 		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
-	netif_tx_stop_queue(txq);
 	kni_stats_inc(&q->tx, &q->tx.stops);
 	/*
-	 * A kick that follows the flag must find the subqueue stopped:
-	 * kni_tx_wake() tests the bit without the lock.
+	 * Ask for a kick first: a kick that follows the flag must find the
+	 * subqueue stopped (kni_tx_wake() tests the bit without the lock),
+	 * and room userspace made before it could see the flag is found by
+	 * the helper's second look. The helper's barrier after stopping is a
+	 * full one for the flag store too; it pairs with the one userspace
+	 * puts between publishing alloc's producer (or tx's consumer) and
+	 * reading the flag.
 	 */
-	smp_mb__after_atomic();
-	if (kni_tx_want_room(q, r))
-		netif_tx_start_queue(txq);
+	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
+	if (netif_txq_try_stop(txq, kni_tx_has_room(q, r), 1))
+		WRITE_ONCE(*r->alloc.flags, 0);
 }
 
 /* From NAPI, after a kick: restart a subqueue userspace made room for. */

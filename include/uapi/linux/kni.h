@@ -160,7 +160,8 @@ struct kni_desc {
  * struct kni_event - one slot of the event ring
  * @type: KNI_EVENT_*
  * @value: KNI_EVENT_MTU: the new MTU; KNI_EVENT_UP, KNI_EVENT_PROMISC and
- *	KNI_EVENT_ALLMULTI: 1 for on, 0 for off; otherwise 0
+ *	KNI_EVENT_ALLMULTI: 1 for on, 0 for off; KNI_EVENT_MCAST: the number
+ *	of multicast addresses the device listens to; otherwise 0
  * @addr: KNI_EVENT_MAC: the new address in its first 6 bytes; otherwise 0
  *
  * Events are posted in the order the changes happened, once the change is
@@ -181,6 +182,10 @@ struct kni_event {
 #define KNI_EVENT_PROMISC	4	/* promiscuous mode on (1) or off (0) */
 #define KNI_EVENT_ALLMULTI	5	/* all-multicast mode on (1) or off (0) */
 #define KNI_EVENT_GONE		6	/* the device was deleted; last event */
+#define KNI_EVENT_MCAST		7	/* the multicast list changed */
+
+/* Multicast addresses struct kni_state holds; beyond, KNI_STATE_F_MC_ALL. */
+#define KNI_STATE_MC_MAX	32
 
 /**
  * struct kni_state - the device's current state, in the queue's region
@@ -191,8 +196,18 @@ struct kni_event {
  * @flags: KNI_STATE_F_*
  * @overflows: events not posted because the event ring was full
  * @addr: the MAC address in the first 6 bytes
+ * @mc_count: multicast addresses the device listens to (the stack joined
+ *	their groups), of which the first min(@mc_count, KNI_STATE_MC_MAX) are
+ *	in @mc_addr
+ * @pad: 0
+ * @mc_addr: those addresses, each in the first 6 bytes of its slot. A
+ *	dataplane that filters multicast passes these to the stack (IPv6
+ *	neighbour discovery needs them), and every multicast packet when
+ *	KNI_STATE_F_MC_ALL is set.
  *
  * Written at attach and before each event is posted, by the kernel only.
+ * The multicast list is the one the device had when it was last up: the
+ * stack maintains it only while the device is running.
  */
 struct kni_state {
 	__u32 seq;
@@ -200,12 +215,17 @@ struct kni_state {
 	__u32 flags;
 	__u32 overflows;
 	__u8 addr[8];
+	__u32 mc_count;
+	__u32 pad;
+	__u8 mc_addr[KNI_STATE_MC_MAX][8];
 };
 
 #define KNI_STATE_F_UP		(1U << 0)
 #define KNI_STATE_F_PROMISC	(1U << 1)
 #define KNI_STATE_F_ALLMULTI	(1U << 2)
 #define KNI_STATE_F_GONE	(1U << 3)
+/* More multicast addresses than @mc_addr holds: accept all multicast. */
+#define KNI_STATE_F_MC_ALL	(1U << 4)
 
 /*
  * rx ring: the kernel is not polling the ring (it is idle, or waits for
