@@ -13,11 +13,12 @@ CMD ?= ip -d link show
 # Limit for one VM run, in seconds.
 VM_TIMEOUT ?= 3000
 
-.PHONY: help deps tree kernel kernel-debug static check vm demo
+.PHONY: help deps tree kernel kernel-debug static check check-kcsan vm demo
 
 help:
 	@echo "make demo    build and boot the kni kernel, run kni-fwd between kni0 and a veth"
 	@echo "make check   static checks, then the selftests in a VM (debug kernel)"
+	@echo "make check-kcsan   the selftests on a KCSAN kernel (data races in kni fail)"
 	@echo "make vm CMD='...' [KERNEL=debug|release]   run CMD in the test VM"
 
 deps:
@@ -37,6 +38,10 @@ static: tree
 
 check: tree
 	@VM_TIMEOUT=$(VM_TIMEOUT) ./tree/check.sh
+
+# Not part of make check: a kernel of its own, and as long a VM run again.
+check-kcsan: tree
+	@VM_TIMEOUT=$(VM_TIMEOUT) ./tree/check.sh kcsan
 
 # CMD reaches the guest's shell verbatim: no make expansion, quotes kept.
 vm: tree

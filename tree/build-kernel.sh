@@ -6,19 +6,20 @@
 # usage: build-kernel.sh FLAVOUR [MAKE ARGS...]
 #   release  test kernel: tinyconfig + qemu/x86_64.config + the selftest config
 #   debug    release + qemu/debug.config (KASAN, lockdep, kmemleak, ...)
+#   kcsan    release + qemu/kcsan.config (KCSAN, lockdep)
 #   module   release with CONFIG_KNI=m; only prepares the tree (build checks)
 #
 # The build directory is keyed by the flavour's configuration, so editing a
 # driver file rebuilds incrementally while a configuration change gets a
 # directory of its own. Prints the build directory on the last line; kni
-# is built in, except in the debug flavour, where the build directory holds
-# drivers/net/kni/kni.ko.
+# is built in, except in the debug and kcsan flavours, where the build
+# directory holds drivers/net/kni/kni.ko.
 set -euo pipefail
 
 # shellcheck source=tree/env.sh
 . "$(dirname "$0")/env.sh"
 
-flavour=${1:?usage: build-kernel.sh release|debug|module [MAKE ARGS...]}
+flavour=${1:?usage: build-kernel.sh release|debug|kcsan|module [MAKE ARGS...]}
 shift
 
 st=$KNI_REPO/tools/testing/selftests/net/kni
@@ -26,6 +27,7 @@ fragments=("$st/qemu/x86_64.config" "$st/config")
 case "$flavour" in
 release) ;;
 debug) fragments+=("$st/qemu/debug.config") ;;
+kcsan) fragments+=("$st/qemu/kcsan.config") ;;
 module) ;;
 *) kni_die "unknown flavour '$flavour'" ;;
 esac
