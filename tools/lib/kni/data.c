@@ -53,29 +53,18 @@ static void kni_prod_publish(struct kni_uring *r)
 	__atomic_store_n(r->producer, r->cached_prod, __ATOMIC_RELEASE);
 }
 
-static void kni_prod_put(struct kni_uring *r, __u64 addr, __u32 len,
-			 __u32 flags)
-{
-	struct kni_desc *d = r->desc;
-
-	d += r->cached_prod++ & r->mask;
-	d->addr = addr;
-	d->len = len;
-	d->flags = flags;
-}
-
 /* Take back the frames the kernel finished sending into the pool. */
 static void kni_reclaim(struct kni_queue *q)
 {
 	__u32 rs = q->info.ring_size, fs = q->info.frame_size;
 	struct kni_uring *r = &q->free;
-	const struct kni_desc *ring = r->desc;
 	__u32 n = kni_cons_avail(r), i;
 
 	if (!n)
 		return;
 	for (i = 0; i < n; i++) {
-		struct kni_desc d = ring[r->cached_cons++ & r->mask];
+		struct kni_desc d = *(const struct kni_desc *)
+			kni_slot(r, r->cached_cons++);
 		__u64 frame = d.addr / fs;
 
 		if (frame >= rs || q->owner[frame] != KNI_FRAME_KERNEL) {
@@ -232,7 +221,6 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 {
 	__u32 rs, fs, avail, i, got = 0;
 	struct kni_uring *r;
-	const struct kni_desc *ring;
 	__u32 alloc_prod;
 
 	if (!q || (n && !bufs))
@@ -243,12 +231,12 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 	rs = q->info.ring_size;
 	fs = q->info.frame_size;
 	r = &q->tx;
-	ring = r->desc;
 	alloc_prod = q->alloc.cached_prod;
 	kni_reclaim(q);
 	avail = kni_cons_avail(r);
 	for (i = 0; i < avail && got < n; i++) {
-		struct kni_desc d = ring[r->cached_cons++ & r->mask];
+		struct kni_desc d = *(const struct kni_desc *)
+			kni_slot(r, r->cached_cons++);
 		__u64 frame = d.addr / fs;
 		struct kni_buf *b = &bufs[got];
 

@@ -132,17 +132,20 @@ static void kni_put_config(struct nlmsghdr *nlh,
 
 	if (p & KNI_CFG_MTU)
 		mnl_attr_put_u32(nlh, IFLA_MTU, cfg->mtu);
+	/* A queue pair is a tx and an rx queue: as many of each. */
+	if (p & KNI_CFG_QUEUES) {
+		mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, cfg->queues);
+		mnl_attr_put_u32(nlh, IFLA_NUM_RX_QUEUES, cfg->queues);
+	}
+	if (p & KNI_CFG_CARRIER)
+		mnl_attr_put_u8(nlh, IFLA_CARRIER, (__u8)cfg->carrier);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "kni");
 	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	if (p & KNI_CFG_QUEUES)
-		mnl_attr_put_u32(nlh, IFLA_KNI_QUEUES, cfg->queues);
 	if (p & KNI_CFG_RING_SIZE)
 		mnl_attr_put_u32(nlh, IFLA_KNI_RING_SIZE, cfg->ring_size);
 	if (p & KNI_CFG_FRAME_SIZE)
 		mnl_attr_put_u32(nlh, IFLA_KNI_FRAME_SIZE, cfg->frame_size);
-	if (p & KNI_CFG_CARRIER)
-		mnl_attr_put_u8(nlh, IFLA_KNI_CARRIER, (__u8)cfg->carrier);
 	if (p & KNI_CFG_LOOPBACK)
 		mnl_attr_put_u32(nlh, IFLA_KNI_LOOPBACK, cfg->loopback);
 	if (p & KNI_CFG_OWNER)
@@ -166,6 +169,9 @@ static int kni_newlink(const char *name, const struct kni_dev_config *cfg,
 	if (errmsg && errlen)
 		errmsg[0] = '\0';
 	if (!kni_name_ok(name) || (cfg && (cfg->present & ~kni_cfg_known)))
+		return -EINVAL;
+	/* IFLA_CARRIER is a byte the kernel takes as on when not 0. */
+	if (cfg && (cfg->present & KNI_CFG_CARRIER) && cfg->carrier > 1)
 		return -EINVAL;
 	nlh = kni_link_msg(buf, RTM_NEWLINK, flags, name);
 	kni_put_config(nlh, cfg);

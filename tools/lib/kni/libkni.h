@@ -51,17 +51,23 @@ enum {
  * @present: KNI_CFG_* bits naming the fields below that are sent; the
  *	kernel uses its defaults (on creation) or keeps the current values
  *	(on change) for the others
- * @queues: queue pairs (IFLA_KNI_QUEUES)
+ * @queues: queue pairs: sent as both IFLA_NUM_TX_QUEUES and
+ *	IFLA_NUM_RX_QUEUES, the device's number of transmit and receive
+ *	queues. They are fixed at creation: on change the kernel ignores
+ *	them, as it does for any device, and the device keeps its count
  * @ring_size: descriptors per ring (IFLA_KNI_RING_SIZE)
  * @frame_size: bytes per frame (IFLA_KNI_FRAME_SIZE)
- * @carrier: initial carrier, 0 or 1 (IFLA_KNI_CARRIER)
+ * @carrier: the carrier, 0 or 1 (IFLA_CARRIER), at creation (off when not
+ *	given) and on change
  * @loopback: enum kni_loopback (IFLA_KNI_LOOPBACK)
  * @owner: uid allowed to attach, or KNI_ID_NONE (IFLA_KNI_OWNER)
  * @group: gid allowed to attach, or KNI_ID_NONE (IFLA_KNI_GROUP)
  * @mtu: the device's MTU (IFLA_MTU)
  *
  * The values are sent as given: range checks are the kernel's, and its
- * extended ACK message says what it refused.
+ * extended ACK message says what it refused. Only @carrier is checked
+ * here (-EINVAL unless 0 or 1), since the kernel takes any byte but 0 as
+ * on.
  */
 struct kni_dev_config {
 	__u32 present;
@@ -193,7 +199,10 @@ struct kni_queue_opts {
  * @frame_size: bytes per frame
  * @frame_count: frames the library manages, 2 * @ring_size: @ring_size
  *	for sending, @ring_size for receiving
- * @headroom: bytes the kernel keeps free at the start of a frame
+ * @headroom: bytes at the start of every frame that the kernel leaves
+ *	alone: it writes the packets the stack sends after them. They are
+ *	reserved for per-packet metadata a dataplane will be able to ask for;
+ *	until then the caller may use them as it likes
  * @data_room: bytes available for a packet at a frame's headroom,
  *	@frame_size - @headroom: the largest packet the queue sends and
  *	receives
@@ -246,11 +255,21 @@ struct kni_queue_stats {
  * device's state is read once; events posted from then on reach the
  * callbacks through kni_queue_events().
  *
+ * The region is mapped shared (MAP_SHARED) and counts against the locked
+ * memory limit (RLIMIT_MEMLOCK) of the caller's user, unless the caller
+ * has CAP_IPC_LOCK, and against its memory cgroup, until the handle is
+ * detached.
+ *
  * Return: 0, or a negative errno: -EINVAL for bad arguments or a queue the
  * device does not have, -ENODEV when there is no such kni device, -EBUSY
  * when the queue is attached already, -EPERM without the right to attach,
- * -EAGAIN when the device was replaced while attaching (try again),
- * -EPROTO when the kernel's layout is one the library cannot use.
+ * -ERANGE when the device's MTU is larger than @opts->max_mtu, -ENOBUFS
+ * when the region would exceed the caller's RLIMIT_MEMLOCK, -ENOMEM when
+ * the kernel found no memory for it, -EAGAIN when the device was replaced
+ * while attaching (try again), -EPROTONOSUPPORT when the kernel's ring
+ * slots or state block are smaller than the structures of the
+ * linux/kni.h the library was built with, -EPROTO when the kernel's
+ * layout is otherwise one the library cannot use.
  */
 int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 		     const struct kni_queue_opts *opts);
@@ -372,8 +391,11 @@ __u32 kni_queue_event_overflows(const struct kni_queue *q);
  * struct kni_buf - a packet in a burst
  * @data: the packet's first byte (its Ethernet header)
  * @len: its length in bytes
- * @flags: KNI_DESC_F_* of the descriptor (for sending: 0 or
- *	KNI_DESC_F_CSUM_VALID), and KNI_BUF_F_TRUNCATED
+ * @flags: KNI_DESC_F_* of the descriptor, and KNI_BUF_F_TRUNCATED. For
+ *	sending, 0 or KNI_DESC_F_CSUM_VALID: the packet's checksums were
+ *	verified (the stack trusts them unless rx checksumming is off on the
+ *	device). Received, KNI_DESC_F_CSUM_VALID says that the stack had
+ *	verified them; a caller ignores flags it does not know
  */
 struct kni_buf {
 	void *data;

@@ -5,6 +5,8 @@
 #ifndef __LIBKNI_INTERNAL_H
 #define __LIBKNI_INTERNAL_H
 
+#include <string.h>
+
 #include "libkni.h"
 
 /*
@@ -12,12 +14,15 @@
  * its own copy of the index it owns (the producer of the rings it fills,
  * the consumer of the rings it drains) and a cached copy of the kernel's,
  * refreshed with a load-acquire only when the cached one is exhausted.
+ * Slots are STRIDE bytes apart, as the kernel said at attach: at least the
+ * structure the library knows, which starts each slot.
  */
 struct kni_uring {
 	__u32 *producer;
 	__u32 *consumer;
 	__u32 *flags;
-	void *desc;
+	unsigned char *desc;
+	__u32 stride;
 	__u32 size;
 	__u32 mask;
 	__u32 cached_prod;
@@ -61,5 +66,28 @@ struct kni_queue {
 };
 
 void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r);
+
+/* The slot of index IDX. */
+static inline void *kni_slot(const struct kni_uring *r, __u32 idx)
+{
+	return r->desc + (size_t)(idx & r->mask) * r->stride;
+}
+
+/*
+ * Produce a descriptor in the next slot of R (published later). Bytes of a
+ * larger slot that the library does not know are zeroed: a field a kernel
+ * adds means, at 0, what the kernel did before it.
+ */
+static inline void kni_prod_put(struct kni_uring *r, __u64 addr, __u32 len,
+				__u32 flags)
+{
+	struct kni_desc *d = kni_slot(r, r->cached_prod++);
+
+	d->addr = addr;
+	d->len = len;
+	d->flags = flags;
+	if (r->stride > sizeof(*d))
+		memset(d + 1, 0, r->stride - sizeof(*d));
+}
 
 #endif /* __LIBKNI_INTERNAL_H */

@@ -29,19 +29,33 @@ static bool kni_span_ok(__u64 off, __u64 len, __u64 size, __u64 align)
 	return !(off & (align - 1)) && off <= size && len <= size - off;
 }
 
+/* A ring of ENTRIES slots of STRIDE bytes, aligned to ALIGN. */
 static bool kni_ring_ok(const struct kni_ring_offsets *o, __u32 entries,
-			size_t entry_size, __u64 size)
+			__u32 stride, __u64 align, __u64 size)
 {
 	return kni_span_ok(o->producer, sizeof(__u32), size, sizeof(__u32)) &&
 	       kni_span_ok(o->consumer, sizeof(__u32), size, sizeof(__u32)) &&
 	       kni_span_ok(o->flags, sizeof(__u32), size, sizeof(__u32)) &&
-	       kni_span_ok(o->desc, (__u64)entries * entry_size, size,
-			   sizeof(__u32));
+	       kni_span_ok(o->desc, (__u64)entries * stride, size, align);
+}
+
+/*
+ * Are the ring slots and the state block at least as large as the
+ * structures this library was built with? A kernel may make them larger
+ * (the fields this library knows keep their place), never smaller.
+ */
+static bool kni_sizes_known(const struct kni_attach *at)
+{
+	return at->desc_size >= sizeof(struct kni_desc) &&
+	       at->event_size >= sizeof(struct kni_event) &&
+	       at->state_size >= sizeof(struct kni_state);
 }
 
 /* Is the layout the kernel returned one this library can use? */
 static bool kni_layout_ok(const struct kni_attach *at)
 {
+	const __u64 da = __alignof__(struct kni_desc);
+	const __u64 ea = __alignof__(struct kni_event);
 	__u64 size = at->mmap_size;
 
 	if (!size || size > SIZE_MAX || !kni_is_pow2(at->ring_size) ||
@@ -53,27 +67,31 @@ static bool kni_layout_ok(const struct kni_attach *at)
 	if (at->headroom >= at->frame_size ||
 	    at->frame_size - at->headroom < ETH_HLEN)
 		return false;
+	/* Every slot keeps the alignment of the structure in it. */
+	if (at->desc_size % da || at->event_size % ea)
+		return false;
 	if (!kni_span_ok(at->frames, (__u64)at->frame_count * at->frame_size,
 			 size, 1))
 		return false;
-	if (!kni_span_ok(at->state, sizeof(struct kni_state), size,
-			 sizeof(__u32)))
+	if (!kni_span_ok(at->state, at->state_size, size, sizeof(__u32)))
 		return false;
-	return kni_ring_ok(&at->rx, at->ring_size, sizeof(struct kni_desc), size) &&
-	       kni_ring_ok(&at->free, at->ring_size, sizeof(struct kni_desc), size) &&
-	       kni_ring_ok(&at->alloc, at->ring_size, sizeof(struct kni_desc), size) &&
-	       kni_ring_ok(&at->tx, at->ring_size, sizeof(struct kni_desc), size) &&
-	       kni_ring_ok(&at->event, at->event_ring_size,
-			   sizeof(struct kni_event), size);
+	return kni_ring_ok(&at->rx, at->ring_size, at->desc_size, da, size) &&
+	       kni_ring_ok(&at->free, at->ring_size, at->desc_size, da, size) &&
+	       kni_ring_ok(&at->alloc, at->ring_size, at->desc_size, da, size) &&
+	       kni_ring_ok(&at->tx, at->ring_size, at->desc_size, da, size) &&
+	       kni_ring_ok(&at->event, at->event_ring_size, at->event_size,
+			   ea, size);
 }
 
 static void kni_ring_init(struct kni_uring *r, unsigned char *map,
-			  const struct kni_ring_offsets *o, __u32 size)
+			  const struct kni_ring_offsets *o, __u32 size,
+			  __u32 stride)
 {
 	r->producer = (__u32 *)(map + o->producer);
 	r->consumer = (__u32 *)(map + o->consumer);
 	r->flags = (__u32 *)(map + o->flags);
 	r->desc = map + o->desc;
+	r->stride = stride;
 	r->size = size;
 	r->mask = size - 1;
 	r->cached_prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
@@ -274,7 +292,6 @@ static int kni_resync(struct kni_queue *q, const struct kni_dev_state *st)
 static int kni_drain_events(struct kni_queue *q, __u32 prod)
 {
 	struct kni_uring *r = &q->event;
-	struct kni_event *ring = r->desc;
 	__u32 n = prod - r->cached_cons, i;
 	int calls = 0;
 
@@ -285,7 +302,8 @@ static int kni_drain_events(struct kni_queue *q, __u32 prod)
 		n = r->size;
 	}
 	for (i = 0; i < n; i++) {
-		struct kni_event ev = ring[r->cached_cons++ & r->mask];
+		struct kni_event ev = *(const struct kni_event *)
+			kni_slot(r, r->cached_cons++);
 
 		if (ev.type < KNI_EVENT_MTU || ev.type > KNI_EVENT_GONE ||
 		    q->seen.gone)
@@ -338,7 +356,6 @@ int kni_queue_events(struct kni_queue *q)
 static int kni_frames_init(struct kni_queue *q)
 {
 	__u32 rs = q->info.ring_size, i;
-	struct kni_desc *d = q->alloc.desc;
 
 	q->pool = calloc(rs, sizeof(*q->pool));
 	q->owner = calloc(2 * rs, sizeof(*q->owner));
@@ -352,11 +369,8 @@ static int kni_frames_init(struct kni_queue *q)
 	if (q->alloc.cached_prod - q->alloc.cached_cons)
 		return -EPROTO;
 	for (i = 0; i < rs; i++) {
-		struct kni_desc *slot = &d[q->alloc.cached_prod++ & q->alloc.mask];
-
-		slot->addr = (__u64)(rs + i) * q->info.frame_size;
-		slot->len = 0;
-		slot->flags = 0;
+		kni_prod_put(&q->alloc, (__u64)(rs + i) * q->info.frame_size,
+			     0, 0);
 		q->owner[rs + i] = KNI_FRAME_KERNEL;
 	}
 	/* Pairs with the kernel's load-acquire of the alloc producer. */
@@ -370,7 +384,6 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 		     const struct kni_queue_opts *opts)
 {
 	struct kni_attach at = {
-		.version = KNI_ATTACH_VERSION,
 		.ifindex = (__u32)ifindex,
 		.queue = queue,
 	};
@@ -399,10 +412,15 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 		err = -errno;
 		goto err_close;
 	}
+	if (!kni_sizes_known(&at)) {
+		err = -EPROTONOSUPPORT;
+		goto err_close;
+	}
 	if (!kni_layout_ok(&at)) {
 		err = -EPROTO;
 		goto err_close;
 	}
+	/* Shared: the kernel refuses a private mapping of the region. */
 	q->map = mmap(NULL, at.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      q->fd, 0);
 	if (q->map == MAP_FAILED) {
@@ -422,11 +440,13 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 	};
 	q->frames = q->map + at.frames;
 	q->state = (struct kni_state *)(q->map + at.state);
-	kni_ring_init(&q->rx, q->map, &at.rx, at.ring_size);
-	kni_ring_init(&q->free, q->map, &at.free, at.ring_size);
-	kni_ring_init(&q->alloc, q->map, &at.alloc, at.ring_size);
-	kni_ring_init(&q->tx, q->map, &at.tx, at.ring_size);
-	kni_ring_init(&q->event, q->map, &at.event, at.event_ring_size);
+	kni_ring_init(&q->rx, q->map, &at.rx, at.ring_size, at.desc_size);
+	kni_ring_init(&q->free, q->map, &at.free, at.ring_size, at.desc_size);
+	kni_ring_init(&q->alloc, q->map, &at.alloc, at.ring_size,
+		      at.desc_size);
+	kni_ring_init(&q->tx, q->map, &at.tx, at.ring_size, at.desc_size);
+	kni_ring_init(&q->event, q->map, &at.event, at.event_ring_size,
+		      at.event_size);
 	if (opts && opts->ops)
 		q->ops = *opts->ops;
 	if (opts)
@@ -467,6 +487,12 @@ void kni_queue_detach(struct kni_queue *q)
 	free(q);
 }
 
+/* Messages longer than a line, kept whole so that they can be found. */
+#define KNI_ERR_SIZES \
+	"the kernel's ring slots or state block are smaller than libkni's structures (a kernel older than libkni's linux/kni.h)"
+#define KNI_ERR_MEMLOCK \
+	"the region exceeds the caller's RLIMIT_MEMLOCK (needs CAP_IPC_LOCK or a larger limit)"
+
 const char *kni_strerror(int err)
 {
 	const char *s;
@@ -486,8 +512,12 @@ const char *kni_strerror(int err)
 		return "no /dev/kni: is the kni module loaded?";
 	case ENOTCONN:
 		return "the file is not attached to a queue";
+	case EPROTONOSUPPORT:
+		return KNI_ERR_SIZES;
+	case ENOBUFS:
+		return KNI_ERR_MEMLOCK;
 	case E2BIG:
-		return "the kernel does not know this version of struct kni_attach";
+		return "the kernel does not know a field libkni set in struct kni_attach";
 	}
 	s = strerrordesc_np(err);
 	return s ? s : "unknown error";
