@@ -25,19 +25,19 @@ static const char * const kni_loopback_names[] = {
 static void print_explain(FILE *f)
 {
 	fprintf(f,
-		"Usage: ... kni [ queues QUEUES ]\n"
-		"		[ ring_size RING_SIZE ]\n"
+		"Usage: ... kni [ ring_size RING_SIZE ]\n"
 		"		[ frame_size FRAME_SIZE ]\n"
-		"		[ carrier { on | off } ]\n"
 		"		[ loopback { none | fifo | fifo_skb } ]\n"
 		"		[ owner { USER | none } ]\n"
 		"		[ group { GROUP | none } ]\n"
 		"\n"
-		"Where:	QUEUES		:= number of queue pairs\n"
-		"	RING_SIZE	:= descriptors per ring, a power of two\n"
+		"Where:	RING_SIZE	:= descriptors per ring, a power of two\n"
 		"	FRAME_SIZE	:= bytes per frame, a power of two\n"
 		"	USER		:= user name or uid allowed to attach\n"
 		"	GROUP		:= group name or gid allowed to attach\n"
+		"\n"
+		"The queue pairs are ip link's numtxqueues N numrxqueues N (the same N,\n"
+		"fixed at creation); the carrier is ip link's carrier { on | off }.\n"
 	);
 }
 
@@ -99,12 +99,7 @@ static int kni_parse_opt(struct link_util *lu, int argc, char **argv,
 	int err;
 
 	while (argc > 0) {
-		if (!strcmp(*argv, "queues")) {
-			NEXT_ARG();
-			check_duparg(&attrs, IFLA_KNI_QUEUES, "queues", *argv);
-			addattr32(n, 1024, IFLA_KNI_QUEUES,
-				  kni_parse_u32("queues", *argv));
-		} else if (!strcmp(*argv, "ring_size")) {
+		if (!strcmp(*argv, "ring_size")) {
 			NEXT_ARG();
 			check_duparg(&attrs, IFLA_KNI_RING_SIZE, "ring_size",
 				     *argv);
@@ -116,15 +111,6 @@ static int kni_parse_opt(struct link_util *lu, int argc, char **argv,
 				     *argv);
 			addattr32(n, 1024, IFLA_KNI_FRAME_SIZE,
 				  kni_parse_u32("frame_size", *argv));
-		} else if (!strcmp(*argv, "carrier")) {
-			bool carrier;
-
-			NEXT_ARG();
-			check_duparg(&attrs, IFLA_KNI_CARRIER, "carrier", *argv);
-			carrier = parse_on_off("carrier", *argv, &err);
-			if (err)
-				return err;
-			addattr8(n, 1024, IFLA_KNI_CARRIER, carrier);
 		} else if (!strcmp(*argv, "loopback")) {
 			int mode;
 
@@ -176,10 +162,6 @@ static void kni_print_opt(struct link_util *lu, FILE *f, struct rtattr *tb[])
 	if (!tb)
 		return;
 
-	if (tb[IFLA_KNI_QUEUES])
-		print_uint(PRINT_ANY, "queues", "queues %u ",
-			   rta_getattr_u32(tb[IFLA_KNI_QUEUES]));
-
 	if (tb[IFLA_KNI_RING_SIZE])
 		print_uint(PRINT_ANY, "ring_size", "ring_size %u ",
 			   rta_getattr_u32(tb[IFLA_KNI_RING_SIZE]));
@@ -187,10 +169,6 @@ static void kni_print_opt(struct link_util *lu, FILE *f, struct rtattr *tb[])
 	if (tb[IFLA_KNI_FRAME_SIZE])
 		print_uint(PRINT_ANY, "frame_size", "frame_size %u ",
 			   rta_getattr_u32(tb[IFLA_KNI_FRAME_SIZE]));
-
-	if (tb[IFLA_KNI_CARRIER])
-		print_on_off(PRINT_ANY, "carrier", "carrier %s ",
-			     rta_getattr_u8(tb[IFLA_KNI_CARRIER]));
 
 	if (tb[IFLA_KNI_LOOPBACK]) {
 		__u32 mode = rta_getattr_u32(tb[IFLA_KNI_LOOPBACK]);
