@@ -4,7 +4,9 @@
 # IFLA_KNI_* attributes: defaults, every attribute set at creation and shown
 # by "ip -d link show" (plain and JSON), rejection of invalid values with
 # the expected extack message and no device left behind, and what
-# changelink may and may not change.
+# changelink may and may not change. Also the standard attributes kni
+# takes its queue pairs (IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES) and its
+# carrier (IFLA_CARRIER) from.
 
 source ../lib.sh
 source kni_lib.sh
@@ -24,15 +26,19 @@ test_defaults()
 	$KNI_STOCK_IP -n "$NS" link add kni0 type kni
 	check_err $? "$KNI_STOCK_IP link add kni0 type kni failed"
 
-	expect_out "queues 1 ring_size 1024 frame_size 2048 carrier off loopback none" \
+	expect_out "ring_size 1024 frame_size 2048 loopback none" \
 		ip -n "$NS" -d link show kni0
 	expect_out "maxmtu 1774" ip -n "$NS" -d link show kni0
+	# One queue pair, and only one allocated.
+	expect_out "numtxqueues 1 numrxqueues 1 " ip -n "$NS" -d link show kni0
+	check_queues "$NS" kni0 1
 	# No owner or group unless one is given.
 	check_info_data "$NS" kni0 \
-		"{'queues': 1, 'ring_size': 1024, 'frame_size': 2048, 'carrier': False, 'loopback': 'none'}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none'}"
 	$KNI_STOCK_IP -n "$NS" link set kni0 up
 	check_err $? "$KNI_STOCK_IP link set kni0 up failed"
 	expect_out "NO-CARRIER" "$KNI_STOCK_IP" -n "$NS" link show kni0
+	check_carrier "$NS" kni0 0
 
 	$KNI_STOCK_IP -n "$NS" link del kni0
 	check_err $? "$KNI_STOCK_IP link del kni0 failed"
@@ -41,27 +47,26 @@ test_defaults()
 
 test_all_attributes()
 {
-	local q
-
 	RET=0
-	ip -n "$NS" link add kni0 type kni queues 4 ring_size 512 \
-		frame_size 4096 carrier on loopback fifo owner 1000 group 1001
+	ip -n "$NS" link add kni0 numtxqueues 4 numrxqueues 4 carrier on \
+		type kni ring_size 512 frame_size 4096 loopback fifo \
+		owner 1000 group 1001
 	check_err $? "creating kni0 with every attribute failed"
 
-	expect_out "queues 4 ring_size 512 frame_size 4096 carrier on loopback fifo owner 1000 group 1001" \
+	expect_out "ring_size 512 frame_size 4096 loopback fifo owner 1000 group 1001" \
 		ip -n "$NS" -d link show kni0
+	expect_out "numtxqueues 4 numrxqueues 4 " ip -n "$NS" -d link show kni0
 	expect_out "True" kni_json "$NS" kni0 "d['linkinfo']['info_kind'] == 'kni'"
 	check_info_data "$NS" kni0 \
-		"{'queues': 4, 'ring_size': 512, 'frame_size': 4096, 'carrier': True, 'loopback': 'fifo', 'owner': 1000, 'group': 1001}"
+		"{'ring_size': 512, 'frame_size': 4096, 'loopback': 'fifo', 'owner': 1000, 'group': 1001}"
 	# frame_size 4096 leaves room for an MTU of 4096 - 256 - 18.
 	expect_out "True" kni_json "$NS" kni0 "d['max_mtu'] == 3822"
+	# The queue pairs are the device's real queues.
+	check_queues "$NS" kni0 4
 	ip -n "$NS" link set kni0 up
 	check_err $? "ip link set kni0 up failed"
 	expect_out "LOWER_UP" ip -n "$NS" link show kni0
-	# The queue count is the device's real queue count.
-	q=$(ip netns exec "$NS" ls /sys/class/net/kni0/queues | tr '\n' ' ')
-	[ "$q" = "rx-0 rx-1 rx-2 rx-3 tx-0 tx-1 tx-2 tx-3 " ]
-	check_err $? "sysfs queues are '$q'"
+	check_carrier "$NS" kni0 1
 
 	ip -n "$NS" link del kni0
 	check_err $? "ip link del kni0 failed"
@@ -72,10 +77,68 @@ test_all_attributes()
 	check_err $? "creating kni0 with owner and group root failed"
 	expect_out "loopback fifo_skb owner 0 group 0" ip -n "$NS" -d link show kni0
 	check_info_data "$NS" kni0 \
-		"{'queues': 1, 'ring_size': 1024, 'frame_size': 2048, 'carrier': False, 'loopback': 'fifo_skb', 'owner': 0, 'group': 0}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'fifo_skb', 'owner': 0, 'group': 0}"
 	ip -n "$NS" link del kni0
 	check_err $? "ip link del kni0 failed"
 	log_test "loopback fifo_skb, owner and group by name"
+}
+
+# Queue pairs and the carrier are the standard numtxqueues, numrxqueues
+# and carrier: the stock ip sets them too.
+test_queues_carrier()
+{
+	local q
+
+	RET=0
+	$KNI_STOCK_IP -n "$NS" link add kni0 numtxqueues 4 numrxqueues 4 \
+		carrier on type kni
+	check_err $? "$KNI_STOCK_IP link add kni0 numtxqueues 4 numrxqueues 4 carrier on failed"
+	expect_out "numtxqueues 4 numrxqueues 4 " \
+		"$KNI_STOCK_IP" -n "$NS" -d link show kni0
+	check_queues "$NS" kni0 4
+	$KNI_STOCK_IP -n "$NS" link set kni0 up
+	check_err $? "$KNI_STOCK_IP link set kni0 up failed"
+	expect_out "LOWER_UP" "$KNI_STOCK_IP" -n "$NS" link show kni0
+	check_carrier "$NS" kni0 1
+	$KNI_STOCK_IP -n "$NS" link set kni0 carrier off
+	check_err $? "$KNI_STOCK_IP link set kni0 carrier off failed"
+	expect_out "NO-CARRIER" "$KNI_STOCK_IP" -n "$NS" link show kni0
+	check_carrier "$NS" kni0 0
+	$KNI_STOCK_IP -n "$NS" link set kni0 carrier on
+	check_err $? "$KNI_STOCK_IP link set kni0 carrier on failed"
+	check_carrier "$NS" kni0 1
+	$KNI_STOCK_IP -n "$NS" link del kni0
+	check_err $? "$KNI_STOCK_IP link del kni0 failed"
+
+	# The most there may be; one of each given alone is the default.
+	ip -n "$NS" link add kni0 numtxqueues 64 numrxqueues 64 type kni
+	check_err $? "creating kni0 with 64 queue pairs failed"
+	check_queues "$NS" kni0 64
+	ip -n "$NS" link del kni0
+	check_err $? "ip link del kni0 failed"
+	for q in numtxqueues numrxqueues; do
+		ip -n "$NS" link add kni0 "$q" 1 type kni
+		check_err $? "creating kni0 with $q 1 alone failed"
+		check_queues "$NS" kni0 1
+		ip -n "$NS" link del kni0
+		check_err $? "ip link del kni0 failed"
+	done
+	log_test "numtxqueues, numrxqueues and carrier, also with the stock ip"
+
+	RET=0
+	reject_link "kni needs as many rx queues as tx queues" \
+		numtxqueues 4 numrxqueues 2
+	reject_link "kni needs as many rx queues as tx queues" \
+		numtxqueues 2 numrxqueues 4
+	reject_link "kni needs as many rx queues as tx queues" numtxqueues 4
+	reject_link "kni needs as many rx queues as tx queues" numrxqueues 4
+	reject_link "kni supports at most 64 queues" \
+		numtxqueues 65 numrxqueues 65
+	reject_link "kni supports at most 64 queues" \
+		numtxqueues 4096 numrxqueues 4096
+	reject_link "Invalid number of transmit queues" \
+		numtxqueues 0 numrxqueues 0
+	log_test "unequal or too many queues rejected with an extack message"
 }
 
 # reject TEXT ARGS...: creating kni0 with ARGS fails with TEXT and leaves
@@ -86,6 +149,17 @@ reject()
 
 	shift
 	expect_fail "$text" ip -n "$NS" link add kni0 type kni "$@"
+	check_kni_count "$NS" 0 "after '$*'"
+}
+
+# reject_link TEXT ARGS...: the same for ARGS of ip link itself, before
+# "type kni".
+reject_link()
+{
+	local text=$1
+
+	shift
+	expect_fail "$text" ip -n "$NS" link add kni0 "$@" type kni
 	check_kni_count "$NS" 0 "after '$*'"
 }
 
@@ -105,8 +179,6 @@ reject_nl()
 test_invalid()
 {
 	RET=0
-	reject "integer out of range" queues 0
-	reject "integer out of range" queues 65
 	reject "integer out of range" ring_size 0
 	reject "integer out of range" ring_size 32
 	reject "integer out of range" ring_size 65536
@@ -130,8 +202,6 @@ test_invalid()
 
 	RET=0
 	reject_nl "error ERANGE: integer out of range" loopback=3
-	reject_nl "error ERANGE: integer out of range" carrier=2
-	reject_nl "error ERANGE: integer out of range" queues=4294967295
 	reject_nl "error ERANGE: Attribute failed policy validation" \
 		ring_size=1024:2
 	reject_nl "error EINVAL: kni frame_size must be a power of two" \
@@ -146,11 +216,18 @@ test_changelink()
 	local out
 
 	RET=0
-	ip -n "$NS" link add kni0 type kni queues 2 ring_size 256
+	ip -n "$NS" link add kni0 numtxqueues 2 numrxqueues 2 type kni \
+		ring_size 256
 	check_err $? "creating kni0 failed"
 
-	expect_fail "kni queues is fixed when the device is created (it is 2)" \
-		ip -n "$NS" link set kni0 type kni queues 4
+	# The queue pairs are fixed: the core ignores numtxqueues and
+	# numrxqueues on an existing device, with or without kni attributes.
+	ip -n "$NS" link set kni0 numtxqueues 4 numrxqueues 4
+	check_err $? "ip link set kni0 numtxqueues 4 numrxqueues 4 failed"
+	ip -n "$NS" link set kni0 numtxqueues 4 numrxqueues 4 type kni \
+		loopback none
+	check_err $? "ip link set kni0 numtxqueues 4 numrxqueues 4 type kni failed"
+	check_queues "$NS" kni0 2
 	expect_fail "kni ring_size is fixed when the device is created (it is 256)" \
 		ip -n "$NS" link set kni0 type kni ring_size 512
 	expect_fail "kni frame_size is fixed when the device is created (it is 2048)" \
@@ -158,39 +235,46 @@ test_changelink()
 	out=$(ip netns exec "$NS" "${NL[@]}" --change kni0 loopback=7)
 	[ "$out" = "error ERANGE: integer out of range" ]
 	check_err $? "changelink with loopback 7 said '$out'"
-	# A rejected change changes nothing, not even what was valid in it.
+	# A rejected change changes nothing, not even what was valid in it:
+	# the carrier, applied after the kni attributes, stays off.
 	expect_fail "kni ring_size is fixed when the device is created (it is 256)" \
-		ip -n "$NS" link set kni0 type kni carrier on loopback fifo \
+		ip -n "$NS" link set kni0 carrier on type kni loopback fifo \
 		owner 5 group 6 ring_size 64
 	check_info_data "$NS" kni0 \
-		"{'queues': 2, 'ring_size': 256, 'frame_size': 2048, 'carrier': False, 'loopback': 'none'}"
+		"{'ring_size': 256, 'frame_size': 2048, 'loopback': 'none'}"
 	ip -n "$NS" link set kni0 up
 	check_err $? "ip link set kni0 up failed"
 	expect_out "NO-CARRIER" ip -n "$NS" link show kni0
+	check_carrier "$NS" kni0 0
 
 	# Restating the fixed values is not a change.
-	ip -n "$NS" link set kni0 type kni queues 2 ring_size 256 frame_size 2048
+	ip -n "$NS" link set kni0 type kni ring_size 256 frame_size 2048
 	check_err $? "restating the fixed attributes failed"
 
-	ip -n "$NS" link set kni0 type kni carrier on loopback fifo owner 7 group 8
+	ip -n "$NS" link set kni0 carrier on type kni loopback fifo owner 7 group 8
 	check_err $? "changing carrier, loopback, owner and group failed"
-	expect_out "carrier on loopback fifo owner 7 group 8" \
+	expect_out "loopback fifo owner 7 group 8" \
 		ip -n "$NS" -d link show kni0
 	check_info_data "$NS" kni0 \
-		"{'queues': 2, 'ring_size': 256, 'frame_size': 2048, 'carrier': True, 'loopback': 'fifo', 'owner': 7, 'group': 8}"
+		"{'ring_size': 256, 'frame_size': 2048, 'loopback': 'fifo', 'owner': 7, 'group': 8}"
 	expect_out "LOWER_UP" ip -n "$NS" link show kni0
+	check_carrier "$NS" kni0 1
 
 	# Each alone; what is not given stays.
 	ip -n "$NS" link set kni0 type kni group 9
 	check_err $? "changing the group alone failed"
 	check_info_data "$NS" kni0 \
-		"{'queues': 2, 'ring_size': 256, 'frame_size': 2048, 'carrier': True, 'loopback': 'fifo', 'owner': 7, 'group': 9}"
+		"{'ring_size': 256, 'frame_size': 2048, 'loopback': 'fifo', 'owner': 7, 'group': 9}"
+	check_carrier "$NS" kni0 1
 
-	ip -n "$NS" link set kni0 type kni carrier off loopback none owner none group none
+	ip -n "$NS" link set kni0 carrier off type kni loopback none owner none \
+		group none
 	check_err $? "changing back to no owner and no group failed"
 	check_info_data "$NS" kni0 \
-		"{'queues': 2, 'ring_size': 256, 'frame_size': 2048, 'carrier': False, 'loopback': 'none'}"
+		"{'ring_size': 256, 'frame_size': 2048, 'loopback': 'none'}"
 	expect_out "NO-CARRIER" ip -n "$NS" link show kni0
+	check_carrier "$NS" kni0 0
+	check_queues "$NS" kni0 2
 
 	ip -n "$NS" link del kni0
 	check_err $? "ip link del kni0 failed"
@@ -280,8 +364,9 @@ test_cycles()
 
 	RET=0
 	for ((i = 0; i < 100; i++)); do
-		ip -n "$NS" link add kni0 type kni queues 8 ring_size 4096 \
-			frame_size 8192 carrier on owner 1000 || break
+		ip -n "$NS" link add kni0 numtxqueues 8 numrxqueues 8 \
+			carrier on type kni ring_size 4096 frame_size 8192 \
+			owner 1000 || break
 		ip -n "$NS" link set kni0 up || break
 		ip -n "$NS" link del kni0 || break
 	done
@@ -295,6 +380,7 @@ setup_ns NS || exit "$ksft_skip"
 require_kni "$NS"
 test_defaults
 test_all_attributes
+test_queues_carrier
 test_invalid
 test_changelink
 test_mtu_mac

@@ -114,8 +114,8 @@ tc qdisc add dev port0 clsact &&
 # kni-fwd gives port0 kni0's MTU (1500) when it starts.
 ip link set port0 mtu 1450 up || fail "port0 up"
 
-step "ip link add kni0 type kni queues 1; 10.0.0.2/24; up"
-ip link add kni0 type kni queues 1 || fail "ip link add kni0"
+step "ip link add kni0 numtxqueues 1 numrxqueues 1 type kni; 10.0.0.2/24; up"
+ip link add kni0 numtxqueues 1 numrxqueues 1 type kni || fail "ip link add kni0"
 ip addr add 10.0.0.2/24 dev kni0 || fail "address on kni0"
 ip link set kni0 up || fail "kni0 up"
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# ethtool on kni devices: driver information, channels, rings, link, and
+# ethtool on kni devices: driver information, channels, rings, link, the
+# rx checksum offload a dataplane's KNI_DESC_F_CSUM_VALID depends on, and
 # per-queue counters that follow the traffic (with nothing attached, every
 # packet the stack sends is counted as a drop of its queue).
 
@@ -17,7 +18,8 @@ trap cleanup EXIT
 test_info()
 {
 	RET=0
-	ip -n "$NS" link add kni0 type kni queues 3 ring_size 2048 frame_size 4096
+	ip -n "$NS" link add kni0 numtxqueues 3 numrxqueues 3 type kni \
+		ring_size 2048 frame_size 4096
 	check_err $? "creating kni0 failed"
 
 	expect_out "driver: kni" ip netns exec "$NS" ethtool -i kni0
@@ -45,7 +47,7 @@ test_info()
 		ip netns exec "$NS" ethtool -G kni0 rx 512
 
 	expect_out "Link detected: no" ip netns exec "$NS" ethtool kni0
-	ip -n "$NS" link set kni0 type kni carrier on
+	ip -n "$NS" link set kni0 carrier on
 	check_err $? "turning the carrier on failed"
 	ip -n "$NS" link set kni0 up
 	check_err $? "ip link set kni0 up failed"
@@ -53,6 +55,43 @@ test_info()
 	ip -n "$NS" link del kni0
 	check_err $? "deleting kni0 failed"
 	log_test "ethtool -i, -l, -g and link"
+}
+
+# rx_csum NS: kni0's rx-checksumming feature in NS ("on" or "off", with
+# ethtool's "[fixed]" when it cannot change).
+rx_csum()
+{
+	ip netns exec "$1" ethtool -k kni0 | sed -n 's/^rx-checksumming: //p'
+}
+
+test_features()
+{
+	local out
+
+	RET=0
+	ip -n "$NS" link add kni0 type kni
+	check_err $? "creating kni0 failed"
+
+	# On by default: the stack trusts the checksums a dataplane verified.
+	out=$(rx_csum "$NS")
+	[ "$out" = on ]
+	check_err $? "rx-checksumming is '$out' on a new device, expected on"
+	ip netns exec "$NS" ethtool -K kni0 rx off
+	check_err $? "ethtool -K kni0 rx off failed"
+	out=$(rx_csum "$NS")
+	[ "$out" = off ]
+	check_err $? "rx-checksumming is '$out' after ethtool -K rx off"
+	ip -n "$NS" link set kni0 up
+	check_err $? "ip link set kni0 up failed"
+	ip netns exec "$NS" ethtool -K kni0 rx on
+	check_err $? "ethtool -K kni0 rx on failed"
+	out=$(rx_csum "$NS")
+	[ "$out" = on ]
+	check_err $? "rx-checksumming is '$out' after ethtool -K rx on"
+
+	ip -n "$NS" link del kni0
+	check_err $? "deleting kni0 failed"
+	log_test "ethtool -k and -K: rx checksumming"
 }
 
 # tx_drops NS: the sum of the per-queue tx drops of kni0 in NS.
@@ -73,7 +112,7 @@ test_stats()
 	local out n before after d
 
 	RET=0
-	ip -n "$NS" link add kni0 type kni queues 2 carrier on
+	ip -n "$NS" link add kni0 numtxqueues 2 numrxqueues 2 carrier on type kni
 	check_err $? "creating kni0 failed"
 
 	out=$(ip netns exec "$NS" ethtool -S kni0)
@@ -112,5 +151,6 @@ test_stats()
 setup_ns NS || exit "$ksft_skip"
 require_kni "$NS"
 test_info
+test_features
 test_stats
 exit "$EXIT_STATUS"

@@ -153,6 +153,32 @@ check_info_data()
 	check_info_json "$out" "$2" "$3"
 }
 
+# check_queues NS DEV N: DEV in NS has N transmit and N receive queues, as
+# rtnetlink reports them and as sysfs lists them.
+check_queues()
+{
+	local out rx tx
+
+	out=$(kni_json "$1" "$2" "(d['num_tx_queues'], d['num_rx_queues'])" 2>&1)
+	[ "$out" = "($3, $3)" ]
+	check_err $? "$2's (numtxqueues, numrxqueues) are '$out', expected ($3, $3)"
+	rx=$(ip netns exec "$1" sh -c "ls -d /sys/class/net/$2/queues/rx-* | wc -l")
+	tx=$(ip netns exec "$1" sh -c "ls -d /sys/class/net/$2/queues/tx-* | wc -l")
+	[ "$rx $tx" = "$3 $3" ]
+	check_err $? "$2 has $rx rx and $tx tx queues in sysfs, expected $3 of each"
+}
+
+# check_carrier NS DEV 0|1: DEV in NS, which must be up, has no carrier (0)
+# or has one (1).
+check_carrier()
+{
+	local c
+
+	c=$(ip netns exec "$1" cat "/sys/class/net/$2/carrier" 2>&1)
+	[ "$c" = "$3" ]
+	check_err $? "$2's carrier is '$c', expected $3"
+}
+
 # wait_for CMD...: run CMD until it succeeds, for at most KNI_WAIT seconds;
 # CMD's status.
 wait_for()

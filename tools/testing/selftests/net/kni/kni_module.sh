@@ -65,7 +65,7 @@ reload()
 test_held_by_file()
 {
 	RET=0
-	ip -n "$NS1" link add kni0 type kni carrier on
+	ip -n "$NS1" link add kni0 carrier on type kni
 	check_err $? "creating kni0 failed"
 	ip -n "$NS1" link set kni0 up
 	check_err $? "ip link set kni0 up failed"
@@ -153,7 +153,7 @@ test_unload_with_devices()
 	RET=0
 	for ns in "$NS1" "$NS2"; do
 		for ((i = 0; i < 3; i++)); do
-			ip -n "$ns" link add "kni$i" type kni queues 2 &&
+			ip -n "$ns" link add "kni$i" numtxqueues 2 numrxqueues 2 type kni &&
 				ip -n "$ns" link set "kni$i" up
 			check_err $? "creating kni$i in $ns failed"
 		done

@@ -25,19 +25,19 @@ test_create_in_netns()
 
 	ip -n "$NS1" link add kni0 type kni
 	check_err $? "ip -n NS link add failed"
-	ip link add kni0 netns "$NS2" type kni queues 2
+	ip link add kni0 netns "$NS2" numtxqueues 2 numrxqueues 2 type kni
 	check_err $? "ip link add ... netns NS failed"
 	expect_fail "Device \"kni0\" does not exist." ip link show kni0
 
 	# The same name in two namespaces, each device on its own.
-	expect_out "queues 1 " ip -n "$NS1" -d link show kni0
-	expect_out "queues 2 " ip -n "$NS2" -d link show kni0
+	expect_out "numtxqueues 1 numrxqueues 1 " ip -n "$NS1" -d link show kni0
+	expect_out "numtxqueues 2 numrxqueues 2 " ip -n "$NS2" -d link show kni0
 	check_kni_count "$NS1" 1 "with a device in each namespace"
 	check_kni_count "$NS2" 1 "with a device in each namespace"
 
 	ip -n "$NS1" link del kni0
 	check_err $? "deleting kni0 in the first namespace failed"
-	expect_out "queues 2 " ip -n "$NS2" -d link show kni0
+	expect_out "numtxqueues 2 numrxqueues 2 " ip -n "$NS2" -d link show kni0
 	ip -n "$NS2" link del kni0
 	check_err $? "deleting kni0 in the second namespace failed"
 	log_test "create in a namespace; names per namespace"
@@ -76,7 +76,7 @@ netns_creatable()
 # network namespace again only then.
 test_netns_delete()
 {
-	local ns holder i n=50 before out
+	local ns holder i q n=50 before out
 
 	RET=0
 	before=$(kni_count "") || check_err 1 "cannot list the devices here"
@@ -94,7 +94,8 @@ test_netns_delete()
 		nsenter -t "$UPID" -U unshare -n true
 
 	for ((i = 0; i < n; i++)); do
-		echo "link add kni$i type kni queues $((i % 4 + 1)) carrier on"
+		q=$((i % 4 + 1))
+		echo "link add kni$i numtxqueues $q numrxqueues $q carrier on type kni"
 	done | ip -n "$ns" -batch -
 	check_err $? "creating $n devices failed"
 	ip -n "$ns" link set kni0 up

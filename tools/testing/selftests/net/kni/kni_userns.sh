@@ -70,26 +70,32 @@ test_create()
 {
 	RET=0
 
-	in_userns ip link add kni0 type kni queues 2 owner 1000 group 1001
+	in_userns ip link add kni0 numtxqueues 2 numrxqueues 2 type kni \
+		owner 1000 group 1001
 	check_err $? "the root of the user namespace cannot create kni0"
 	check_info_in_userns kni0 \
-		"{'queues': 2, 'ring_size': 1024, 'frame_size': 2048, 'carrier': False, 'loopback': 'none', 'owner': 1000, 'group': 1001}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 1000, 'group': 1001}"
 	# The same ids, seen from the initial user namespace.
 	check_info_data "$NSU" kni0 \
-		"{'queues': 2, 'ring_size': 1024, 'frame_size': 2048, 'carrier': False, 'loopback': 'none', 'owner': 101000, 'group': 101001}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 101000, 'group': 101001}"
+	check_queues "$NSU" kni0 2
+	in_userns ip link set kni0 up
+	check_err $? "the root of the user namespace cannot set kni0 up"
+	check_carrier "$NSU" kni0 0
 
-	in_userns ip link set kni0 type kni owner 2000 group none carrier on
+	in_userns ip link set kni0 carrier on type kni owner 2000 group none
 	check_err $? "the root of the user namespace cannot change kni0"
 	check_info_in_userns kni0 \
-		"{'queues': 2, 'ring_size': 1024, 'frame_size': 2048, 'carrier': True, 'loopback': 'none', 'owner': 2000}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 2000}"
 	check_info_data "$NSU" kni0 \
-		"{'queues': 2, 'ring_size': 1024, 'frame_size': 2048, 'carrier': True, 'loopback': 'none', 'owner': 102000}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 102000}"
+	check_carrier "$NSU" kni0 1
 
 	# And the other way round.
 	ip -n "$NSU" link set kni0 type kni owner 101001 group 101002
 	check_err $? "changing kni0 from the initial user namespace failed"
 	check_info_in_userns kni0 \
-		"{'queues': 2, 'ring_size': 1024, 'frame_size': 2048, 'carrier': True, 'loopback': 'none', 'owner': 1001, 'group': 1002}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 1001, 'group': 1002}"
 
 	in_userns ip link del kni0
 	check_err $? "the root of the user namespace cannot delete kni0"
@@ -121,15 +127,18 @@ test_unmapped()
 	[ "$out" = ok ]
 	check_err $? "kni_nl.py kni0 owner=-1 group=-1 said '$out'"
 	check_info_in_userns kni0 \
-		"{'queues': 1, 'ring_size': 1024, 'frame_size': 2048, 'carrier': False, 'loopback': 'none'}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none'}"
+	in_userns ip link set kni0 up
+	check_err $? "ip link set kni0 up failed"
 
 	# A change refused for its group changes nothing, not even what was
 	# valid in it.
 	expect_fail "kni group gid is not mapped in the caller's user namespace" \
-		in_userns ip link set kni0 type kni carrier on loopback fifo \
+		in_userns ip link set kni0 carrier on type kni loopback fifo \
 		owner 1000 group 65536
 	check_info_in_userns kni0 \
-		"{'queues': 1, 'ring_size': 1024, 'frame_size': 2048, 'carrier': False, 'loopback': 'none'}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none'}"
+	check_carrier "$NSU" kni0 0
 
 	in_userns ip link del kni0
 	check_err $? "deleting kni0 failed"
