@@ -270,12 +270,14 @@ attributes nested in IFLA_INFO_DATA.
 Teach ip link to create kni devices and to show their configuration,
 so that no separate tool is needed to set one up:
 
-  ip link add kni0 type kni queues 4 ring_size 1024 frame_size 2048 \\
-	carrier off loopback none owner dataplane group dataplane
+  ip link add kni0 numtxqueues 4 numrxqueues 4 carrier off type kni \\
+	ring_size 1024 frame_size 2048 loopback none \\
+	owner dataplane group dataplane
 
-queues, ring_size and frame_size set the number of queue pairs and the
-geometry of their rings; carrier sets the carrier state the device
-starts with; loopback makes it hand the frames userspace posts back to
+The number of queue pairs and the initial carrier are ip's generic
+numtxqueues/numrxqueues and carrier options (a kni device has as many rx
+as tx queues). ring_size and frame_size set the geometry of the rings;
+loopback makes it hand the frames userspace posts back to
 the tx ring instead of the network stack, so that a dataplane can be
 tested on its own; owner and group take a user and a group (by name or
 number) allowed to attach to the device, "none" for neither. ip -d link
