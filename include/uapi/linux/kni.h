@@ -165,7 +165,11 @@ struct kni_desc {
  * @addr: KNI_EVENT_MAC: the new address in its first 6 bytes; otherwise 0
  *
  * Events are posted in the order the changes happened, once the change is
- * made: the kernel never waits for the dataplane to act on one. When the
+ * made: the kernel never waits for the dataplane to act on one. The one
+ * exception is KNI_EVENT_MCAST: the stack changes the multicast list where
+ * the event ring cannot be written, so the kernel posts the list shortly
+ * after, possibly behind the events of later changes; the state block
+ * always holds the current list. When the
  * ring is full the event is not posted and kni_state.overflows counts it;
  * struct kni_state still holds the state after it, so a dataplane that
  * drains the ring and then reads the state has missed nothing.
