@@ -103,6 +103,8 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 
 	if (!q || (n && !bufs))
 		return -EINVAL;
+	if (kni_queue_gone(q))
+		return -ENODEV;
 	fs = q->info.frame_size;
 	if (q->pool_len < n)
 		kni_reclaim(q);
@@ -177,6 +179,8 @@ int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
 
 	if (!q || (n && !bufs))
 		return -EINVAL;
+	if (kni_queue_gone(q))
+		return -ENODEV;
 	fs = q->info.frame_size;
 	space = kni_prod_space(&q->rx, n);
 	for (i = 0; i < n && space; i++, space--) {
@@ -228,6 +232,8 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 	for (i = 0; copy && i < n; i++)
 		if (!bufs[i].data && bufs[i].len)
 			return -EINVAL;
+	if (kni_queue_gone(q))
+		return -ENODEV;
 	rs = q->info.ring_size;
 	fs = q->info.frame_size;
 	r = &q->tx;

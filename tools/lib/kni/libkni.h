@@ -18,6 +18,14 @@
  *
  * Errors are returned as negative errno values; kni_strerror() describes
  * them.
+ *
+ * A deleted device: once the kernel reported the device gone (the state
+ * block's gone flag, which it sets before the queue's file reports
+ * EPOLLHUP, or a kick that failed with -ENODEV), the burst functions
+ * (kni_send_burst(), kni_recv_burst(), kni_frame_submit(),
+ * kni_frame_recv()) return -ENODEV instead of 0, so that a polling loop
+ * learns of it. Frames the caller holds can still be released, and the
+ * handle must still be detached.
  */
 #ifndef __LIBKNI_H
 #define __LIBKNI_H
@@ -414,8 +422,9 @@ struct kni_buf {
  * doorbell when the kernel asks for it.
  *
  * Return: the number of packets sent (less than @n when frames ran out:
- * they come back as the kernel processes the packets), or -EINVAL when the
- * first packet is invalid (a later invalid one ends the burst).
+ * they come back as the kernel processes the packets), -EINVAL when the
+ * first packet is invalid (a later invalid one ends the burst), or -ENODEV
+ * once the device is gone.
  */
 int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 		   unsigned int n);
@@ -432,7 +441,8 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
  * packets the kernel is done with, so a caller that receives whenever the
  * queue's file is readable does not see it readable again for them.
  *
- * Return: the number of packets received, or a negative errno.
+ * Return: the number of packets received, or a negative errno (-ENODEV
+ * once the device is gone).
  */
 int kni_recv_burst(struct kni_queue *q, struct kni_buf *bufs, unsigned int n);
 
@@ -462,9 +472,10 @@ unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
  * Publishes all the packets at once and rings the doorbell when the kernel
  * asks for it. The frames belong to the library again.
  *
- * Return: the number of packets sent, or -EINVAL when the first packet is
+ * Return: the number of packets sent, -EINVAL when the first packet is
  * invalid (a later invalid one ends the burst; it and the following ones
- * still belong to the caller).
+ * still belong to the caller), or -ENODEV once the device is gone (the
+ * packets still belong to the caller).
  */
 int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
 		     unsigned int n);
@@ -479,7 +490,8 @@ int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
  * kni_frame_release(). Like kni_recv_burst(), it also takes the frames of
  * sent packets.
  *
- * Return: the number of packets, or a negative errno.
+ * Return: the number of packets, or a negative errno (-ENODEV once the
+ * device is gone).
  */
 int kni_frame_recv(struct kni_queue *q, struct kni_buf *bufs, unsigned int n);
 

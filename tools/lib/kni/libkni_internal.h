@@ -63,9 +63,34 @@ struct kni_queue {
 	struct kni_dev_state seen;
 
 	struct kni_queue_stats stats;
+
+	/*
+	 * Set once the kernel said the device is gone (a kick that failed
+	 * with -ENODEV); the state block's KNI_STATE_F_GONE says it too.
+	 * Written with an atomic store: either direction may set it.
+	 */
+	int gone;
 };
 
 void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r);
+
+/*
+ * Has the kernel reported the device gone? Looks at the flag a failed kick
+ * set, then at the state block: the kernel sets KNI_STATE_F_GONE before it
+ * signals the hangup (EPOLLHUP) and before kicks fail. One load each, no
+ * syscall.
+ */
+static inline bool kni_queue_gone(struct kni_queue *q)
+{
+	if (__atomic_load_n(&q->gone, __ATOMIC_RELAXED))
+		return true;
+	if (__atomic_load_n(&q->state->flags, __ATOMIC_RELAXED) &
+	    KNI_STATE_F_GONE) {
+		__atomic_store_n(&q->gone, 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	return false;
+}
 
 /* The slot of index IDX. */
 static inline void *kni_slot(const struct kni_uring *r, __u32 idx)

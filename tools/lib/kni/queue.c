@@ -116,16 +116,24 @@ void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r)
 	      KNI_RING_F_NEED_WAKEUP))
 		return;
 	q->stats.kicks++;
-	if (ioctl(q->fd, KNI_IOC_KICK, 0))
+	if (ioctl(q->fd, KNI_IOC_KICK, 0)) {
 		q->stats.kick_errors++;
+		if (errno == ENODEV)
+			__atomic_store_n(&q->gone, 1, __ATOMIC_RELAXED);
+	}
 }
 
 int kni_queue_kick(struct kni_queue *q)
 {
+	int err;
+
 	if (!q)
 		return -EINVAL;
 	q->stats.kicks++;
-	return kni_ioctl(q, KNI_IOC_KICK, 0);
+	err = kni_ioctl(q, KNI_IOC_KICK, 0);
+	if (err == -ENODEV)
+		__atomic_store_n(&q->gone, 1, __ATOMIC_RELAXED);
+	return err;
 }
 
 int kni_queue_set_busy(struct kni_queue *q, bool busy)

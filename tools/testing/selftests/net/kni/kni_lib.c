@@ -907,6 +907,42 @@ TEST_F(ctl, gone)
 	ASSERT_EQ(kni_queue_set_carrier(self->q, true), -ENODEV);
 }
 
+/*
+ * Once the device is gone, the burst calls say so instead of finding
+ * nothing to do, so that a dataplane polling them learns of it.
+ */
+TEST_F(ctl, gone_bursts)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	unsigned char pkt[64] = {};
+	struct kni_buf b, rb;
+	void *p;
+
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 0), 0);
+	/* Nothing to do yet: 0, not an error. */
+	rb = (struct kni_buf){ .data = pkt, .len = sizeof(pkt) };
+	ASSERT_EQ(kni_recv_burst(self->q, &rb, 1), 0);
+	ASSERT_EQ(kni_frame_recv(self->q, &rb, 1), 0);
+	ASSERT_EQ(kni_frame_reserve(self->q, &p, 1), 1);
+
+	ASSERT_EQ(sh("ip link del kni0"), 0);
+	pfd.fd = kni_queue_fd(self->q);
+	ASSERT_EQ(poll(&pfd, 1, WAIT_MS), 1);
+	ASSERT_TRUE(pfd.revents & POLLHUP);
+
+	b = (struct kni_buf){ .data = pkt, .len = sizeof(pkt) };
+	EXPECT_EQ(kni_send_burst(self->q, &b, 1), -ENODEV);
+	EXPECT_EQ(kni_send_burst(self->q, &b, 0), -ENODEV);
+	rb = (struct kni_buf){ .data = pkt, .len = sizeof(pkt) };
+	EXPECT_EQ(kni_recv_burst(self->q, &rb, 1), -ENODEV);
+	EXPECT_EQ(kni_frame_recv(self->q, &rb, 1), -ENODEV);
+	b = (struct kni_buf){ .data = p, .len = sizeof(pkt) };
+	EXPECT_EQ(kni_frame_submit(self->q, &b, 1), -ENODEV);
+	/* The reserved frame is still the caller's to give back. */
+	EXPECT_EQ(kni_frame_release(self->q, &p, 1), 0);
+	EXPECT_EQ(kni_queue_kick(self->q), -ENODEV);
+}
+
 TEST_F(ctl, max_mtu)
 {
 	char out[1024];
