@@ -77,8 +77,12 @@ static void kni_reclaim(struct kni_queue *q)
 		q->pool[q->pool_len++] = (__u32)frame;
 	}
 	kni_cons_release(r);
-	/* The kernel may have stopped for room on free. */
-	kni_kick_if_needed(q, &q->rx);
+	/*
+	 * No kick: the kernel stops consuming rx for room on free only when
+	 * free is full, which with one slot per send frame means that every
+	 * send frame is on free and rx is empty. A kick is only worth its
+	 * syscall after packets were put on rx (kni_send_publish()).
+	 */
 }
 
 static bool kni_send_ok(const struct kni_buf *b)
@@ -86,6 +90,7 @@ static bool kni_send_ok(const struct kni_buf *b)
 	return b->len >= ETH_HLEN && !(b->flags & ~KNI_DESC_F_CSUM_VALID);
 }
 
+/* Publish N packets put on rx; the only place the send side kicks. */
 static void kni_send_publish(struct kni_queue *q, unsigned int n)
 {
 	if (!n)

@@ -419,7 +419,8 @@ struct kni_buf {
  * @n: number of packets
  *
  * Copies as many packets as there are free frames, in order, and rings the
- * doorbell when the kernel asks for it.
+ * doorbell when it sent any and the kernel asks for it: a burst that sends
+ * nothing (no packets, or none fit) makes no syscall.
  *
  * Return: the number of packets sent (less than @n when frames ran out:
  * they come back as the kernel processes the packets), -EINVAL when the
@@ -469,8 +470,8 @@ unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
  *	and the packet must end inside that frame
  * @n: number of packets
  *
- * Publishes all the packets at once and rings the doorbell when the kernel
- * asks for it. The frames belong to the library again.
+ * Publishes all the packets at once and rings the doorbell when it sent
+ * any and the kernel asks for it. The frames belong to the library again.
  *
  * Return: the number of packets sent, -EINVAL when the first packet is
  * invalid (a later invalid one ends the burst; it and the following ones

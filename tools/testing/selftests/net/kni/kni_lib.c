@@ -726,6 +726,49 @@ TEST_F(data, frames)
 	ASSERT_EQ(kni_frame_release(self->q, p, 1), 0);
 }
 
+/*
+ * A send that puts nothing on rx rings no doorbell, even when the kernel
+ * asks for wakeups and sent frames came back meanwhile.
+ */
+TEST_F(data, no_idle_kick)
+{
+	const struct kni_queue_info *info = kni_queue_info(self->q);
+	struct pollfd pfd = { .fd = kni_queue_fd(self->q), .events = POLLIN };
+	unsigned int rs = info->ring_size;
+	unsigned char pkt[64] = {}, buf[128];
+	struct kni_queue_stats st0, st;
+	struct kni_buf b;
+	void *p[1024];
+
+	if (variant->loopback)
+		SKIP(return, "the packet comes back on tx");
+	ASSERT_LE(rs, 1024);
+	/* One frame left for sending. */
+	ASSERT_EQ(kni_frame_reserve(self->q, p, rs - 1), rs - 1);
+	fill(pkt, sizeof(pkt), 7);
+	b = (struct kni_buf){ .data = pkt, .len = sizeof(pkt) };
+	ASSERT_EQ(kni_send_burst(self->q, &b, 1), 1);
+	ASSERT_EQ(recv(self->pfd, buf, sizeof(buf), 0), sizeof(pkt));
+	/* Its frame is back on free: the file is readable. */
+	ASSERT_EQ(poll(&pfd, 1, WAIT_MS), 1);
+
+	kni_queue_stats(self->q, &st0);
+	/* Nothing to send, an invalid packet, a reservation. */
+	ASSERT_EQ(kni_send_burst(self->q, &b, 0), 0);
+	b.len = ETH_HLEN - 1;
+	ASSERT_EQ(kni_send_burst(self->q, &b, 1), -EINVAL);
+	ASSERT_EQ(kni_frame_reserve(self->q, &p[rs - 1], 1), 1);
+	/* No frame left: nothing sent. */
+	b.len = sizeof(pkt);
+	ASSERT_EQ(kni_send_burst(self->q, &b, 1), 0);
+	b = (struct kni_buf){ .data = p[0], .len = ETH_HLEN - 1 };
+	ASSERT_EQ(kni_frame_submit(self->q, &b, 1), -EINVAL);
+	kni_queue_stats(self->q, &st);
+	EXPECT_EQ(st.kicks, st0.kicks);
+	EXPECT_EQ(st.sent, st0.sent);
+	ASSERT_EQ(kni_frame_release(self->q, p, rs), 0);
+}
+
 /* Busy mode against the stack. */
 FIXTURE(busy)
 {
