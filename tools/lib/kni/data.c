@@ -6,7 +6,9 @@
  * Ring indexes shared with the kernel are read with a load-acquire before
  * the slots they cover and written with a store-release after the slots,
  * as the uapi header describes; a descriptor from the kernel is copied
- * once and only the copy is checked and used.
+ * once, with volatile loads (kni_desc_read()), and only the copy is checked
+ * and used: one outside the frames it may name is counted in bad_desc and
+ * skipped, never followed.
  */
 
 #include <errno.h>
@@ -63,10 +65,10 @@ static void kni_reclaim(struct kni_queue *q)
 	if (!n)
 		return;
 	for (i = 0; i < n; i++) {
-		struct kni_desc d = *(const struct kni_desc *)
-			kni_slot(r, r->cached_cons++);
+		struct kni_desc d = kni_desc_read(r, r->cached_cons++);
 		__u64 frame = d.addr / fs;
 
+		/* Only the copy is looked at: a send frame the kernel holds. */
 		if (frame >= rs || q->owner[frame] != KNI_FRAME_KERNEL) {
 			q->stats.bad_desc++;
 			continue;
@@ -246,11 +248,14 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 	kni_reclaim(q);
 	avail = kni_cons_avail(r);
 	for (i = 0; i < avail && got < n; i++) {
-		struct kni_desc d = *(const struct kni_desc *)
-			kni_slot(r, r->cached_cons++);
+		struct kni_desc d = kni_desc_read(r, r->cached_cons++);
 		__u64 frame = d.addr / fs;
 		struct kni_buf *b = &bufs[got];
 
+		/*
+		 * Only the copy is looked at and used: a receive frame the
+		 * kernel holds, and a packet that ends inside it.
+		 */
 		if (frame < rs || frame >= 2ULL * rs ||
 		    q->owner[frame] != KNI_FRAME_KERNEL ||
 		    d.len > fs - d.addr % fs) {

@@ -99,6 +99,39 @@ static inline void *kni_slot(const struct kni_uring *r, __u32 idx)
 }
 
 /*
+ * Copy the descriptor the kernel wrote in the slot of index IDX: each field
+ * is loaded exactly once (volatile), so the copy the caller validates is
+ * the one it uses, whatever the kernel (or another process sharing the
+ * region) writes to the slot meanwhile.
+ */
+static inline struct kni_desc kni_desc_read(const struct kni_uring *r,
+					    __u32 idx)
+{
+	const volatile struct kni_desc *s = kni_slot(r, idx);
+	struct kni_desc d;
+
+	d.addr = s->addr;
+	d.len = s->len;
+	d.flags = s->flags;
+	return d;
+}
+
+/* The same for an event. */
+static inline struct kni_event kni_event_read(const struct kni_uring *r,
+					      __u32 idx)
+{
+	const volatile struct kni_event *s = kni_slot(r, idx);
+	struct kni_event ev;
+	unsigned int i;
+
+	ev.type = s->type;
+	ev.value = s->value;
+	for (i = 0; i < sizeof(ev.addr); i++)
+		ev.addr[i] = s->addr[i];
+	return ev;
+}
+
+/*
  * Produce a descriptor in the next slot of R (published later). Bytes of a
  * larger slot that the library does not know are zeroed: a field a kernel
  * adds means, at 0, what the kernel did before it.

@@ -310,8 +310,7 @@ static int kni_drain_events(struct kni_queue *q, __u32 prod)
 		n = r->size;
 	}
 	for (i = 0; i < n; i++) {
-		struct kni_event ev = *(const struct kni_event *)
-			kni_slot(r, r->cached_cons++);
+		struct kni_event ev = kni_event_read(r, r->cached_cons++);
 
 		if (ev.type < KNI_EVENT_MTU || ev.type > KNI_EVENT_GONE ||
 		    q->seen.gone)
