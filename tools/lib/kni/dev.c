@@ -132,6 +132,8 @@ static void kni_put_config(struct nlmsghdr *nlh,
 
 	if (p & KNI_CFG_MTU)
 		mnl_attr_put_u32(nlh, IFLA_MTU, cfg->mtu);
+	if (p & KNI_CFG_ADDR)
+		mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(cfg->addr), cfg->addr);
 	/* A queue pair is a tx and an rx queue: as many of each. */
 	if (p & KNI_CFG_QUEUES) {
 		mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, cfg->queues);
@@ -158,7 +160,7 @@ static void kni_put_config(struct nlmsghdr *nlh,
 
 static const __u32 kni_cfg_known = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE |
 	KNI_CFG_FRAME_SIZE | KNI_CFG_CARRIER | KNI_CFG_LOOPBACK |
-	KNI_CFG_OWNER | KNI_CFG_GROUP | KNI_CFG_MTU;
+	KNI_CFG_OWNER | KNI_CFG_GROUP | KNI_CFG_MTU | KNI_CFG_ADDR;
 
 static int kni_newlink(const char *name, const struct kni_dev_config *cfg,
 		       __u16 flags, char *errmsg, size_t errlen)

@@ -49,6 +49,7 @@ enum {
 	KNI_CFG_OWNER		= 1U << 5,
 	KNI_CFG_GROUP		= 1U << 6,
 	KNI_CFG_MTU		= 1U << 7,
+	KNI_CFG_ADDR		= 1U << 8,
 };
 
 /* Value of kni_dev_config.owner and .group that removes the owner. */
@@ -71,6 +72,10 @@ enum {
  * @owner: uid allowed to attach, or KNI_ID_NONE (IFLA_KNI_OWNER)
  * @group: gid allowed to attach, or KNI_ID_NONE (IFLA_KNI_GROUP)
  * @mtu: the device's MTU (IFLA_MTU)
+ * @addr: the device's MAC address (IFLA_ADDRESS), at creation instead of
+ *	a random one, and on change. The kernel refuses one that is not a
+ *	valid unicast address (-EADDRNOTAVAIL), and a change while a queue
+ *	attached with KNI_ATTACH_F_FIXED_MAC
  *
  * The values are sent as given: range checks are the kernel's, and its
  * extended ACK message says what it refused. Only @carrier is checked
@@ -87,6 +92,7 @@ struct kni_dev_config {
 	__u32 owner;
 	__u32 group;
 	__u32 mtu;
+	__u8 addr[6];
 };
 
 /**

@@ -299,6 +299,65 @@ TEST_F(dev, create_every_attribute)
 	ASSERT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
 }
 
+/* /sys/class/net/DEV/address into BUF, without the newline; 0 or -1. */
+static int sysfs_addr(const char *dev, char *buf, size_t len)
+{
+	char path[128];
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", dev);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, (int)len, f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* A chosen MAC address, at creation and on change. */
+TEST_F(dev, address)
+{
+	struct kni_dev_config cfg = {
+		.present = KNI_CFG_ADDR,
+		.addr = { 0x02, 0x12, 0x34, 0x56, 0x78, 0x9a },
+	};
+	struct kni_dev_state st;
+	struct kni_queue *q;
+	char addr[32];
+
+	ASSERT_EQ(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)), 0)
+		TH_LOG("message '%s'", self->msg);
+	ASSERT_EQ(sysfs_addr("kni0", addr, sizeof(addr)), 0);
+	EXPECT_STREQ(addr, "02:12:34:56:78:9a");
+	/* Set (NET_ADDR_SET), not random. */
+	EXPECT_EQ(sysfs_long("kni0", "addr_assign_type"), 3);
+	ASSERT_EQ(attach(&q, 0, NULL), 0);
+	ASSERT_EQ(kni_queue_state(q, &st), 0);
+	EXPECT_EQ(memcmp(st.addr, cfg.addr, ETH_ALEN), 0);
+	kni_queue_detach(q);
+
+	cfg.addr[5] = 0xbc;
+	ASSERT_EQ(kni_dev_change("kni0", &cfg, self->msg, sizeof(self->msg)), 0)
+		TH_LOG("message '%s'", self->msg);
+	ASSERT_EQ(sysfs_addr("kni0", addr, sizeof(addr)), 0);
+	EXPECT_STREQ(addr, "02:12:34:56:78:bc");
+
+	/* Multicast: refused, with the kernel's reason. */
+	cfg.addr[0] = 0x01;
+	EXPECT_EQ(kni_dev_change("kni0", &cfg, self->msg, sizeof(self->msg)),
+		  -EADDRNOTAVAIL);
+	ASSERT_EQ(kni_dev_delete("kni0", NULL, 0), 0);
+	EXPECT_EQ(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)),
+		  -EADDRNOTAVAIL);
+	EXPECT_NE(strstr(self->msg, "unicast"), NULL)
+		TH_LOG("message '%s'", self->msg);
+	EXPECT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
+}
+
 TEST_F(dev, defaults)
 {
 	struct kni_queue *q;
