@@ -55,7 +55,39 @@ static void kni_prod_publish(struct kni_uring *r)
 	__atomic_store_n(r->producer, r->cached_prod, __ATOMIC_RELEASE);
 }
 
-/* Take back the frames the kernel finished sending into the pool. */
+/*
+ * The send side's lock: its calls hold it throughout, the receive side only
+ * tries it to reclaim sent frames. Uncontended unless both directions run
+ * at once, and then held by the receive side only for a reclaim.
+ */
+static inline void kni_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static void kni_send_lock(struct kni_queue *q)
+{
+	while (__atomic_exchange_n(&q->send_lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&q->send_lock, __ATOMIC_RELAXED))
+			kni_cpu_relax();
+}
+
+static bool kni_send_trylock(struct kni_queue *q)
+{
+	return !__atomic_exchange_n(&q->send_lock, 1, __ATOMIC_ACQUIRE);
+}
+
+static void kni_send_unlock(struct kni_queue *q)
+{
+	__atomic_store_n(&q->send_lock, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Take back the frames the kernel finished sending into the pool. Send
+ * side, under send_lock.
+ */
 static void kni_reclaim(struct kni_queue *q)
 {
 	__u32 rs = q->info.ring_size, fs = q->info.frame_size;
@@ -70,11 +102,11 @@ static void kni_reclaim(struct kni_queue *q)
 
 		/* Only the copy is looked at: a send frame the kernel holds. */
 		if (frame >= rs || q->owner[frame] != KNI_FRAME_KERNEL) {
-			q->stats.bad_desc++;
+			q->send_stats.bad_desc++;
 			continue;
 		}
 		if (d.flags & KNI_DESC_F_DROPPED)
-			q->stats.send_dropped++;
+			q->send_stats.send_dropped++;
 		q->owner[frame] = KNI_FRAME_LIBRARY;
 		q->pool[q->pool_len++] = (__u32)frame;
 	}
@@ -98,8 +130,8 @@ static void kni_send_publish(struct kni_queue *q, unsigned int n)
 	if (!n)
 		return;
 	kni_prod_publish(&q->rx);
-	q->stats.sent += n;
-	kni_kick_if_needed(q, &q->rx);
+	q->send_stats.sent += n;
+	kni_kick_if_needed(q, &q->rx, &q->send_stats);
 }
 
 int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
@@ -112,7 +144,11 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 		return -EINVAL;
 	if (kni_queue_gone(q))
 		return -ENODEV;
+	if (n && (!bufs[0].data || !kni_send_ok(&bufs[0]) ||
+		  bufs[0].len > q->info.data_room))
+		return -EINVAL;
 	fs = q->info.frame_size;
+	kni_send_lock(q);
 	if (q->pool_len < n)
 		kni_reclaim(q);
 	space = kni_prod_space(&q->rx, n);
@@ -121,11 +157,8 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 		__u32 frame;
 		__u64 addr;
 
-		if (!b->data || !kni_send_ok(b) || b->len > q->info.data_room) {
-			if (!i)
-				return -EINVAL;
+		if (!b->data || !kni_send_ok(b) || b->len > q->info.data_room)
 			break;
-		}
 		if (!q->pool_len || !space)
 			break;
 		frame = q->pool[--q->pool_len];
@@ -136,6 +169,7 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 		space--;
 	}
 	kni_send_publish(q, i);
+	kni_send_unlock(q);
 	return (int)i;
 }
 
@@ -146,6 +180,7 @@ unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
 
 	if (!q || !data)
 		return 0;
+	kni_send_lock(q);
 	if (q->pool_len < n)
 		kni_reclaim(q);
 	for (i = 0; i < n && q->pool_len; i++) {
@@ -155,27 +190,35 @@ unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
 		data[i] = q->frames + (__u64)frame * q->info.frame_size +
 			  q->info.headroom;
 	}
+	kni_send_unlock(q);
 	return i;
 }
 
-/*
- * The frame P points into, or -1 when P is outside frames [first, last)
- * or not owned by the caller.
- */
-static long long kni_caller_frame(const struct kni_queue *q, const void *p,
-				  __u32 first, __u32 last)
+/* The frame P points into, or -1 when P is outside the frames. */
+static long long kni_frame_of(const struct kni_queue *q, const void *p)
 {
 	const unsigned char *c = p;
-	__u64 off, frame;
+	__u64 frame;
 
 	if (!c || c < q->frames)
 		return -1;
-	off = (__u64)(c - q->frames);
-	frame = off / q->info.frame_size;
-	if (frame < first || frame >= last ||
+	frame = (__u64)(c - q->frames) / q->info.frame_size;
+	return frame < q->info.frame_count ? (long long)frame : -1;
+}
+
+/*
+ * The send frame P points into, or -1 when it is none or not owned by the
+ * caller. Send side, under send_lock.
+ */
+static long long kni_caller_send_frame(const struct kni_queue *q,
+				       const void *p)
+{
+	long long frame = kni_frame_of(q, p);
+
+	if (frame < 0 || frame >= q->info.ring_size ||
 	    q->owner[frame] != KNI_FRAME_CALLER)
 		return -1;
-	return (long long)frame;
+	return frame;
 }
 
 int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
@@ -189,11 +232,11 @@ int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
 	if (kni_queue_gone(q))
 		return -ENODEV;
 	fs = q->info.frame_size;
+	kni_send_lock(q);
 	space = kni_prod_space(&q->rx, n);
 	for (i = 0; i < n && space; i++, space--) {
 		const struct kni_buf *b = &bufs[i];
-		long long frame = kni_caller_frame(q, b->data, 0,
-						   q->info.ring_size);
+		long long frame = kni_caller_send_frame(q, b->data);
 		__u64 addr;
 
 		if (frame < 0 || !kni_send_ok(b))
@@ -206,17 +249,18 @@ int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
 		kni_prod_put(&q->rx, addr, b->len, b->flags);
 	}
 	kni_send_publish(q, i);
+	kni_send_unlock(q);
 	if (!i && n)
 		return space ? -EINVAL : 0;
 	return (int)i;
 }
 
-/* Offer receive frame FRAME to the kernel again. */
+/* Offer receive frame FRAME to the kernel again. Receive side. */
 static void kni_alloc_put(struct kni_queue *q, __u32 frame)
 {
 	if (!kni_prod_space(&q->alloc, 1)) {
 		/* Cannot happen: alloc has a slot for every receive frame. */
-		q->stats.bad_desc++;
+		q->recv_stats.bad_desc++;
 		return;
 	}
 	q->owner[frame] = KNI_FRAME_KERNEL;
@@ -245,7 +289,14 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 	fs = q->info.frame_size;
 	r = &q->tx;
 	alloc_prod = q->alloc.cached_prod;
-	kni_reclaim(q);
+	/*
+	 * Take the sent frames too, unless a send call runs: it reclaims
+	 * them itself when it needs them.
+	 */
+	if (kni_send_trylock(q)) {
+		kni_reclaim(q);
+		kni_send_unlock(q);
+	}
 	avail = kni_cons_avail(r);
 	for (i = 0; i < avail && got < n; i++) {
 		struct kni_desc d = kni_desc_read(r, r->cached_cons++);
@@ -259,7 +310,7 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 		if (frame < rs || frame >= 2ULL * rs ||
 		    q->owner[frame] != KNI_FRAME_KERNEL ||
 		    d.len > fs - d.addr % fs) {
-			q->stats.bad_desc++;
+			q->recv_stats.bad_desc++;
 			continue;
 		}
 		if (copy) {
@@ -269,7 +320,7 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 			if (len > b->len) {
 				len = b->len;
 				b->flags |= KNI_BUF_F_TRUNCATED;
-				q->stats.truncated++;
+				q->recv_stats.truncated++;
 			}
 			if (len)
 				memcpy(b->data, q->frames + d.addr, len);
@@ -288,9 +339,9 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 	kni_cons_release(r);
 	if (q->alloc.cached_prod != alloc_prod)
 		kni_prod_publish(&q->alloc);
-	q->stats.received += got;
+	q->recv_stats.received += got;
 	/* Transmission may have stopped for a tx slot or an alloc frame. */
-	kni_kick_if_needed(q, &q->alloc);
+	kni_kick_if_needed(q, &q->alloc, &q->recv_stats);
 	return (int)got;
 }
 
@@ -306,31 +357,49 @@ int kni_frame_recv(struct kni_queue *q, struct kni_buf *bufs, unsigned int n)
 
 int kni_frame_release(struct kni_queue *q, void *const *data, unsigned int n)
 {
-	__u32 rs, alloc_prod;
+	bool locked = false, put = false;
 	unsigned int i;
 	int err = 0;
+	__u32 rs;
 
 	if (!q || (n && !data))
 		return -EINVAL;
 	rs = q->info.ring_size;
-	alloc_prod = q->alloc.cached_prod;
 	for (i = 0; i < n; i++) {
-		long long frame = kni_caller_frame(q, data[i], 0, 2 * rs);
+		long long frame = kni_frame_of(q, data[i]);
 
 		if (frame < 0) {
 			err = -EINVAL;
 			break;
 		}
 		if (frame < rs) {
+			/* A reserved frame: the send side's. */
+			if (!locked) {
+				kni_send_lock(q);
+				locked = true;
+			}
+			if (q->owner[frame] != KNI_FRAME_CALLER) {
+				err = -EINVAL;
+				break;
+			}
 			q->owner[frame] = KNI_FRAME_LIBRARY;
 			q->pool[q->pool_len++] = (__u32)frame;
 		} else {
+			/* A received frame: the receive side's. */
+			if (q->owner[frame] != KNI_FRAME_CALLER) {
+				err = -EINVAL;
+				break;
+			}
 			kni_alloc_put(q, (__u32)frame);
+			put = true;
 		}
 	}
-	if (q->alloc.cached_prod != alloc_prod) {
+	if (locked)
+		kni_send_unlock(q);
+	/* Only a release of received frames touches the receive side. */
+	if (put) {
 		kni_prod_publish(&q->alloc);
-		kni_kick_if_needed(q, &q->alloc);
+		kni_kick_if_needed(q, &q->alloc, &q->recv_stats);
 	}
 	return err;
 }

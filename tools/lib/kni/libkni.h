@@ -11,7 +11,23 @@
  * the network stack (the kernel's rx ring), "receive" takes the packets the
  * stack transmitted on the device (the kernel's tx ring).
  *
- * Thread model: a queue handle is used by one thread at a time; different
+ * Thread model: a queue handle has two directions, and each may run in a
+ * thread of its own, as in the rte_kni model where one thread sends to the
+ * stack while another receives from it:
+ *   - the send side: kni_send_burst(), kni_frame_reserve(),
+ *     kni_frame_submit(), and kni_frame_release() of reserved frames;
+ *   - the receive side: kni_recv_burst(), kni_frame_recv(), and
+ *     kni_frame_release() of received frames.
+ * A call of the send side may run at the same time as a call of the receive
+ * side; the calls of one side run one at a time (a kni_frame_release() with
+ * frames of both kinds belongs to both sides). The two sides share no state
+ * they both write: the receive side takes the frames of sent packets back
+ * only when no send call runs, which then does it itself. The control calls
+ * (kni_queue_events(), kni_queue_state(), kni_queue_event_overflows(),
+ * kni_queue_kick(), kni_queue_set_busy(), kni_queue_set_carrier()) run one
+ * at a time, in either thread or a third one. kni_queue_info() and
+ * kni_queue_fd() may be called any time; kni_queue_stats() is exact when no
+ * other call on the handle runs; kni_queue_detach() runs alone. Different
  * handles may be used by different threads concurrently. The device
  * functions (kni_dev_*) open a netlink socket of their own for each call and
  * may be called from any thread. The library keeps no global state.

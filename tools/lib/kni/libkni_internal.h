@@ -36,6 +36,17 @@ enum kni_frame_owner {
 	KNI_FRAME_CALLER,	/* reserved or received, not yet given back */
 };
 
+/*
+ * The fields of a queue handle by who writes them, so that a sending and a
+ * receiving thread share none (see the thread model in libkni.h):
+ *   send side, under send_lock: rx, free, pool, pool_len, owner[0, rs),
+ *	send_stats;
+ *   receive side: tx, alloc, owner[rs, 2 * rs), recv_stats;
+ *   control calls: event, ops, cookie, seen, ctl_stats;
+ *   either, atomically: gone;
+ *   nobody after attach: fd, map, frames, info, state.
+ * The receive side takes send_lock only to try to reclaim sent frames.
+ */
 struct kni_queue {
 	int fd;
 	unsigned char *map;
@@ -62,7 +73,12 @@ struct kni_queue {
 	/* The state as the callbacks last reported it. */
 	struct kni_dev_state seen;
 
-	struct kni_queue_stats stats;
+	struct kni_queue_stats send_stats;
+	struct kni_queue_stats recv_stats;
+	struct kni_queue_stats ctl_stats;
+
+	/* Held by the send side; 0 free, 1 held. */
+	int send_lock;
 
 	/*
 	 * Set once the kernel said the device is gone (a kick that failed
@@ -72,7 +88,8 @@ struct kni_queue {
 	int gone;
 };
 
-void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r);
+void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r,
+			struct kni_queue_stats *st);
 
 /*
  * Has the kernel reported the device gone? Looks at the flag a failed kick

@@ -103,7 +103,8 @@ static int kni_ioctl(struct kni_queue *q, unsigned long cmd, unsigned long arg)
 	return ioctl(q->fd, cmd, arg) ? -errno : 0;
 }
 
-void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r)
+void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r,
+			struct kni_queue_stats *st)
 {
 	/*
 	 * Order the index just published before the load of the flag. Pairs
@@ -115,9 +116,9 @@ void kni_kick_if_needed(struct kni_queue *q, struct kni_uring *r)
 	if (!(__atomic_load_n(r->flags, __ATOMIC_RELAXED) &
 	      KNI_RING_F_NEED_WAKEUP))
 		return;
-	q->stats.kicks++;
+	st->kicks++;
 	if (ioctl(q->fd, KNI_IOC_KICK, 0)) {
-		q->stats.kick_errors++;
+		st->kick_errors++;
 		if (errno == ENODEV)
 			__atomic_store_n(&q->gone, 1, __ATOMIC_RELAXED);
 	}
@@ -129,7 +130,7 @@ int kni_queue_kick(struct kni_queue *q)
 
 	if (!q)
 		return -EINVAL;
-	q->stats.kicks++;
+	q->ctl_stats.kicks++;
 	err = kni_ioctl(q, KNI_IOC_KICK, 0);
 	if (err == -ENODEV)
 		__atomic_store_n(&q->gone, 1, __ATOMIC_RELAXED);
@@ -162,8 +163,21 @@ const struct kni_queue_info *kni_queue_info(const struct kni_queue *q)
 
 void kni_queue_stats(const struct kni_queue *q, struct kni_queue_stats *stats)
 {
-	if (q && stats)
-		*stats = q->stats;
+	const struct kni_queue_stats *s, *r, *c;
+
+	if (!q || !stats)
+		return;
+	s = &q->send_stats;
+	r = &q->recv_stats;
+	c = &q->ctl_stats;
+	stats->sent = s->sent;
+	stats->send_dropped = s->send_dropped;
+	stats->received = r->received;
+	stats->truncated = r->truncated;
+	stats->kicks = s->kicks + r->kicks + c->kicks;
+	stats->kick_errors = s->kick_errors + r->kick_errors + c->kick_errors;
+	stats->bad_desc = s->bad_desc + r->bad_desc + c->bad_desc;
+	stats->events = c->events;
 }
 
 __u32 kni_queue_event_overflows(const struct kni_queue *q)
@@ -305,7 +319,7 @@ static int kni_drain_events(struct kni_queue *q, __u32 prod)
 
 	if (n > r->size) {
 		/* Not a count the kernel can produce: keep the newest. */
-		q->stats.bad_desc += n - r->size;
+		q->ctl_stats.bad_desc += n - r->size;
 		r->cached_cons = prod - r->size;
 		n = r->size;
 	}
@@ -320,7 +334,7 @@ static int kni_drain_events(struct kni_queue *q, __u32 prod)
 	}
 	/* The slots are read: the kernel may reuse them. */
 	__atomic_store_n(r->consumer, r->cached_cons, __ATOMIC_RELEASE);
-	q->stats.events += n;
+	q->ctl_stats.events += n;
 	return calls;
 }
 
@@ -383,7 +397,7 @@ static int kni_frames_init(struct kni_queue *q)
 	/* Pairs with the kernel's load-acquire of the alloc producer. */
 	__atomic_store_n(q->alloc.producer, q->alloc.cached_prod,
 			 __ATOMIC_RELEASE);
-	kni_kick_if_needed(q, &q->alloc);
+	kni_kick_if_needed(q, &q->alloc, &q->recv_stats);
 	return 0;
 }
 
