@@ -72,54 +72,6 @@ static const char *res_name(int res)
 
 /* rtnetlink, for devices of the shapes these tests need. */
 
-static struct rtattr *mem_nl_put(struct nlmsghdr *nlh, unsigned short type,
-				 const void *data, unsigned short len)
-{
-	struct rtattr *rta = (void *)((char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len));
-
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(rta), data, len);
-	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
-	return rta;
-}
-
-static void mem_nl_end(struct nlmsghdr *nlh, struct rtattr *nest)
-{
-	nest->rta_len = (char *)nlh + nlh->nlmsg_len - (char *)nest;
-}
-
-/* Send one rtnetlink request; the kernel's answer, 0 or -errno. */
-static int mem_nl_request(struct nlmsghdr *nlh)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[4096];
-	struct nlmsghdr *r = (void *)buf;
-	int fd, ret;
-	ssize_t n;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0) {
-		ret = -errno;
-	} else {
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0)
-			ret = -errno;
-		else if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
-			 r->nlmsg_type != NLMSG_ERROR)
-			ret = -EPROTO;
-		else
-			ret = ((struct nlmsgerr *)NLMSG_DATA(r))->error;
-	}
-	close(fd);
-	return ret;
-}
-
 /*
  * Create kni device NAME, down, with QUEUES queue pairs, RING_SIZE and
  * FRAME_SIZE, that user OWNER may attach to; its ifindex, or -errno.
@@ -137,18 +89,18 @@ static int mem_link_add(const char *name, __u32 queues, __u32 ring_size,
 	nlh->nlmsg_type = RTM_NEWLINK;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	ifi->ifi_family = AF_UNSPEC;
-	mem_nl_put(nlh, IFLA_IFNAME, name, strlen(name) + 1);
-	mem_nl_put(nlh, IFLA_NUM_TX_QUEUES, &queues, sizeof(queues));
-	mem_nl_put(nlh, IFLA_NUM_RX_QUEUES, &queues, sizeof(queues));
-	info = mem_nl_put(nlh, IFLA_LINKINFO, NULL, 0);
-	mem_nl_put(nlh, IFLA_INFO_KIND, "kni", sizeof("kni"));
-	data = mem_nl_put(nlh, IFLA_INFO_DATA, NULL, 0);
-	mem_nl_put(nlh, IFLA_KNI_RING_SIZE, &ring_size, sizeof(ring_size));
-	mem_nl_put(nlh, IFLA_KNI_FRAME_SIZE, &frame_size, sizeof(frame_size));
-	mem_nl_put(nlh, IFLA_KNI_OWNER, &owner, sizeof(owner));
-	mem_nl_end(nlh, data);
-	mem_nl_end(nlh, info);
-	err = mem_nl_request(nlh);
+	nl_put(nlh, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_put(nlh, IFLA_NUM_TX_QUEUES, &queues, sizeof(queues));
+	nl_put(nlh, IFLA_NUM_RX_QUEUES, &queues, sizeof(queues));
+	info = nl_put(nlh, IFLA_LINKINFO, NULL, 0);
+	nl_put(nlh, IFLA_INFO_KIND, "kni", sizeof("kni"));
+	data = nl_put(nlh, IFLA_INFO_DATA, NULL, 0);
+	nl_put(nlh, IFLA_KNI_RING_SIZE, &ring_size, sizeof(ring_size));
+	nl_put(nlh, IFLA_KNI_FRAME_SIZE, &frame_size, sizeof(frame_size));
+	nl_put(nlh, IFLA_KNI_OWNER, &owner, sizeof(owner));
+	nl_end(nlh, data);
+	nl_end(nlh, info);
+	err = nl_request(nlh);
 	if (err)
 		return err;
 	ifindex = if_nametoindex(name);

@@ -6,6 +6,7 @@
 #ifndef _KNI_TEST_H
 #define _KNI_TEST_H
 
+#include <errno.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -21,6 +22,8 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/types.h>
 
 #define ETH_P_TEST	0x88b5	/* IEEE local experimental */
@@ -172,6 +175,62 @@ static inline int packet_socket(void)
 		return -1;
 	}
 	return fd;
+}
+
+/* rtnetlink requests of the tests that build them by hand. */
+
+/* Append attribute TYPE with LEN bytes at DATA to the request at NLH. */
+static inline struct rtattr *nl_put(struct nlmsghdr *nlh, unsigned short type,
+				    const void *data, unsigned short len)
+{
+	struct rtattr *rta = (void *)((char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len));
+
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(rta), data, len);
+	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	return rta;
+}
+
+/* Close the nested attribute NEST, the last one opened. */
+static inline void nl_end(struct nlmsghdr *nlh, struct rtattr *nest)
+{
+	nest->rta_len = (char *)nlh + nlh->nlmsg_len - (char *)nest;
+}
+
+/*
+ * Send one rtnetlink request and return the kernel's answer, 0 or -errno.
+ * The kernel handles it in the calling thread, which blocks in sendto()
+ * while another holds RTNL.
+ */
+static inline int nl_request(struct nlmsghdr *nlh)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[4096];
+	struct nlmsghdr *r = (void *)buf;
+	int fd, ret;
+	ssize_t n;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0) {
+		ret = -errno;
+	} else {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			ret = -errno;
+		else if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+			 r->nlmsg_type != NLMSG_ERROR)
+			ret = -EPROTO;
+		else
+			ret = ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+	}
+	close(fd);
+	return ret;
 }
 
 #endif /* _KNI_TEST_H */
