@@ -6,9 +6,9 @@
  * Ring indexes shared with the kernel are read with a load-acquire before
  * the slots they cover and written with a store-release after the slots,
  * as the uapi header describes; a descriptor from the kernel is copied
- * once, with volatile loads (kni_desc_read()), and only the copy is checked
- * and used: one outside the frames it may name is counted in bad_desc and
- * skipped, never followed.
+ * once, a relaxed atomic load per field (kni_desc_read()), and only the
+ * copy is checked and used: one outside the frames it may name is counted
+ * in bad_desc and skipped, never followed.
  */
 
 #include <errno.h>
@@ -60,18 +60,13 @@ static void kni_prod_publish(struct kni_uring *r)
  * tries it to reclaim sent frames. Uncontended unless both directions run
  * at once, and then held by the receive side only for a reclaim.
  */
-static inline void kni_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 static void kni_send_lock(struct kni_queue *q)
 {
-	while (__atomic_exchange_n(&q->send_lock, 1, __ATOMIC_ACQUIRE))
+	while (__atomic_exchange_n(&q->send_lock, 1, __ATOMIC_ACQUIRE)) {
+		/* Spin on a plain load, not on the exchange's cache misses. */
 		while (__atomic_load_n(&q->send_lock, __ATOMIC_RELAXED))
-			kni_cpu_relax();
+			continue;
+	}
 }
 
 static bool kni_send_trylock(struct kni_queue *q)

@@ -117,19 +117,20 @@ static inline void *kni_slot(const struct kni_uring *r, __u32 idx)
 
 /*
  * Copy the descriptor the kernel wrote in the slot of index IDX: each field
- * is loaded exactly once (volatile), so the copy the caller validates is
- * the one it uses, whatever the kernel (or another process sharing the
- * region) writes to the slot meanwhile.
+ * is loaded exactly once (a relaxed atomic load the compiler may neither
+ * repeat nor tear), so the copy the caller validates is the one it uses,
+ * whatever the kernel (or another process sharing the region) writes to
+ * the slot meanwhile.
  */
 static inline struct kni_desc kni_desc_read(const struct kni_uring *r,
 					    __u32 idx)
 {
-	const volatile struct kni_desc *s = kni_slot(r, idx);
+	const struct kni_desc *s = kni_slot(r, idx);
 	struct kni_desc d;
 
-	d.addr = s->addr;
-	d.len = s->len;
-	d.flags = s->flags;
+	d.addr = __atomic_load_n(&s->addr, __ATOMIC_RELAXED);
+	d.len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
+	d.flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
 	return d;
 }
 
@@ -137,14 +138,14 @@ static inline struct kni_desc kni_desc_read(const struct kni_uring *r,
 static inline struct kni_event kni_event_read(const struct kni_uring *r,
 					      __u32 idx)
 {
-	const volatile struct kni_event *s = kni_slot(r, idx);
+	const struct kni_event *s = kni_slot(r, idx);
 	struct kni_event ev;
 	unsigned int i;
 
-	ev.type = s->type;
-	ev.value = s->value;
+	ev.type = __atomic_load_n(&s->type, __ATOMIC_RELAXED);
+	ev.value = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
 	for (i = 0; i < sizeof(ev.addr); i++)
-		ev.addr[i] = s->addr[i];
+		ev.addr[i] = __atomic_load_n(&s->addr[i], __ATOMIC_RELAXED);
 	return ev;
 }
 
