@@ -119,6 +119,12 @@ static bool kni_send_ok(const struct kni_buf *b)
 	return b->len >= ETH_HLEN && !(b->flags & ~KNI_DESC_F_CSUM_VALID);
 }
 
+/* A buffer kni_send_burst() can copy into one frame. */
+static bool kni_send_copy_ok(const struct kni_queue *q, const struct kni_buf *b)
+{
+	return b->data && kni_send_ok(b) && b->len <= q->info.data_room;
+}
+
 /* Publish N packets put on rx; the only place the send side kicks. */
 static void kni_send_publish(struct kni_queue *q, unsigned int n)
 {
@@ -139,8 +145,7 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 		return -EINVAL;
 	if (kni_queue_gone(q))
 		return -ENODEV;
-	if (n && (!bufs[0].data || !kni_send_ok(&bufs[0]) ||
-		  bufs[0].len > q->info.data_room))
+	if (n && !kni_send_copy_ok(q, &bufs[0]))
 		return -EINVAL;
 	fs = q->info.frame_size;
 	kni_send_lock(q);
@@ -152,7 +157,7 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 		__u32 frame;
 		__u64 addr;
 
-		if (!b->data || !kni_send_ok(b) || b->len > q->info.data_room)
+		if (!kni_send_copy_ok(q, b))
 			break;
 		if (!q->pool_len || !space)
 			break;
