@@ -15,7 +15,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-#include "libkni.h"
+#include "libkni_internal.h"
 
 struct kni_ack {
 	const char *msg;
@@ -127,8 +127,8 @@ static struct nlmsghdr *kni_link_msg(char *buf, __u16 type, __u16 flags,
 static void kni_put_config(struct nlmsghdr *nlh,
 			   const struct kni_dev_config *cfg)
 {
+	__u32 p = cfg->present;
 	struct nlattr *info, *data;
-	__u32 p = cfg ? cfg->present : 0;
 
 	if (p & KNI_CFG_MTU)
 		mnl_attr_put_u32(nlh, IFLA_MTU, cfg->mtu);
@@ -162,21 +162,30 @@ static const __u32 kni_cfg_known = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE |
 	KNI_CFG_FRAME_SIZE | KNI_CFG_CARRIER | KNI_CFG_LOOPBACK |
 	KNI_CFG_OWNER | KNI_CFG_GROUP | KNI_CFG_MTU | KNI_CFG_ADDR;
 
-static int kni_newlink(const char *name, const struct kni_dev_config *cfg,
+static int kni_newlink(const char *name, const struct kni_dev_config *user,
 		       __u16 flags, char *errmsg, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct kni_dev_config cfg = {};
 	struct nlmsghdr *nlh;
+	int err;
 
 	if (errmsg && errlen)
 		errmsg[0] = '\0';
-	if (!kni_name_ok(name) || (cfg && (cfg->present & ~kni_cfg_known)))
+	if (!kni_name_ok(name))
+		return -EINVAL;
+	if (user) {
+		err = kni_copy_in(&cfg, user, KNI_SZ_DEV_CONFIG);
+		if (err)
+			return err;
+	}
+	if (cfg.present & ~kni_cfg_known)
 		return -EINVAL;
 	/* IFLA_CARRIER is a byte the kernel takes as on when not 0. */
-	if (cfg && (cfg->present & KNI_CFG_CARRIER) && cfg->carrier > 1)
+	if ((cfg.present & KNI_CFG_CARRIER) && cfg.carrier > 1)
 		return -EINVAL;
 	nlh = kni_link_msg(buf, RTM_NEWLINK, flags, name);
-	kni_put_config(nlh, cfg);
+	kni_put_config(nlh, &cfg);
 	return kni_rtnl_request(nlh, errmsg, errlen);
 }
 

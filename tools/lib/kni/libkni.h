@@ -48,12 +48,62 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <linux/types.h>
 #include <linux/kni.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * Structures that grow: struct kni_dev_config, struct kni_queue_opts,
+ * struct kni_ops, struct kni_queue_stats and struct kni_dev_state start
+ * with a size_t sz, which the caller sets to the sizeof() of the structure
+ * it was built with (KNI_OPTS() does it). A later libkni only adds fields
+ * at their end, so a program and a library built from different versions
+ * of this header agree on the fields both know:
+ *   - a structure the caller passes in (kni_dev_config, kni_queue_opts,
+ *     kni_ops): the library reads only the fields within sz, and a field
+ *     past sz counts as zero (or NULL). An sz smaller than the first
+ *     version of the structure is refused with -EINVAL; an sz larger than
+ *     the library knows is accepted only when every byte past what it
+ *     knows is zero, else -E2BIG: the caller asked for something this
+ *     library cannot do. Unused bytes must therefore be zero: declare the
+ *     structure with KNI_OPTS(), or memset() it before setting fields;
+ *   - a structure the library fills in (kni_queue_stats, kni_dev_state):
+ *     the library writes min(sz, its own size) bytes and nothing past
+ *     them, and refuses an sz smaller than the first version with
+ *     -EINVAL. It leaves sz alone, and a field it does not know as the
+ *     caller left it.
+ */
+
+/**
+ * KNI_OPTS() - declare a libkni structure with its size
+ * @TYPE: the structure's tag, without "struct" (kni_queue_opts, ...)
+ * @NAME: the variable to declare
+ * @...: designated initialisers of its fields
+ *
+ * Declares struct TYPE NAME with every byte zero, sz set to sizeof(struct
+ * TYPE) and then the given fields set::
+ *
+ *	KNI_OPTS(kni_queue_opts, opts, .max_mtu = 9000, .ops = &ops);
+ *	KNI_OPTS(kni_dev_state, st);
+ *
+ * A structure with static storage is zero already; it only needs its sz:
+ * static const struct kni_ops ops = { .sz = sizeof(ops), .mtu = on_mtu }.
+ */
+#define KNI_OPTS(TYPE, NAME, ...)					\
+	struct TYPE NAME = ({						\
+		struct TYPE __kni_opts;					\
+									\
+		memset(&__kni_opts, 0, sizeof(__kni_opts));		\
+		__kni_opts = (struct TYPE) {				\
+			.sz = sizeof(struct TYPE),			\
+			__VA_ARGS__					\
+		};							\
+		__kni_opts;						\
+	})
 
 /* Bits of kni_dev_config.present: the attributes a request carries. */
 enum {
@@ -73,6 +123,7 @@ enum {
 
 /**
  * struct kni_dev_config - attributes of a kni device
+ * @sz: sizeof(struct kni_dev_config) as the caller was built
  * @present: KNI_CFG_* bits naming the fields below that are sent; the
  *	kernel uses its defaults (on creation) or keeps the current values
  *	(on change) for the others
@@ -99,6 +150,7 @@ enum {
  * on.
  */
 struct kni_dev_config {
+	size_t sz;
 	__u32 present;
 	__u32 queues;
 	__u32 ring_size;
@@ -122,7 +174,8 @@ struct kni_dev_config {
  * The device is created in the caller's network namespace.
  *
  * Return: 0, or a negative errno (-EEXIST when the name is taken, -EINVAL
- * for bad arguments or values the kernel refused).
+ * for bad arguments or values the kernel refused, or an @cfg->sz too
+ * small, -E2BIG for a field of @cfg this library does not know set).
  */
 int kni_dev_create(const char *name, const struct kni_dev_config *cfg,
 		   char *errmsg, size_t errlen);
@@ -135,7 +188,8 @@ int kni_dev_create(const char *name, const struct kni_dev_config *cfg,
  * @errlen: size of @errmsg
  *
  * Return: 0, or a negative errno (-ENODEV when there is no such device,
- * -EOPNOTSUPP for attributes fixed at creation).
+ * -EOPNOTSUPP for attributes fixed at creation, -EINVAL and -E2BIG for
+ * @cfg as kni_dev_create() says).
  */
 int kni_dev_change(const char *name, const struct kni_dev_config *cfg,
 		   char *errmsg, size_t errlen);
@@ -163,6 +217,8 @@ struct kni_queue;
 
 /**
  * struct kni_dev_state - the device's state as the kernel last reported it
+ * @sz: sizeof(struct kni_dev_state) as the caller was built, set by the
+ *	caller; the library writes the fields within it
  * @mtu: the MTU
  * @up: administratively up
  * @promisc: promiscuous mode on
@@ -173,6 +229,7 @@ struct kni_queue;
  *	was full
  */
 struct kni_dev_state {
+	size_t sz;
 	__u32 mtu;
 	bool up;
 	bool promisc;
@@ -184,6 +241,8 @@ struct kni_dev_state {
 
 /**
  * struct kni_ops - what a dataplane does when the device changes
+ * @sz: sizeof(struct kni_ops) as the caller was built; a callback past it
+ *	counts as NULL
  * @mtu: the MTU is now @mtu
  * @link: the device is administratively up (@up true) or down
  * @mac: the MAC address is now @addr (6 bytes)
@@ -197,6 +256,7 @@ struct kni_dev_state {
  * with the value it was last called with.
  */
 struct kni_ops {
+	size_t sz;
 	void (*mtu)(void *cookie, __u32 mtu);
 	void (*link)(void *cookie, bool up);
 	void (*mac)(void *cookie, const __u8 *addr);
@@ -207,6 +267,7 @@ struct kni_ops {
 
 /**
  * struct kni_queue_opts - options of kni_queue_attach()
+ * @sz: sizeof(struct kni_queue_opts) as the caller was built
  * @flags: KNI_ATTACH_F_* (KNI_ATTACH_F_FIXED_MAC: the dataplane cannot
  *	change its MAC address and the kernel refuses to change the device's)
  * @max_mtu: the largest MTU the dataplane handles, 0 for any that fits a
@@ -215,6 +276,7 @@ struct kni_ops {
  * @cookie: passed to every callback
  */
 struct kni_queue_opts {
+	size_t sz;
 	__u32 flags;
 	__u32 max_mtu;
 	const struct kni_ops *ops;
@@ -238,6 +300,11 @@ struct kni_queue_opts {
  *	receives
  * @event_ring_size: entries in the event ring
  * @mmap_size: bytes of the queue's mapping
+ *
+ * kni_queue_info() returns the library's own copy, so it carries no size:
+ * a later libkni only adds fields at its end, and a caller reads the
+ * fields of the libkni.h it was built with, which every library of the
+ * same soname version has.
  */
 struct kni_queue_info {
 	__u32 ifindex;
@@ -253,6 +320,8 @@ struct kni_queue_info {
 
 /**
  * struct kni_queue_stats - counters of a queue handle
+ * @sz: sizeof(struct kni_queue_stats) as the caller was built, set by the
+ *	caller; the library writes the counters within it
  * @sent: packets handed to the kernel
  * @send_dropped: of those, packets the kernel returned as dropped
  * @received: packets taken from the kernel
@@ -263,6 +332,7 @@ struct kni_queue_info {
  * @events: event ring entries consumed
  */
 struct kni_queue_stats {
+	size_t sz;
 	__u64 sent;
 	__u64 send_dropped;
 	__u64 received;
@@ -290,8 +360,10 @@ struct kni_queue_stats {
  * has CAP_IPC_LOCK, and against its memory cgroup, until the handle is
  * detached.
  *
- * Return: 0, or a negative errno: -EINVAL for bad arguments or a queue the
- * device does not have, -ENODEV when there is no such kni device, -EBUSY
+ * Return: 0, or a negative errno: -EINVAL for bad arguments, a queue the
+ * device does not have, or an @opts->sz or @opts->ops->sz too small,
+ * -E2BIG for a field of @opts or @opts->ops this library does not know
+ * set, -ENODEV when there is no such kni device, -EBUSY
  * when the queue is attached already, -EPERM without the right to attach,
  * -ERANGE when the device's MTU is larger than @opts->max_mtu, -ENOBUFS
  * when the region would exceed the caller's RLIMIT_MEMLOCK, -ENOMEM when
@@ -325,9 +397,11 @@ const struct kni_queue_info *kni_queue_info(const struct kni_queue *q);
 /**
  * kni_queue_stats() - counters of a queue handle
  * @q: the handle
- * @stats: where the counters are copied
+ * @stats: where the counters are copied; the caller sets @stats->sz
+ *
+ * Return: 0, or -EINVAL for bad arguments or an @stats->sz too small.
  */
-void kni_queue_stats(const struct kni_queue *q, struct kni_queue_stats *stats);
+int kni_queue_stats(const struct kni_queue *q, struct kni_queue_stats *stats);
 
 /**
  * kni_queue_fd() - the file of a queue, for poll() and epoll
@@ -396,12 +470,13 @@ int kni_queue_events(struct kni_queue *q);
 /**
  * kni_queue_state() - read the device's current state
  * @q: the handle
- * @state: where the state is stored
+ * @state: where the state is stored; the caller sets @state->sz
  *
  * Does not consume events nor call callbacks.
  *
  * Return: 0, or a negative errno (-EAGAIN when the kernel kept updating
- * the state while it was read).
+ * the state while it was read, -EINVAL for bad arguments or an
+ * @state->sz too small).
  */
 int kni_queue_state(struct kni_queue *q, struct kni_dev_state *state);
 

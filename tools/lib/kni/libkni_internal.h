@@ -5,9 +5,94 @@
 #ifndef __LIBKNI_INTERNAL_H
 #define __LIBKNI_INTERNAL_H
 
+#include <errno.h>
 #include <string.h>
 
 #include "libkni.h"
+
+/*
+ * The sizes of a public structure that starts with its sz (see libkni.h):
+ * @min, the first version's size, the smallest sz taken; @size, its size
+ * in this library, the bytes it knows. A field is only ever added past the
+ * size of the version before (explicit padding fills a gap the compiler
+ * would leave), so that an older library finds it past what it knows.
+ */
+struct kni_sz {
+	size_t min;
+	size_t size;
+};
+
+#define KNI_SZ(TYPE, MIN) ((struct kni_sz) {				\
+	.min = (MIN),							\
+	.size = sizeof(struct TYPE),					\
+})
+
+/*
+ * Each structure, with the size of its first version: the offset of the
+ * first field added since, or its size while there is none.
+ */
+#define KNI_SZ_DEV_CONFIG \
+	KNI_SZ(kni_dev_config, sizeof(struct kni_dev_config))
+#define KNI_SZ_QUEUE_OPTS \
+	KNI_SZ(kni_queue_opts, sizeof(struct kni_queue_opts))
+#define KNI_SZ_OPS \
+	KNI_SZ(kni_ops, sizeof(struct kni_ops))
+#define KNI_SZ_QUEUE_STATS \
+	KNI_SZ(kni_queue_stats, sizeof(struct kni_queue_stats))
+#define KNI_SZ_DEV_STATE \
+	KNI_SZ(kni_dev_state, sizeof(struct kni_dev_state))
+
+/*
+ * The size rule of libkni.h, in one place. USER is the caller's structure
+ * of sizes S; IN for one the library reads, else one it writes. Returns
+ * how many bytes of it the library reads or writes, min(sz, S.size), or
+ * -EINVAL for an sz below the first version's, or (IN) -E2BIG for a
+ * non-zero byte past the S.size bytes the library knows.
+ */
+static inline long kni_sz_check(const void *user, struct kni_sz s, bool in)
+{
+	const unsigned char *p = user;
+	size_t sz, i;
+
+	memcpy(&sz, p, sizeof(sz));
+	if (sz < s.min)
+		return -EINVAL;
+	for (i = s.size; in && i < sz; i++)
+		if (p[i])
+			return -E2BIG;
+	return (long)(sz < s.size ? sz : s.size);
+}
+
+/*
+ * Copy the caller's input structure USER into the library's LIB of sizes
+ * S: the fields past its sz are zero. 0 or kni_sz_check()'s error.
+ */
+static inline int kni_copy_in(void *lib, const void *user, struct kni_sz s)
+{
+	long n = kni_sz_check(user, s, true);
+
+	if (n < 0)
+		return (int)n;
+	memset(lib, 0, s.size);
+	memcpy(lib, user, (size_t)n);
+	return 0;
+}
+
+/*
+ * Copy the library's output structure LIB to the caller's USER of sizes
+ * S: up to its sz, leaving the sz itself alone. 0 or -EINVAL.
+ */
+static inline int kni_copy_out(void *user, const void *lib, struct kni_sz s)
+{
+	long n = kni_sz_check(user, s, false);
+
+	if (n < 0)
+		return (int)n;
+	memcpy((unsigned char *)user + sizeof(size_t),
+	       (const unsigned char *)lib + sizeof(size_t),
+	       (size_t)n - sizeof(size_t));
+	return 0;
+}
 
 /*
  * One ring of the shared region as the library sees it. The library keeps

@@ -161,23 +161,27 @@ const struct kni_queue_info *kni_queue_info(const struct kni_queue *q)
 	return q ? &q->info : NULL;
 }
 
-void kni_queue_stats(const struct kni_queue *q, struct kni_queue_stats *stats)
+int kni_queue_stats(const struct kni_queue *q, struct kni_queue_stats *stats)
 {
 	const struct kni_queue_stats *s, *r, *c;
+	struct kni_queue_stats all;
 
 	if (!q || !stats)
-		return;
+		return -EINVAL;
 	s = &q->send_stats;
 	r = &q->recv_stats;
 	c = &q->ctl_stats;
-	stats->sent = s->sent;
-	stats->send_dropped = s->send_dropped;
-	stats->received = r->received;
-	stats->truncated = r->truncated;
-	stats->kicks = s->kicks + r->kicks + c->kicks;
-	stats->kick_errors = s->kick_errors + r->kick_errors + c->kick_errors;
-	stats->bad_desc = s->bad_desc + r->bad_desc + c->bad_desc;
-	stats->events = c->events;
+	all = (struct kni_queue_stats) {
+		.sent = s->sent,
+		.send_dropped = s->send_dropped,
+		.received = r->received,
+		.truncated = r->truncated,
+		.kicks = s->kicks + r->kicks + c->kicks,
+		.kick_errors = s->kick_errors + r->kick_errors + c->kick_errors,
+		.bad_desc = s->bad_desc + r->bad_desc + c->bad_desc,
+		.events = c->events,
+	};
+	return kni_copy_out(stats, &all, KNI_SZ_QUEUE_STATS);
 }
 
 __u32 kni_queue_event_overflows(const struct kni_queue *q)
@@ -223,13 +227,16 @@ static int kni_read_state(struct kni_queue *q, struct kni_dev_state *st)
 
 int kni_queue_state(struct kni_queue *q, struct kni_dev_state *state)
 {
+	struct kni_dev_state st;
 	int err;
 
 	if (!q || !state)
 		return -EINVAL;
-	err = kni_read_state(q, state);
+	err = kni_read_state(q, &st);
 	if (!err)
-		q->seen.overflows = state->overflows;
+		err = kni_copy_out(state, &st, KNI_SZ_DEV_STATE);
+	if (!err)
+		q->seen.overflows = st.overflows;
 	return err;
 }
 
@@ -408,6 +415,8 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 		.ifindex = (__u32)ifindex,
 		.queue = queue,
 	};
+	struct kni_queue_opts o = {};
+	struct kni_ops ops = {};
 	struct kni_queue *q;
 	int err;
 
@@ -415,11 +424,19 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 		return -EINVAL;
 	*qp = NULL;
 	if (opts) {
-		if (opts->flags & ~KNI_ATTACH_F_FIXED_MAC)
-			return -EINVAL;
-		at.flags = opts->flags;
-		at.max_mtu = opts->max_mtu;
+		err = kni_copy_in(&o, opts, KNI_SZ_QUEUE_OPTS);
+		if (err)
+			return err;
 	}
+	if (o.ops) {
+		err = kni_copy_in(&ops, o.ops, KNI_SZ_OPS);
+		if (err)
+			return err;
+	}
+	if (o.flags & ~KNI_ATTACH_F_FIXED_MAC)
+		return -EINVAL;
+	at.flags = o.flags;
+	at.max_mtu = o.max_mtu;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
@@ -468,10 +485,8 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 	kni_ring_init(&q->tx, q->map, &at.tx, at.ring_size, at.desc_size);
 	kni_ring_init(&q->event, q->map, &at.event, at.event_ring_size,
 		      at.event_size);
-	if (opts && opts->ops)
-		q->ops = *opts->ops;
-	if (opts)
-		q->cookie = opts->cookie;
+	q->ops = ops;
+	q->cookie = o.cookie;
 
 	/* The callbacks start from the state at attach. */
 	err = kni_read_state(q, &q->seen);
@@ -511,6 +526,8 @@ void kni_queue_detach(struct kni_queue *q)
 /* Messages longer than a line, kept whole so that they can be found. */
 #define KNI_ERR_SIZES \
 	"the kernel's ring slots or state block are smaller than libkni's structures (a kernel older than libkni's linux/kni.h)"
+#define KNI_ERR_FIELD \
+	"a field is set that libkni does not know (a non-zero byte past its size of the structure) or the kernel does not know (in struct kni_attach)"
 #define KNI_ERR_MEMLOCK \
 	"the region exceeds the caller's RLIMIT_MEMLOCK (needs CAP_IPC_LOCK or a larger limit)"
 
@@ -538,7 +555,7 @@ const char *kni_strerror(int err)
 	case ENOBUFS:
 		return KNI_ERR_MEMLOCK;
 	case E2BIG:
-		return "the kernel does not know a field libkni set in struct kni_attach";
+		return KNI_ERR_FIELD;
 	}
 	s = strerrordesc_np(err);
 	return s ? s : "unknown error";

@@ -308,6 +308,7 @@ static void on_gone(void *cookie)
 }
 
 static const struct kni_ops fwd_ops = {
+	.sz = sizeof(struct kni_ops),
 	.mtu = on_mtu,
 	.link = on_link,
 	.mac = on_mac,
@@ -790,10 +791,10 @@ static void print_totals(struct fwd *f)
 	unsigned int qi;
 
 	for (qi = 0; qi < f->nq; qi++) {
-		struct kni_queue_stats s;
+		KNI_OPTS(kni_queue_stats, s);
 
-		kni_queue_stats(f->q[qi], &s);
-		kdrop += s.send_dropped;
+		if (!kni_queue_stats(f->q[qi], &s))
+			kdrop += s.send_dropped;
 	}
 	printf("kni-fwd: port rx %llu, to %s %llu (dropped by the kernel %llu), ",
 	       c->port_rx, f->kni_name, c->to_kni, kdrop);
@@ -906,7 +907,7 @@ static int run(struct fwd *f)
 
 static int setup(struct fwd *f)
 {
-	struct kni_queue_opts opts = {};
+	KNI_OPTS(kni_queue_opts, opts);
 	struct port_state kst, pst;
 	sigset_t mask;
 	unsigned int qi;

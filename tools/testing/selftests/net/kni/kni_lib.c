@@ -188,6 +188,7 @@ static void on_gone(void *cookie)
 }
 
 static const struct kni_ops recorder = {
+	.sz = sizeof(struct kni_ops),
 	.mtu = on_mtu,
 	.link = on_link,
 	.mac = on_mac,
@@ -223,7 +224,7 @@ FIXTURE_TEARDOWN(dev)
 
 TEST_F(dev, create_every_attribute)
 {
-	struct kni_dev_config cfg = {
+	KNI_OPTS(kni_dev_config, cfg,
 		.present = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE |
 			   KNI_CFG_FRAME_SIZE | KNI_CFG_CARRIER |
 			   KNI_CFG_LOOPBACK | KNI_CFG_OWNER | KNI_CFG_GROUP |
@@ -236,7 +237,7 @@ TEST_F(dev, create_every_attribute)
 		.owner = 1234,
 		.group = 4321,
 		.mtu = 3000,
-	};
+	);
 	const struct kni_queue_info *info;
 	struct kni_queue *q;
 	char out[4096];
@@ -323,11 +324,11 @@ static int sysfs_addr(const char *dev, char *buf, size_t len)
 /* A chosen MAC address, at creation and on change. */
 TEST_F(dev, address)
 {
-	struct kni_dev_config cfg = {
+	KNI_OPTS(kni_dev_config, cfg,
 		.present = KNI_CFG_ADDR,
 		.addr = { 0x02, 0x12, 0x34, 0x56, 0x78, 0x9a },
-	};
-	struct kni_dev_state st;
+	);
+	KNI_OPTS(kni_dev_state, st);
 	struct kni_queue *q;
 	char addr[32];
 
@@ -379,10 +380,10 @@ TEST_F(dev, defaults)
 
 TEST_F(dev, bad_attribute)
 {
-	struct kni_dev_config cfg = {
+	KNI_OPTS(kni_dev_config, cfg,
 		.present = KNI_CFG_RING_SIZE,
 		.ring_size = 100,
-	};
+	);
 
 	ASSERT_EQ(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)),
 		  -EINVAL);
@@ -422,11 +423,11 @@ TEST_F(dev, bad_attribute)
 TEST_F(dev, nonexistent)
 {
 	struct kni_queue *q = (struct kni_queue *)1;
+	KNI_OPTS(kni_dev_config, none);
 
 	ASSERT_EQ(kni_dev_delete("kni0", self->msg, sizeof(self->msg)), -ENODEV);
 	ASSERT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
-	ASSERT_EQ(kni_dev_change("kni0", &(struct kni_dev_config){}, NULL, 0),
-		  -ENODEV);
+	ASSERT_EQ(kni_dev_change("kni0", &none, NULL, 0), -ENODEV);
 	/* An index that is not a kni device, one that is no device. */
 	ASSERT_EQ(kni_queue_attach(&q, kni_dev_ifindex("lo"), 0, NULL), -ENODEV);
 	ASSERT_EQ(q, NULL);
@@ -435,8 +436,8 @@ TEST_F(dev, nonexistent)
 
 TEST_F(dev, bad_arguments)
 {
-	struct kni_dev_config cfg = { .present = 1U << 31 };
-	struct kni_queue_opts opts = { .flags = 1U << 7 };
+	KNI_OPTS(kni_dev_config, cfg, .present = 1U << 31);
+	KNI_OPTS(kni_queue_opts, opts, .flags = 1U << 7);
 	struct kni_queue *q;
 
 	ASSERT_EQ(kni_dev_create(NULL, NULL, NULL, 0), -EINVAL);
@@ -485,12 +486,12 @@ TEST_F(dev, bad_arguments)
  */
 TEST_F(dev, memlock)
 {
-	struct kni_dev_config cfg = {
+	KNI_OPTS(kni_dev_config, cfg,
 		.present = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE | KNI_CFG_OWNER,
 		.queues = 2,
 		.ring_size = 64,
 		.owner = 4242,
-	};
+	);
 	struct kni_queue *q = NULL, *q2 = NULL;
 	struct rlimit rl;
 	__u64 size;
@@ -530,7 +531,7 @@ TEST_F(dev, memlock)
 
 TEST_F(dev, double_attach)
 {
-	struct kni_dev_config cfg = { .present = KNI_CFG_QUEUES, .queues = 2 };
+	KNI_OPTS(kni_dev_config, cfg, .present = KNI_CFG_QUEUES, .queues = 2);
 	struct kni_queue *q, *q2 = NULL;
 
 	ASSERT_EQ(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)), 0);
@@ -797,7 +798,8 @@ TEST_F(data, no_idle_kick)
 	struct pollfd pfd = { .fd = kni_queue_fd(self->q), .events = POLLIN };
 	unsigned int rs = info->ring_size;
 	unsigned char pkt[64] = {}, buf[128];
-	struct kni_queue_stats st0, st;
+	KNI_OPTS(kni_queue_stats, st0);
+	KNI_OPTS(kni_queue_stats, st);
 	struct kni_buf b;
 	void *p[1024];
 
@@ -825,7 +827,7 @@ TEST_F(data, no_idle_kick)
 		ASSERT_EQ(poll(&pfd, 1, WAIT_MS), 1);
 	}
 
-	kni_queue_stats(self->q, &st0);
+	ASSERT_EQ(kni_queue_stats(self->q, &st0), 0);
 	/* Nothing to send, an invalid packet, a reservation. */
 	ASSERT_EQ(kni_send_burst(self->q, &b, 0), 0);
 	b.len = ETH_HLEN - 1;
@@ -836,7 +838,7 @@ TEST_F(data, no_idle_kick)
 	ASSERT_EQ(kni_send_burst(self->q, &b, 1), 0);
 	b = (struct kni_buf){ .data = p[0], .len = ETH_HLEN - 1 };
 	ASSERT_EQ(kni_frame_submit(self->q, &b, 1), -EINVAL);
-	kni_queue_stats(self->q, &st);
+	ASSERT_EQ(kni_queue_stats(self->q, &st), 0);
 	EXPECT_EQ(st.kicks, st0.kicks);
 	EXPECT_EQ(st.sent, st0.sent);
 	ASSERT_EQ(kni_frame_release(self->q, p, rs), 0);
@@ -1050,7 +1052,7 @@ TEST_F_TIMEOUT(threads, both_ways, 600)
 	unsigned int n = 32 * info->ring_size;
 	struct flow tx = { .q = self->q, .n = n, .inplace = variant->inplace };
 	struct flow rx = tx;
-	struct kni_queue_stats st;
+	KNI_OPTS(kni_queue_stats, st);
 	unsigned char buf[64];
 	struct kni_buf b = { .data = buf, .len = sizeof(buf) };
 	pthread_t ts, tr;
@@ -1065,7 +1067,7 @@ TEST_F_TIMEOUT(threads, both_ways, 600)
 	EXPECT_EQ(rx.done, n);
 	/* Nothing more: every packet came once. */
 	EXPECT_EQ(kni_recv_burst(self->q, &b, 1), 0);
-	kni_queue_stats(self->q, &st);
+	ASSERT_EQ(kni_queue_stats(self->q, &st), 0);
 	EXPECT_EQ(st.sent, n);
 	EXPECT_EQ(st.received, n);
 	EXPECT_EQ(st.send_dropped, 0);
@@ -1159,12 +1161,12 @@ FIXTURE_TEARDOWN(ctl)
 static int attach_ctl(struct kni_queue **q, struct seen *seen, __u32 flags,
 		      __u32 max_mtu)
 {
-	struct kni_queue_opts opts = {
+	KNI_OPTS(kni_queue_opts, opts,
 		.flags = flags,
 		.max_mtu = max_mtu,
 		.ops = &recorder,
 		.cookie = seen,
-	};
+	);
 
 	return attach(q, 0, &opts);
 }
@@ -1184,7 +1186,7 @@ TEST_F(ctl, carrier)
 
 TEST_F(ctl, each_event)
 {
-	struct kni_dev_state st;
+	KNI_OPTS(kni_dev_state, st);
 
 	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 0), 0);
 	ASSERT_EQ(kni_queue_state(self->q, &st), 0);
@@ -1239,7 +1241,7 @@ TEST_F(ctl, each_event)
 
 TEST_F(ctl, gone)
 {
-	struct kni_dev_state st;
+	KNI_OPTS(kni_dev_state, st);
 
 	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 0), 0);
 	ASSERT_EQ(sh("ip link del kni0"), 0);
@@ -1334,8 +1336,8 @@ TEST_F_TIMEOUT(ctl, event_overflow, 120)
 {
 	static const __u8 mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x07 };
 	char path[] = "/tmp/kni_lib.XXXXXX";
-	struct kni_queue_stats stats;
-	struct kni_dev_state st;
+	KNI_OPTS(kni_queue_stats, stats);
+	KNI_OPTS(kni_dev_state, st);
 	unsigned int ers, n, i;
 	__u32 last = 0;
 	FILE *f;
@@ -1369,7 +1371,7 @@ TEST_F_TIMEOUT(ctl, event_overflow, 120)
 
 	ASSERT_GE(events(self->q), 1);
 	ASSERT_EQ(kni_queue_event_overflows(self->q), n + 2 - ers);
-	kni_queue_stats(self->q, &stats);
+	ASSERT_EQ(kni_queue_stats(self->q, &stats), 0);
 	ASSERT_EQ(stats.events, ers);
 	ASSERT_EQ(self->seen.mtu, last);
 	ASSERT_TRUE(self->seen.promisc);
@@ -1462,7 +1464,7 @@ static void on_mtu_order(void *cookie, __u32 mtu)
 /* Raise kni0's MTU from FROM to TO over rtnetlink, one step at a time. */
 static void *raise_mtu(void *arg)
 {
-	struct kni_dev_config cfg = { .present = KNI_CFG_MTU };
+	KNI_OPTS(kni_dev_config, cfg, .present = KNI_CFG_MTU);
 	struct mtu_writer *w = arg;
 	__u32 mtu;
 	int err;
@@ -1484,14 +1486,17 @@ static void *raise_mtu(void *arg)
 
 TEST_F_TIMEOUT(ctl, mtu_order, 600)
 {
-	static const struct kni_ops ops = { .mtu = on_mtu_order };
+	static const struct kni_ops ops = {
+		.sz = sizeof(struct kni_ops),
+		.mtu = on_mtu_order,
+	};
 	struct mtu_writer w = { .from = 1001, .to = 1500 };
 	struct mtu_order o = { .w = &w, .last = w.from - 1 };
-	struct kni_queue_opts opts = { .ops = &ops, .cookie = &o };
+	KNI_OPTS(kni_queue_opts, opts, .ops = &ops, .cookie = &o);
 	unsigned int holds = 0, calls = 0, released_at = 0, ers;
 	struct pollfd pfd = { .events = POLLPRI };
-	struct kni_queue_stats stats;
-	struct kni_dev_state st;
+	KNI_OPTS(kni_queue_stats, stats);
+	KNI_OPTS(kni_dev_state, st);
 	__u32 hold_from = 0;
 	bool hold = true;
 	pthread_t writer;
@@ -1553,7 +1558,7 @@ TEST_F_TIMEOUT(ctl, mtu_order, 600)
 	ASSERT_EQ(w.err, 0)
 		TH_LOG("mtu %u: %s '%s'", w.failed_mtu, kni_strerror(w.err), w.msg);
 
-	kni_queue_stats(self->q, &stats);
+	ASSERT_EQ(kni_queue_stats(self->q, &stats), 0);
 	TH_LOG("%u changes in %lld ms, %u calls: %llu events read, %u lost (ring full %u times)",
 	       w.made, now_ms() - start, calls,
 	       (unsigned long long)stats.events,
