@@ -4,9 +4,9 @@
 # Configure and build a kernel flavour in the assembled tree.
 #
 # usage: build-kernel.sh FLAVOUR [MAKE ARGS...]
-#   release  test kernel: tinyconfig + qemu/x86_64.config + the selftest config
-#   debug    release + qemu/debug.config (KASAN, lockdep, kmemleak, ...)
-#   kcsan    release + qemu/kcsan.config (KCSAN, lockdep)
+#   release  tinyconfig + qemu/x86_64.config + the selftest config + qemu/release.config
+#   debug    x86_64.config + the selftest config + qemu/debug.config (KASAN, ...)
+#   kcsan    x86_64.config + the selftest config + qemu/kcsan.config (KCSAN)
 #   module   release with CONFIG_KNI=m; only prepares the tree (build checks)
 #
 # The build directory is keyed by the flavour's configuration, so editing a
@@ -25,7 +25,7 @@ shift
 st=$KNI_REPO/tools/testing/selftests/net/kni
 fragments=("$st/qemu/x86_64.config" "$st/config")
 case "$flavour" in
-release) ;;
+release) fragments+=("$st/qemu/release.config") ;;
 debug) fragments+=("$st/qemu/debug.config") ;;
 kcsan) fragments+=("$st/qemu/kcsan.config") ;;
 module) ;;
