@@ -400,13 +400,16 @@ static int kni_validate(struct nlattr *tb[], struct nlattr *data[],
 
 /*
  * Owner and group are given as ids of the caller's user namespace; -1
- * means nobody. Only parsed here: the caller applies them once every other
- * check passed, so a rejected request changes nothing.
+ * means nobody. They must also be mapped in the user namespace that owns
+ * the device's network namespace: its root could neither see nor restate
+ * an id it has no name for. Only parsed here: the caller applies them once
+ * every other check passed, so a rejected request changes nothing.
  */
 static int kni_parse_owner(struct kni_dev *kni, struct nlattr *data[],
 			   kuid_t *owner, kgid_t *group,
 			   struct netlink_ext_ack *extack)
 {
+	struct user_namespace *dev_ns = dev_net(kni->dev)->user_ns;
 	struct nlattr *attr;
 	u32 id;
 
@@ -422,6 +425,11 @@ static int kni_parse_owner(struct kni_dev *kni, struct nlattr *data[],
 					    "kni owner uid is not mapped in the caller's user namespace");
 			return -EINVAL;
 		}
+		if (uid_valid(*owner) && !kuid_has_mapping(dev_ns, *owner)) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "kni owner uid is not mapped in the device's user namespace");
+			return -EINVAL;
+		}
 	}
 	attr = data[IFLA_KNI_GROUP];
 	if (attr) {
@@ -430,6 +438,11 @@ static int kni_parse_owner(struct kni_dev *kni, struct nlattr *data[],
 		if (id != (u32)-1 && !gid_valid(*group)) {
 			NL_SET_ERR_MSG_ATTR(extack, attr,
 					    "kni group gid is not mapped in the caller's user namespace");
+			return -EINVAL;
+		}
+		if (gid_valid(*group) && !kgid_has_mapping(dev_ns, *group)) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "kni group gid is not mapped in the device's user namespace");
 			return -EINVAL;
 		}
 	}

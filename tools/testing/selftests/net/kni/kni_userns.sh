@@ -4,7 +4,8 @@
 # kni devices in a network namespace owned by a user namespace other than
 # the initial one. Its root creates and changes devices; owner and group
 # are ids of the caller's user namespace, set and shown as such, and
-# refused when they have no mapping there. A queue may be attached by a
+# refused when they have no mapping there or in the user namespace that
+# owns the device's network namespace. A queue may be attached by a
 # process with CAP_NET_ADMIN in the user namespace that owns the device's
 # network namespace, by the owner and by a member of the group; not by a
 # process without the capability that is neither, nor by one that has
@@ -143,6 +144,26 @@ test_unmapped()
 	in_userns ip link del kni0
 	check_err $? "deleting kni0 failed"
 	log_test "owner and group unmapped in the caller's user namespace refused"
+
+	# Mapped in the caller's (initial) user namespace but not in the one
+	# that owns the device's network namespace: its root would see 65534.
+	RET=0
+	expect_fail "kni owner uid is not mapped in the device's user namespace" \
+		ip -n "$NSU" link add kni0 type kni owner 5
+	expect_fail "kni group gid is not mapped in the device's user namespace" \
+		ip -n "$NSU" link add kni0 type kni group 165536
+	check_kni_count "$NSU" 0 "after the refused creations"
+	ip -n "$NSU" link add kni0 type kni owner 100005 group 165535
+	check_err $? "creating kni0 with ids mapped in both namespaces failed"
+	check_info_in_userns kni0 \
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 5, 'group': 65535}"
+	expect_fail "kni owner uid is not mapped in the device's user namespace" \
+		ip -n "$NSU" link set kni0 type kni owner 99999 group 100000
+	check_info_in_userns kni0 \
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 5, 'group': 65535}"
+	in_userns ip link del kni0
+	check_err $? "deleting kni0 failed"
+	log_test "owner and group unmapped in the device's user namespace refused"
 }
 
 # may_attach CMD...: CMD (a kni_hold -x) must attach.
