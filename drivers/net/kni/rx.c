@@ -70,14 +70,24 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 			  d->flags & KNI_DESC_F_CSUM_VALID);
 	if (err) {
 		/* Without room the packet waits on rx: not a drop. */
-		if (err == -ENOSPC)
+		if (err == -ENOSPC) {
 			consume_skb(skb);
-		else
-			kfree_skb(skb);
-		return err;
+			return err;
+		}
+		/*
+		 * It arrived but could not leave: too big for a tx frame, or
+		 * only invalid alloc descriptors. A tx drop, as it would be
+		 * for the stack's packet; the descriptor is marked dropped.
+		 */
+		kfree_skb(skb);
+		kni_stats_add(&q->rx, 1, d->len);
+		kni_stats_inc(&q->tx, &q->tx.drops);
+		return -EMSGSIZE;
 	}
 	consume_skb(skb);
+	/* In through rx and out through tx, counted on both. */
 	kni_stats_add(&q->rx, 1, d->len);
+	kni_stats_add(&q->tx, 1, d->len);
 	return 0;
 }
 
@@ -101,10 +111,11 @@ static int kni_rx_descs(struct kni_queue *q, struct kni_file *kf, u32 n,
 				kf->rx_blocked = KNI_RX_WAIT_TX;
 				break;
 			}
-			if (err) {
+			/* -EMSGSIZE: a loopback tx drop, counted already. */
+			if (err == -ENOMEM)
 				kni_stats_inc(&q->rx, &q->rx.drops);
+			if (err)
 				d.flags |= KNI_DESC_F_DROPPED;
-			}
 		}
 		/* Hand the frame back as it was given, whatever happened. */
 		kni_ring_write(&r->free, d.addr, d.len, d.flags);

@@ -2934,7 +2934,8 @@ static int packet_socket_all(void)
 /*
  * rx comes straight back on tx, byte for byte, waiting for room, and
  * never reaches the stack: a packet socket on kni0 sees nothing. The
- * queue counts the packets in rxN_packets only.
+ * queue counts each packet on the way in (rxN_*) and on the way out
+ * (txN_*).
  */
 TEST_F(loopback, rx_to_tx)
 {
@@ -2992,11 +2993,52 @@ TEST_F(loopback, rx_to_tx)
 	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), rs);
 	ASSERT_EQ(ethtool_stat("kni0", "rx0_bytes"), bytes);
 	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
-	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 0);
+	ASSERT_EQ(sysfs_long("kni0", "statistics/tx_packets"), rs);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), rs);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_bytes"), bytes);
 	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
 	ASSERT_EQ(recv(all, want, sizeof(want), 0), -1);
 	ASSERT_EQ(errno, EAGAIN);
 	close(all);
+}
+
+/*
+ * A packet that fills its rx frame cannot come back: a tx frame has the
+ * headroom in front. It is a tx drop (as the stack's packet would be),
+ * handed back on free marked dropped, and what follows still loops.
+ */
+TEST_F(loopback, too_big_for_tx)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 rs = uq->at.ring_size, fs = uq->at.frame_size;
+	__u32 max = fs - uq->at.headroom;
+	unsigned char want[128];
+	struct kni_desc *d;
+
+	give_alloc(uq, rs, 2);
+	post_rx(uq, 0, 0, max + 1, 1);
+	post_rx(uq, 1, fs, 60, 2);
+	produce(&uq->rx, 2);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->free, 2));
+	d = cons_desc(&uq->free, 0);
+	ASSERT_EQ(d->addr, 0);
+	ASSERT_EQ(d->len, max + 1);
+	ASSERT_EQ(d->flags, KNI_DESC_F_DROPPED);
+	ASSERT_EQ(cons_desc(&uq->free, 1)->flags, 0);
+	consume(&uq->free, 2);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	ASSERT_EQ(entries(&uq->tx), 1);
+	d = cons_desc(&uq->tx, 0);
+	ASSERT_EQ(d->len, 60);
+	fill(want, 60, 2);
+	ASSERT_EQ(memcmp(frame(uq, d->addr), want, 60), 0);
+	consume(&uq->tx, 1);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), 2);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_bytes"), 60);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 1);
 }
 
 /*
@@ -3036,6 +3078,7 @@ TEST_F(loopback, csum_valid)
 	consume(&uq->free, n);
 	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), n);
 	ASSERT_EQ(ethtool_stat("kni0", "rx0_drops"), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), n);
 }
 
 /*
