@@ -35,11 +35,13 @@
 #include <netinet/in.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/errqueue.h>
 #include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/kni.h>
+#include <linux/net_tstamp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
@@ -325,6 +327,60 @@ TEST_F_TIMEOUT(kni, stack_to_user_every_length, 60)
 	ASSERT_EQ(wait_stat("tx0_stops", batches), batches);
 }
 
+/*
+ * The driver timestamps what it hands the dataplane (skb_tx_timestamp):
+ * a socket that asked for software transmit timestamps gets one on its
+ * error queue for each packet posted on tx.
+ */
+TEST_F(kni, tx_software_timestamp)
+{
+	int on = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+		 SOF_TIMESTAMPING_OPT_TSONLY;
+	struct uqueue *uq = &self->uq;
+	char ctl[CMSG_SPACE(sizeof(struct scm_timestamping)) +
+		 CMSG_SPACE(sizeof(struct sock_extended_err)) + 64];
+	struct scm_timestamping tss = {};
+	struct sock_extended_err ee = {};
+	struct pollfd pfd = { .fd = self->pfd, .events = 0 };
+	struct msghdr msg = {
+		.msg_control = ctl,
+		.msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *cm;
+	int got = 0;
+
+	ASSERT_EQ(setsockopt(self->pfd, SOL_SOCKET, SO_TIMESTAMPING, &on,
+			     sizeof(on)), 0);
+	give_alloc(uq, 0, 1);
+	kick_if_needed(uq);
+	ASSERT_EQ(send_packet(self->pfd, 60, 1), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	consume(&uq->tx, 1);
+
+	/* The timestamp is queued before the driver returns. */
+	ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	ASSERT_TRUE(pfd.revents & POLLERR);
+	ASSERT_GE(recvmsg(self->pfd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT), 0);
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_TIMESTAMPING) {
+			memcpy(&tss, CMSG_DATA(cm), sizeof(tss));
+			got |= 1;
+		} else if (cm->cmsg_level == SOL_PACKET &&
+			   cm->cmsg_type == PACKET_TX_TIMESTAMP) {
+			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+			got |= 2;
+		}
+	}
+	ASSERT_EQ(got, 3);
+	ASSERT_EQ(ee.ee_errno, ENOMSG);
+	ASSERT_EQ(ee.ee_origin, SO_EE_ORIGIN_TIMESTAMPING);
+	ASSERT_EQ(ee.ee_info, SCM_TSTAMP_SND);
+	ASSERT_TRUE(tss.ts[0].tv_sec || tss.ts[0].tv_nsec);
+	/* One packet, one timestamp. */
+	ASSERT_EQ(recvmsg(self->pfd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT), -1);
+	ASSERT_EQ(errno, EAGAIN);
+}
 /* No kick, no delivery; NEED_WAKEUP is set again once NAPI is idle. */
 TEST_F(kni, need_wakeup)
 {
@@ -2365,6 +2421,49 @@ TEST_F_TIMEOUT(attach, carrier, 60)
 	ASSERT_EQ(carrier(), 1);
 	uq_close(&uq1);
 	ASSERT_EQ(carrier(), 0);
+}
+
+/*
+ * A packet from queue N reaches the stack recorded as received on queue
+ * N (skb_record_rx_queue), which RPS, XPS and packet fanout use. Fanout
+ * by queue mapping spreads over two sockets by the recorded mapping,
+ * which is the queue + 1: queue 0 goes to the second socket, queue 1 to
+ * the first. Unrecorded, both would go to the first.
+ */
+TEST_F_TIMEOUT(attach, rx_queue_recorded, 60)
+{
+	int fanout = 7 | (PACKET_FANOUT_QM << 16);
+	struct uqueue uq[2] = {};
+	unsigned char buf[128], want[128];
+	int fd[2], q, i;
+
+	for (i = 0; i < 2; i++) {
+		fd[i] = packet_socket();
+		ASSERT_GE(fd[i], 0);
+		ASSERT_EQ(setsockopt(fd[i], SOL_PACKET, PACKET_FANOUT, &fanout,
+				     sizeof(fanout)), 0);
+	}
+	for (q = 0; q < 2; q++)
+		ASSERT_EQ(uq_open(&uq[q], q), 0);
+	for (q = 0; q < 2; q++) {
+		for (i = 0; i < 4; i++)
+			post_rx(&uq[q], i, (__u64)i * uq[q].at.frame_size, 60,
+				q * 4 + i);
+		produce(&uq[q].rx, 4);
+		ASSERT_EQ(kick_if_needed(&uq[q]), 0);
+		for (i = 0; i < 4; i++) {
+			ASSERT_EQ(recv(fd[(q + 1) % 2], buf, sizeof(buf), 0),
+				  60) TH_LOG("queue %d packet %d", q, i);
+			fill(want, 60, q * 4 + i);
+			ASSERT_EQ(memcmp(buf, want, 60), 0);
+		}
+		ASSERT_EQ(recv(fd[q], buf, sizeof(buf), MSG_DONTWAIT), -1);
+		ASSERT_EQ(errno, EAGAIN);
+	}
+	for (q = 0; q < 2; q++)
+		uq_close(&uq[q]);
+	close(fd[0]);
+	close(fd[1]);
 }
 
 /* Whether "ip link show kni0" reports the flag FLAG (" FLAG," or "<FLAG,"). */
