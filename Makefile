@@ -13,13 +13,14 @@ CMD ?= ip -d link show
 # Limit for one VM run, in seconds.
 VM_TIMEOUT ?= 3000
 
-.PHONY: help deps tree kernel kernel-debug static check check-kcsan vm demo
+.PHONY: help deps tree kernel kernel-debug static check check-kcsan vm demo bench
 
 help:
 	@echo "make demo    build and boot the kni kernel, run kni-fwd between kni0 and a veth"
 	@echo "make check   static checks, then the selftests in a VM (debug kernel)"
 	@echo "make check-kcsan   the selftests on a KCSAN kernel (data races in kni fail)"
 	@echo "make vm CMD='...' [KERNEL=debug|release]   run CMD in the test VM"
+	@echo "make bench [BENCH_SECONDS=3 BENCH_ROUNDS=3]   kni against its peers, build/bench.json"
 
 deps:
 	@./tree/deps.sh
@@ -61,3 +62,13 @@ demo: kernel
 		KHDR_INCLUDES="-isystem $$out/usr/include" all; \
 	$(QEMU)/run-vm.sh -t $(VM_TIMEOUT) -k $$out/arch/x86/boot/bzImage \
 		-p $$ipdir $(CURDIR)/$(QEMU)/demo.sh $(CURDIR)/build/libkni/kni-fwd
+
+# Not part of make check, no thresholds: one boot of the release kernel
+# measuring kni against the other ways to the stack (tree/bench.sh says
+# what the BENCH_* variables do; unset ones take its defaults).
+bench: tree
+	@BENCH_SECONDS='$(BENCH_SECONDS)' BENCH_ROUNDS='$(BENCH_ROUNDS)' \
+		BENCH_SIZES='$(BENCH_SIZES)' BENCH_ONLY='$(BENCH_ONLY)' \
+		BENCH_IDLE_SECONDS='$(BENCH_IDLE_SECONDS)' \
+		BENCH_PINGS='$(BENCH_PINGS)' BENCH_DPDK='$(BENCH_DPDK)' \
+		./tree/bench.sh
