@@ -227,6 +227,13 @@ struct kni_queue;
  * @addr: the MAC address
  * @overflows: events the kernel could not post because the event ring
  *	was full
+ * @reserved: 0; the fields after it start past the first version's size
+ * @mc_count: multicast addresses the device listens to (the groups the
+ *	stack joined), as of when it was last up
+ * @mc_all: there are more than @mc_addr holds: the dataplane should pass
+ *	every multicast packet to the stack
+ * @mc_addr: the first min(@mc_count, KNI_STATE_MC_MAX) of those
+ *	addresses; the other entries are zero
  */
 struct kni_dev_state {
 	size_t sz;
@@ -237,6 +244,11 @@ struct kni_dev_state {
 	bool gone;
 	__u8 addr[6];
 	__u32 overflows;
+	__u32 reserved;
+	/* Added after the first version. */
+	__u32 mc_count;
+	bool mc_all;
+	__u8 mc_addr[KNI_STATE_MC_MAX][6];
 };
 
 /**
@@ -249,11 +261,19 @@ struct kni_dev_state {
  * @promisc: promiscuous mode is now on (@on true) or off
  * @allmulti: all-multicast mode is now on (@on true) or off
  * @gone: the device was deleted; no callback follows
+ * @mcast: the multicast list changed: the device now listens to the @n
+ *	addresses at @addrs, 6 bytes each and back to back (@n at most
+ *	KNI_STATE_MC_MAX), and to more than those when @all is true, in
+ *	which case the dataplane should pass every multicast packet to the
+ *	stack. @addrs is valid during the call only
  *
  * Every callback is optional and gets the cookie given with the ops. They
  * run in the thread that calls kni_queue_events(), after the change was
  * made: the kernel never waits for them. A callback may be called again
- * with the value it was last called with.
+ * with the value it was last called with. The multicast list reaches the
+ * dataplane shortly after the stack changed it, possibly after the
+ * callbacks of later changes (see KNI_EVENT_MCAST); @mcast always reports
+ * the whole list as the device's state held it.
  */
 struct kni_ops {
 	size_t sz;
@@ -263,6 +283,9 @@ struct kni_ops {
 	void (*promisc)(void *cookie, bool on);
 	void (*allmulti)(void *cookie, bool on);
 	void (*gone)(void *cookie);
+	/* Added after the first version. */
+	void (*mcast)(void *cookie, const __u8 *addrs, unsigned int n,
+		      bool all);
 };
 
 /**
@@ -460,7 +483,8 @@ int kni_queue_kick(struct kni_queue *q);
  * during the call, unless changes kept coming faster than the call could
  * drain them: then it reports the events it drained, and a later call the
  * state. A callback may be called twice with the same value, but never
- * with an older value after a newer one.
+ * with an older value after a newer one. The multicast list (kni_ops.mcast)
+ * is always reported from the state, as the call read it.
  *
  * Return: the number of callbacks called (also of those the ops do not
  * set), or a negative errno.

@@ -36,11 +36,11 @@ struct kni_sz {
 #define KNI_SZ_QUEUE_OPTS \
 	KNI_SZ(kni_queue_opts, sizeof(struct kni_queue_opts))
 #define KNI_SZ_OPS \
-	KNI_SZ(kni_ops, sizeof(struct kni_ops))
+	KNI_SZ(kni_ops, offsetof(struct kni_ops, mcast))
 #define KNI_SZ_QUEUE_STATS \
 	KNI_SZ(kni_queue_stats, sizeof(struct kni_queue_stats))
 #define KNI_SZ_DEV_STATE \
-	KNI_SZ(kni_dev_state, sizeof(struct kni_dev_state))
+	KNI_SZ(kni_dev_state, offsetof(struct kni_dev_state, mc_count))
 
 /*
  * The size rule of libkni.h, in one place. USER is the caller's structure

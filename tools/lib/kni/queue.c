@@ -196,9 +196,10 @@ __u32 kni_queue_event_overflows(const struct kni_queue *q)
 static int kni_read_state(struct kni_queue *q, struct kni_dev_state *st)
 {
 	struct kni_state *ks = q->state;
-	__u32 seq, flags;
+	__u32 seq, flags, n, j;
 	int i, tries;
 
+	memset(st, 0, sizeof(*st));
 	for (tries = 0; tries < 10000; tries++) {
 		/* Pairs with the kernel's release of the count after the update. */
 		seq = __atomic_load_n(&ks->seq, __ATOMIC_ACQUIRE);
@@ -212,6 +213,15 @@ static int kni_read_state(struct kni_queue *q, struct kni_dev_state *st)
 		for (i = 0; i < ETH_ALEN; i++)
 			st->addr[i] = __atomic_load_n(&ks->addr[i],
 						      __ATOMIC_RELAXED);
+		st->mc_count = __atomic_load_n(&ks->mc_count, __ATOMIC_RELAXED);
+		n = st->mc_count < KNI_STATE_MC_MAX ? st->mc_count :
+						      KNI_STATE_MC_MAX;
+		memset(st->mc_addr, 0, sizeof(st->mc_addr));
+		for (j = 0; j < n; j++)
+			for (i = 0; i < ETH_ALEN; i++)
+				st->mc_addr[j][i] =
+					__atomic_load_n(&ks->mc_addr[j][i],
+							__ATOMIC_RELAXED);
 		/* The copy completes before the count is read again. */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&ks->seq, __ATOMIC_RELAXED) != seq)
@@ -220,6 +230,7 @@ static int kni_read_state(struct kni_queue *q, struct kni_dev_state *st)
 		st->promisc = flags & KNI_STATE_F_PROMISC;
 		st->allmulti = flags & KNI_STATE_F_ALLMULTI;
 		st->gone = flags & KNI_STATE_F_GONE;
+		st->mc_all = flags & KNI_STATE_F_MC_ALL;
 		return 0;
 	}
 	return -EAGAIN;
@@ -281,7 +292,27 @@ static void kni_report(struct kni_queue *q, __u32 type, __u32 value,
 	}
 }
 
-/* Report what differs between the callbacks' view and the state ST. */
+/* Report the multicast list of the state ST and remember it. */
+static void kni_report_mcast(struct kni_queue *q,
+			     const struct kni_dev_state *st)
+{
+	struct kni_dev_state *seen = &q->seen;
+	const struct kni_ops *ops = &q->ops;
+
+	seen->mc_count = st->mc_count;
+	seen->mc_all = st->mc_all;
+	memcpy(seen->mc_addr, st->mc_addr, sizeof(seen->mc_addr));
+	if (ops->mcast)
+		ops->mcast(q->cookie, &seen->mc_addr[0][0],
+			   seen->mc_count < KNI_STATE_MC_MAX ?
+			   seen->mc_count : KNI_STATE_MC_MAX, seen->mc_all);
+}
+
+/*
+ * Report what differs between the callbacks' view and the state ST. The
+ * multicast list is reported from here only: KNI_EVENT_MCAST carries no
+ * list, the state block holds it.
+ */
 static int kni_resync(struct kni_queue *q, const struct kni_dev_state *st)
 {
 	struct kni_dev_state *seen = &q->seen;
@@ -304,6 +335,11 @@ static int kni_resync(struct kni_queue *q, const struct kni_dev_state *st)
 	}
 	if (st->allmulti != seen->allmulti) {
 		kni_report(q, KNI_EVENT_ALLMULTI, st->allmulti, NULL);
+		n++;
+	}
+	if (st->mc_count != seen->mc_count || st->mc_all != seen->mc_all ||
+	    memcmp(st->mc_addr, seen->mc_addr, sizeof(st->mc_addr))) {
+		kni_report_mcast(q, st);
 		n++;
 	}
 	if (st->up != seen->up) {
@@ -333,6 +369,7 @@ static int kni_drain_events(struct kni_queue *q, __u32 prod)
 	for (i = 0; i < n; i++) {
 		struct kni_event ev = kni_event_read(r, r->cached_cons++);
 
+		/* The multicast list comes from the state (kni_resync()). */
 		if (ev.type < KNI_EVENT_MTU || ev.type > KNI_EVENT_GONE ||
 		    q->seen.gone)
 			continue;

@@ -16,7 +16,9 @@
  * Kni's state (MTU, MAC address, up/down, promiscuous and all-multicast
  * mode) is given to the port at start, later changes an administrator
  * makes to it are applied to the port, and the port's link state becomes
- * the kni device's carrier.
+ * the kni device's carrier. The multicast groups the stack joined on kni
+ * become memberships of the AF_PACKET socket, so that the port passes
+ * their packets (all multicast when kni has more than its state lists).
  */
 
 #define _GNU_SOURCE
@@ -64,8 +66,9 @@ static const char usage[] =
 "\n"
 "Forward packets between the network device PORT (through an AF_PACKET\n"
 "socket) and the kni device KNI, apply KNI's control events (MTU, MAC\n"
-"address, up/down, promisc, allmulti) to PORT and mirror PORT's link state\n"
-"to KNI's carrier. Stops on SIGINT or SIGTERM and restores PORT.\n"
+"address, up/down, promisc, allmulti, multicast groups) to PORT and mirror\n"
+"PORT's link state to KNI's carrier. Stops on SIGINT or SIGTERM and\n"
+"restores PORT.\n"
 "\n"
 "  -p PORT    the port device (e.g. one end of a veth pair)\n"
 "  -k KNI     the kni device\n"
@@ -142,6 +145,11 @@ struct fwd {
 
 	struct port_state orig;
 	unsigned int changed;
+
+	/* The multicast memberships of pkt_fd on the port. */
+	__u8 mc[KNI_STATE_MC_MAX][ETH_ALEN];
+	unsigned int mc_n;
+	bool mc_all;
 
 	int ep;
 	int sig_fd;
@@ -307,6 +315,82 @@ static void on_gone(void *cookie)
 	f->stop = true;
 }
 
+/* Add (PACKET_ADD_MEMBERSHIP) or drop a membership of the port's socket. */
+static int port_member(struct fwd *f, int opt, unsigned short type,
+		       const __u8 *addr)
+{
+	struct packet_mreq mr = {
+		.mr_ifindex = f->port_ifindex,
+		.mr_type = type,
+	};
+
+	if (addr) {
+		mr.mr_alen = ETH_ALEN;
+		memcpy(mr.mr_address, addr, ETH_ALEN);
+	}
+	return setsockopt(f->pkt_fd, SOL_PACKET, opt, &mr, sizeof(mr)) ?
+	       -errno : 0;
+}
+
+/* Is ADDR among the N addresses at LIST, ETH_ALEN bytes each? */
+static bool mc_listed(const __u8 *list, unsigned int n, const __u8 *addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!memcmp(list + i * ETH_ALEN, addr, ETH_ALEN))
+			return true;
+	return false;
+}
+
+/*
+ * Kni's multicast list as the port's: drop the memberships of addresses
+ * no longer listed, add the new ones, and all-multicast while kni has more
+ * addresses than it lists.
+ */
+static void on_mcast(void *cookie, const __u8 *addrs, unsigned int n,
+		     bool all)
+{
+	__u8 held[KNI_STATE_MC_MAX][ETH_ALEN];
+	struct fwd *f = cookie;
+	unsigned int i, nh = 0;
+	int err = 0, ret;
+
+	if (n > KNI_STATE_MC_MAX)
+		n = KNI_STATE_MC_MAX;
+	for (i = 0; i < f->mc_n; i++)
+		if (!mc_listed(addrs, n, f->mc[i]))
+			port_member(f, PACKET_DROP_MEMBERSHIP,
+				    PACKET_MR_MULTICAST, f->mc[i]);
+	for (i = 0; i < n; i++) {
+		const __u8 *addr = addrs + i * ETH_ALEN;
+
+		ret = 0;
+		if (!mc_listed(f->mc[0], f->mc_n, addr))
+			ret = port_member(f, PACKET_ADD_MEMBERSHIP,
+					  PACKET_MR_MULTICAST, addr);
+		/* A refused one is tried again with the next list. */
+		if (ret)
+			err = ret;
+		else
+			memcpy(held[nh++], addr, ETH_ALEN);
+	}
+	memcpy(f->mc, held, sizeof(held[0]) * nh);
+	f->mc_n = nh;
+	if (all != f->mc_all) {
+		ret = port_member(f, all ? PACKET_ADD_MEMBERSHIP :
+				  PACKET_DROP_MEMBERSHIP, PACKET_MR_ALLMULTI,
+				  NULL);
+		if (ret)
+			err = ret;
+		else
+			f->mc_all = all;
+	}
+	printf("kni-fwd: %s multicast %u address%s%s%s%s\n", f->port_name,
+	       f->mc_n, f->mc_n == 1 ? "" : "es", f->mc_all ? ", all" : "",
+	       err ? ": " : "", err ? strerror(-err) : "");
+}
+
 static const struct kni_ops fwd_ops = {
 	.sz = sizeof(struct kni_ops),
 	.mtu = on_mtu,
@@ -315,6 +399,7 @@ static const struct kni_ops fwd_ops = {
 	.promisc = on_promisc,
 	.allmulti = on_allmulti,
 	.gone = on_gone,
+	.mcast = on_mcast,
 };
 
 static void port_restore(struct fwd *f)
@@ -908,6 +993,7 @@ static int run(struct fwd *f)
 static int setup(struct fwd *f)
 {
 	KNI_OPTS(kni_queue_opts, opts);
+	KNI_OPTS(kni_dev_state, kni_st);
 	struct port_state kst, pst;
 	sigset_t mask;
 	unsigned int qi;
@@ -987,6 +1073,17 @@ static int setup(struct fwd *f)
 			strerror(-err));
 		return err;
 	}
+	/* Kni's multicast groups, on the socket; the events follow them. */
+	err = kni_queue_state(f->q[0], &kni_st);
+	if (err) {
+		fprintf(stderr, "kni-fwd: state of %s: %s\n", f->kni_name,
+			kni_strerror(err));
+		return err;
+	}
+	on_mcast(f, kni_st.mc_addr[0],
+		 kni_st.mc_count < KNI_STATE_MC_MAX ? kni_st.mc_count :
+						      KNI_STATE_MC_MAX,
+		 kni_st.mc_all);
 
 	/* A shell starts background jobs with SIGINT ignored: undo that. */
 	signal(SIGINT, SIG_DFL);
