@@ -2,9 +2,10 @@
 /*
  * The memory behind a kni queue's region: its charge against
  * RLIMIT_MEMLOCK and the return of that charge, the exemption of
- * CAP_IPC_LOCK, a region larger than the machine refused without the OOM
- * killer, and a large region faulted in page by page on first touch and
- * given back after close.
+ * CAP_IPC_LOCK, its charge to the memory cgroup and that cgroup's limit,
+ * a region larger than the machine refused without the OOM killer, and a
+ * large region faulted in page by page on first touch and given back
+ * after close.
  *
  * Each test runs in a network namespace of its own and creates the kni
  * devices it needs there. The RLIMIT_MEMLOCK checks run in a child that
@@ -25,9 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -625,6 +628,158 @@ TEST_F_TIMEOUT(mem, cap_ipc_lock_exempt, 120)
 	ASSERT_EQ(ret, 0)
 		TH_LOG("expected root held to RLIMIT_MEMLOCK exactly when it lacks CAP_IPC_LOCK (child: %d)",
 		       ret);
+}
+
+/* The memory cgroup the attaching process is in. */
+
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_TEST		CG_ROOT "/kni-mem"
+/* What the attaching process itself may add to its cgroup's charge. */
+#define CG_SLACK	(4 * MIB)
+
+/* The number in cgroup file FILE (its first field), or -1. */
+static long long cg_read(const char *file)
+{
+	char buf[64];
+	long long v;
+	FILE *f;
+
+	f = fopen(file, "r");
+	if (!f)
+		return -1;
+	v = -1;
+	if (fgets(buf, sizeof(buf), f)) {
+		char *end;
+
+		errno = 0;
+		v = strtoll(buf, &end, 10);
+		if (errno || end == buf)
+			v = -1;
+	}
+	fclose(f);
+	return v;
+}
+
+/* The counter NAME of cgroup file FILE ("oom_kill 0" lines), or -1. */
+static long long cg_key(const char *file, const char *name)
+{
+	long long v = -1, x;
+	char key[64];
+	FILE *f;
+
+	f = fopen(file, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &x) == 2)
+		if (!strcmp(key, name))
+			v = x;
+	fclose(f);
+	return v;
+}
+
+static int cg_write(const char *file, const char *val)
+{
+	int fd, ret = 0;
+
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+struct memcg_arg {
+	int ifindex;
+	__u64 area;		/* bytes of the region's frames */
+	bool fits;		/* under the cgroup's memory.max */
+};
+
+/*
+ * In CG_TEST: attach, and see the region charged to the cgroup; or, when
+ * it does not fit the cgroup's limit, refused with ENOMEM.
+ */
+static int memcg_attach(const void *p)
+{
+	const struct memcg_arg *a = p;
+	long long before, after;
+	struct kni_attach at;
+	int fd, err;
+
+	err = cg_write(CG_TEST "/cgroup.procs", "0");
+	CHILD_CHECK(!err, "joining %s: %s", CG_TEST, err_name(-err));
+	before = cg_read(CG_TEST "/memory.current");
+	CHILD_CHECK(before >= 0, "no %s/memory.current", CG_TEST);
+	fd = mem_attach(a->ifindex, 0, &at);
+	if (!a->fits) {
+		CHILD_CHECK(fd == -ENOMEM,
+			    "attach of a region of %llu MiB in a cgroup of at most %lld MiB: %s, expected ENOMEM",
+			    (unsigned long long)(a->area / MIB),
+			    cg_read(CG_TEST "/memory.max") / (long long)MIB,
+			    res_name(fd));
+		return 0;
+	}
+	CHILD_CHECK(fd >= 0, "attach in %s: %s, expected success", CG_TEST,
+		    res_name(fd));
+	after = cg_read(CG_TEST "/memory.current");
+	CHILD_CHECK(after - before >= (long long)a->area,
+		    "memory.current grew by %lld KiB on attach, expected at least the %llu KiB of frames",
+		    (after - before) / 1024,
+		    (unsigned long long)(a->area / 1024));
+	/* The charge stays with the cgroup, not the caller: it goes at release. */
+	close(fd);
+	return 0;
+}
+
+/*
+ * The region is charged to the memory cgroup of the process that attached
+ * (GFP_KERNEL_ACCOUNT), and returned to it once the file is released. A
+ * region over the cgroup's memory.max is refused with ENOMEM, and neither
+ * the cgroup's OOM killer nor the machine's runs.
+ */
+TEST_F_TIMEOUT(mem, memcg_charge, 120)
+{
+	struct memcg_arg a = { .area = 2ULL * 1024 * 16384 };
+	long long base, now;
+	struct oom_watch w;
+	char why[512];
+	int ret;
+
+	if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+		SKIP(return, "no cgroup2 file system (CONFIG_CGROUPS): %m");
+	if (cg_write(CG_ROOT "/cgroup.subtree_control", "+memory"))
+		SKIP(return, "no memory controller (CONFIG_MEMCG)");
+	ASSERT_EQ(mkdir(CG_TEST, 0755), 0) TH_LOG("mkdir %s: %m", CG_TEST);
+
+	a.ifindex = mem_link_add("kni0", 1, 1024, 16384, (__u32)-1);
+	ASSERT_GT(a.ifindex, 0) TH_LOG("creating kni0: %s", res_name(a.ifindex));
+	a.fits = true;
+	ret = run_child(0, RLIM_INFINITY, memcg_attach, &a);
+	ASSERT_EQ(ret, 0) TH_LOG("expected the region charged to the cgroup (child: %d)",
+				 ret);
+	/* Only the cgroup's own pages remain; the region's come back. */
+	ASSERT_TRUE(WAIT_UNTIL((now = cg_read(CG_TEST "/memory.current")) <
+			       (long long)CG_SLACK, MEM_RETURN_SECS))
+		TH_LOG("memory.current %lld KiB %d s after the release, expected below %llu KiB",
+		       now / 1024, MEM_RETURN_SECS, CG_SLACK / 1024);
+	base = now;
+
+	a.fits = false;
+	ASSERT_EQ(cg_write(CG_TEST "/memory.max", "16M"), 0);
+	oom_watch(&w);
+	ret = run_child(0, RLIM_INFINITY, memcg_attach, &a);
+	ASSERT_FALSE(oom_ran(&w, why, sizeof(why)))
+		TH_LOG("attaching over memory.max: %s; expected ENOMEM, no OOM killer",
+		       why);
+	ASSERT_EQ(ret, 0) TH_LOG("expected ENOMEM over memory.max (child: %d)", ret);
+	ASSERT_EQ(cg_key(CG_TEST "/memory.events", "oom_kill"), 0);
+	ASSERT_EQ(cg_key(CG_TEST "/memory.events", "oom"), 0);
+	ASSERT_TRUE(WAIT_UNTIL((now = cg_read(CG_TEST "/memory.current")) <=
+			       base + (long long)CG_SLACK, MEM_RETURN_SECS))
+		TH_LOG("memory.current %lld KiB after the refused attach, %lld KiB before",
+		       now / 1024, base / 1024);
+	ASSERT_EQ(rmdir(CG_TEST), 0) TH_LOG("rmdir %s: %m", CG_TEST);
 }
 
 /* An attach the machine has no memory for. */
