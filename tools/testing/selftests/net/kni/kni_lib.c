@@ -8,7 +8,8 @@
  * events with their callbacks, including a full event ring and their order
  * while the device keeps changing; a chosen MAC address, the burst calls on
  * a deleted device, sends that must not kick, and one queue driven by a
- * sending and a receiving thread at once.
+ * sending and a receiving thread at once; the sizes the public structures
+ * carry, as older and newer callers pass them, and the multicast list.
  *
  * Each test runs in a network namespace of its own.
  */
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -134,10 +136,14 @@ static int recv_inplace(struct kni_queue *q, struct kni_buf *b, unsigned int n)
 /* What the callbacks saw. */
 struct seen {
 	int mtu_calls, link_calls, mac_calls, promisc_calls, allmulti_calls;
-	int gone_calls;
+	int gone_calls, mcast_calls;
 	__u32 mtu;
 	bool up, promisc, allmulti;
 	__u8 mac[ETH_ALEN];
+	/* The multicast list of the last mcast callback. */
+	unsigned int mc_n;
+	bool mc_all;
+	__u8 mc[KNI_STATE_MC_MAX][ETH_ALEN];
 };
 
 static void on_mtu(void *cookie, __u32 mtu)
@@ -187,6 +193,19 @@ static void on_gone(void *cookie)
 	s->gone_calls++;
 }
 
+static void on_mcast(void *cookie, const __u8 *addrs, unsigned int n,
+		     bool all)
+{
+	struct seen *s = cookie;
+
+	s->mcast_calls++;
+	s->mc_n = n;
+	s->mc_all = all;
+	memset(s->mc, 0, sizeof(s->mc));
+	memcpy(s->mc, addrs, (n < KNI_STATE_MC_MAX ? n : KNI_STATE_MC_MAX) *
+	       sizeof(s->mc[0]));
+}
+
 static const struct kni_ops recorder = {
 	.sz = sizeof(struct kni_ops),
 	.mtu = on_mtu,
@@ -195,7 +214,131 @@ static const struct kni_ops recorder = {
 	.promisc = on_promisc,
 	.allmulti = on_allmulti,
 	.gone = on_gone,
+	.mcast = on_mcast,
 };
+
+/* Multicast addresses of kni0 /proc/net/dev_mcast may list in a test. */
+#define PROC_MC_MAX	128
+
+/*
+ * kni0's multicast addresses as /proc/net/dev_mcast lists them (the
+ * device's list, as the stack keeps it) into ADDRS; their number, or -1.
+ */
+static int proc_mcast(__u8 (*addrs)[ETH_ALEN])
+{
+	char name[IFNAMSIZ + 1], hex[64];
+	int idx, users, global, n = 0;
+	FILE *f;
+
+	f = fopen("/proc/net/dev_mcast", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%d %16s %d %d %63s", &idx, name, &users, &global,
+		      hex) == 5) {
+		if (strcmp(name, "kni0"))
+			continue;
+		if (n == PROC_MC_MAX ||
+		    sscanf(hex, "%2hhx%2hhx%2hhx%2hhx%2hhx%2hhx", &addrs[n][0],
+			   &addrs[n][1], &addrs[n][2], &addrs[n][3],
+			   &addrs[n][4], &addrs[n][5]) != 6) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static bool mc_has(const __u8 (*list)[ETH_ALEN], int n, const __u8 *addr)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!memcmp(list[i], addr, ETH_ALEN))
+			return true;
+	return false;
+}
+
+/*
+ * Is LIST (N addresses, and more when ALL) what libkni must report for
+ * the COUNT addresses WANT of /proc/net/dev_mcast: all of them when they
+ * fit, else KNI_STATE_MC_MAX of them and ALL? Neither list repeats one.
+ */
+static bool mc_matches(const __u8 (*list)[ETH_ALEN], unsigned int n,
+		       bool all, const __u8 (*want)[ETH_ALEN], int count)
+{
+	unsigned int i;
+
+	if (all != (count > KNI_STATE_MC_MAX) ||
+	    n != (all ? KNI_STATE_MC_MAX : (unsigned int)count))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!mc_has(want, count, list[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Handle Q's events until kni_queue_state() and, with SEEN, the last mcast
+ * callback show kni0's multicast list as /proc/net/dev_mcast has it: the
+ * stack changes the list at once, the kernel posts it shortly after.
+ * Returns the number of addresses, or a negative errno.
+ */
+static int mcast_wait(struct kni_queue *q, const struct seen *seen)
+{
+	struct pollfd pfd = { .fd = kni_queue_fd(q), .events = POLLPRI };
+	long long end = now_ms() + WAIT_MS;
+	__u8 want[PROC_MC_MAX][ETH_ALEN];
+	KNI_OPTS(kni_dev_state, st);
+	unsigned int n;
+	int count, ret;
+
+	for (;;) {
+		ret = kni_queue_events(q);
+		if (ret < 0 && ret != -EAGAIN)
+			return ret;
+		count = proc_mcast(want);
+		if (count < 0)
+			return -EIO;
+		ret = kni_queue_state(q, &st);
+		if (ret && ret != -EAGAIN)
+			return ret;
+		n = st.mc_count < KNI_STATE_MC_MAX ? st.mc_count :
+						     KNI_STATE_MC_MAX;
+		if (!ret && st.mc_count == (unsigned int)count &&
+		    mc_matches((const __u8 (*)[ETH_ALEN])st.mc_addr, n,
+			       st.mc_all, (const __u8 (*)[ETH_ALEN])want,
+			       count) &&
+		    (!seen || mc_matches((const __u8 (*)[ETH_ALEN])seen->mc,
+					 seen->mc_n, seen->mc_all,
+					 (const __u8 (*)[ETH_ALEN])want,
+					 count)))
+			return count;
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		/* Not synchronisation: the loop looks again either way. */
+		poll(&pfd, 1, 100);
+	}
+}
+
+/* SIOCADDMULTI or SIOCDELMULTI (CMD) of ADDR on kni0: 0 or -errno. */
+static int kni0_multi(unsigned long cmd, const __u8 *addr)
+{
+	struct ifreq ifr = {};
+	int fd, ret = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, "kni0");
+	ifr.ifr_hwaddr.sa_family = AF_UNSPEC;
+	memcpy(ifr.ifr_hwaddr.sa_data, addr, ETH_ALEN);
+	if (ioctl(fd, cmd, &ifr))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
 
 /* Wait for events to be signalled, then handle them. */
 static int events(struct kni_queue *q)
@@ -543,6 +686,165 @@ TEST_F(dev, double_attach)
 	kni_queue_detach(q);
 	/* Detaching frees the queue. */
 	ASSERT_EQ(attach(&q, 0, NULL), 0);
+	kni_queue_detach(q);
+}
+
+/*
+ * The size rule of the structures the caller passes in: an sz below the
+ * first version's is refused, a larger one taken while the bytes past the
+ * library's structure are zero, refused (-E2BIG) once one is not.
+ */
+TEST_F(dev, sz_dev_config)
+{
+	struct {
+		struct kni_dev_config c;
+		__u8 tail[16];
+	} big;
+
+	memset(&big, 0, sizeof(big));
+	big.c.present = KNI_CFG_MTU;
+	big.c.mtu = 1400;
+	big.c.sz = 0;
+	ASSERT_EQ(kni_dev_create("kni0", &big.c, NULL, 0), -EINVAL);
+	big.c.sz = sizeof(big.c) - 1;
+	ASSERT_EQ(kni_dev_create("kni0", &big.c, NULL, 0), -EINVAL);
+	big.c.sz = sizeof(big);
+	big.tail[15] = 1;
+	ASSERT_EQ(kni_dev_create("kni0", &big.c, NULL, 0), -E2BIG);
+	ASSERT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
+	big.tail[15] = 0;
+	ASSERT_EQ(kni_dev_create("kni0", &big.c, self->msg, sizeof(self->msg)),
+		  0) TH_LOG("message '%s'", self->msg);
+	EXPECT_EQ(sysfs_long("kni0", "mtu"), 1400);
+
+	big.c.mtu = 1300;
+	big.tail[0] = 0x80;
+	ASSERT_EQ(kni_dev_change("kni0", &big.c, NULL, 0), -E2BIG);
+	big.c.sz = sizeof(big.c) - 1;
+	ASSERT_EQ(kni_dev_change("kni0", &big.c, NULL, 0), -EINVAL);
+	EXPECT_EQ(sysfs_long("kni0", "mtu"), 1400);
+	big.c.sz = sizeof(big.c);
+	ASSERT_EQ(kni_dev_change("kni0", &big.c, NULL, 0), 0);
+	EXPECT_EQ(sysfs_long("kni0", "mtu"), 1300);
+	ASSERT_EQ(kni_dev_delete("kni0", NULL, 0), 0);
+	/* kni_strerror() says what -E2BIG means here. */
+	EXPECT_NE(strstr(kni_strerror(-E2BIG), "libkni"), NULL);
+}
+
+TEST_F(dev, sz_queue_opts)
+{
+	struct {
+		struct kni_queue_opts o;
+		__u8 tail[16];
+	} big;
+	struct kni_queue *q;
+
+	ASSERT_EQ(make_kni(""), 0);
+	memset(&big, 0, sizeof(big));
+	big.o.max_mtu = 1500;
+	big.o.sz = sizeof(big.o) - 1;
+	ASSERT_EQ(attach(&q, 0, &big.o), -EINVAL);
+	big.o.sz = sizeof(big);
+	big.tail[7] = 1;
+	ASSERT_EQ(attach(&q, 0, &big.o), -E2BIG);
+	ASSERT_EQ(q, NULL);
+	big.tail[7] = 0;
+	ASSERT_EQ(attach(&q, 0, &big.o), 0);
+	/* max_mtu was read: a larger MTU is refused. */
+	EXPECT_NE(sh("ip link set kni0 mtu 1600 2>/dev/null"), 0);
+	kni_queue_detach(q);
+}
+
+TEST_F(dev, sz_ops)
+{
+	struct {
+		struct kni_ops o;
+		__u8 tail[16];
+	} big;
+	KNI_OPTS(kni_queue_opts, opts, .ops = &big.o);
+	struct kni_queue *q;
+
+	ASSERT_EQ(make_kni(""), 0);
+	memset(&big, 0, sizeof(big));
+	big.o.sz = offsetof(struct kni_ops, mcast) - 1;
+	ASSERT_EQ(attach(&q, 0, &opts), -EINVAL);
+	big.o.sz = 0;
+	ASSERT_EQ(attach(&q, 0, &opts), -EINVAL);
+	big.o.sz = sizeof(big);
+	big.tail[sizeof(big.tail) - 1] = 0xff;
+	ASSERT_EQ(attach(&q, 0, &opts), -E2BIG);
+	big.tail[sizeof(big.tail) - 1] = 0;
+	ASSERT_EQ(attach(&q, 0, &opts), 0);
+	kni_queue_detach(q);
+	/* The first version's size. */
+	big.o.sz = offsetof(struct kni_ops, mcast);
+	ASSERT_EQ(attach(&q, 0, &opts), 0);
+	kni_queue_detach(q);
+}
+
+/* A byte the library must not have written. */
+#define GUARD	0xa5
+
+static bool guarded(const void *p, size_t from, size_t to)
+{
+	const __u8 *b = p;
+
+	for (; from < to; from++)
+		if (b[from] != GUARD)
+			return false;
+	return true;
+}
+
+/*
+ * The structures the library fills in: an sz below the first version's is
+ * refused and nothing written; otherwise the library writes within the sz
+ * and within its structure, and not a byte past either.
+ */
+TEST_F(dev, sz_output)
+{
+	const size_t st_v1 = offsetof(struct kni_dev_state, mc_count);
+	union {
+		struct kni_queue_stats s;
+		__u8 b[sizeof(struct kni_queue_stats) + 16];
+	} stats;
+	union {
+		struct kni_dev_state s;
+		__u8 b[sizeof(struct kni_dev_state) + 16];
+	} state;
+	struct kni_queue *q;
+
+	ASSERT_EQ(make_kni(""), 0);
+	ASSERT_EQ(attach(&q, 0, NULL), 0);
+
+	memset(&stats, GUARD, sizeof(stats));
+	stats.s.sz = sizeof(stats.s) - 1;
+	EXPECT_EQ(kni_queue_stats(q, &stats.s), -EINVAL);
+	EXPECT_TRUE(guarded(&stats, sizeof(size_t), sizeof(stats)));
+	/* A newer caller's larger structure: its new fields are its own. */
+	stats.s.sz = sizeof(stats);
+	EXPECT_EQ(kni_queue_stats(q, &stats.s), 0);
+	EXPECT_EQ(stats.s.sz, sizeof(stats));
+	EXPECT_EQ(stats.s.sent, 0);
+	EXPECT_EQ(stats.s.events, 0);
+	EXPECT_TRUE(guarded(&stats, sizeof(stats.s), sizeof(stats)));
+
+	memset(&state, GUARD, sizeof(state));
+	state.s.sz = st_v1 - 1;
+	EXPECT_EQ(kni_queue_state(q, &state.s), -EINVAL);
+	EXPECT_TRUE(guarded(&state, sizeof(size_t), sizeof(state)));
+	/* A caller of the first version: the multicast list is not its. */
+	state.s.sz = st_v1;
+	EXPECT_EQ(kni_queue_state(q, &state.s), 0);
+	EXPECT_EQ(state.s.mtu, 1500);
+	EXPECT_TRUE(state.s.up);
+	EXPECT_FALSE(state.s.gone);
+	EXPECT_EQ(state.s.overflows, 0);
+	EXPECT_TRUE(guarded(&state, st_v1, sizeof(state)));
+	state.s.sz = sizeof(state);
+	EXPECT_EQ(kni_queue_state(q, &state.s), 0);
+	EXPECT_EQ(state.s.sz, sizeof(state));
+	EXPECT_FALSE(state.s.mc_all);
+	EXPECT_TRUE(guarded(&state, sizeof(state.s), sizeof(state)));
 	kni_queue_detach(q);
 }
 
@@ -1141,6 +1443,20 @@ TEST_F(busy, wakeups)
 	close(ep);
 }
 
+/*
+ * kni_queue_events(), after waiting for an event when WAIT, less the mcast
+ * callbacks it made: the stack changes kni0's multicast list when kni0
+ * goes down or up, and the kernel posts the list shortly after, so that
+ * it may come with any later event.
+ */
+static int events_nomc(struct kni_queue *q, struct seen *s, bool wait)
+{
+	int before = s->mcast_calls;
+	int ret = wait ? events(q) : kni_queue_events(q);
+
+	return ret < 0 ? ret : ret - (s->mcast_calls - before);
+}
+
 FIXTURE(ctl)
 {
 	struct kni_queue *q;
@@ -1167,8 +1483,25 @@ static int attach_ctl(struct kni_queue **q, struct seen *seen, __u32 flags,
 		.ops = &recorder,
 		.cookie = seen,
 	);
+	KNI_OPTS(kni_dev_state, st);
+	int ret;
 
-	return attach(q, 0, &opts);
+	ret = attach(q, 0, &opts);
+	if (ret)
+		return ret;
+	/*
+	 * The multicast list the stack set up when kni0 went up reaches the
+	 * queue shortly after, maybe after the attach: let it, so that the
+	 * test counts only the callbacks of its own changes.
+	 */
+	ret = kni_queue_state(*q, &st);
+	if (!ret && st.up) {
+		ret = mcast_wait(*q, NULL);
+		if (ret >= 0)
+			ret = kni_queue_events(*q);
+	}
+	memset(seen, 0, sizeof(*seen));
+	return ret < 0 ? ret : 0;
 }
 
 TEST_F(ctl, carrier)
@@ -1197,35 +1530,35 @@ TEST_F(ctl, each_event)
 	ASSERT_EQ(kni_queue_events(self->q), 0);
 
 	ASSERT_EQ(sh("ip link set kni0 mtu 1400"), 0);
-	ASSERT_EQ(events(self->q), 1);
+	ASSERT_EQ(events_nomc(self->q, &self->seen, true), 1);
 	ASSERT_EQ(self->seen.mtu_calls, 1);
 	ASSERT_EQ(self->seen.mtu, 1400);
 
 	ASSERT_EQ(sh("ip link set kni0 down"), 0);
-	ASSERT_EQ(events(self->q), 1);
+	ASSERT_EQ(events_nomc(self->q, &self->seen, true), 1);
 	ASSERT_EQ(self->seen.link_calls, 1);
 	ASSERT_FALSE(self->seen.up);
 	ASSERT_EQ(sh("ip link set kni0 up"), 0);
-	ASSERT_EQ(events(self->q), 1);
+	ASSERT_EQ(events_nomc(self->q, &self->seen, true), 1);
 	ASSERT_EQ(self->seen.link_calls, 2);
 	ASSERT_TRUE(self->seen.up);
 
 	ASSERT_EQ(sh("ip link set kni0 address 02:11:22:33:44:55"), 0);
-	ASSERT_EQ(events(self->q), 1);
+	ASSERT_EQ(events_nomc(self->q, &self->seen, true), 1);
 	ASSERT_EQ(self->seen.mac_calls, 1);
 	ASSERT_EQ(memcmp(self->seen.mac, "\x02\x11\x22\x33\x44\x55", ETH_ALEN), 0);
 
 	ASSERT_EQ(sh("ip link set kni0 promisc on"), 0);
-	ASSERT_EQ(events(self->q), 1);
+	ASSERT_EQ(events_nomc(self->q, &self->seen, true), 1);
 	ASSERT_EQ(self->seen.promisc_calls, 1);
 	ASSERT_TRUE(self->seen.promisc);
 
 	ASSERT_EQ(sh("ip link set kni0 allmulticast on"), 0);
-	ASSERT_EQ(events(self->q), 1);
+	ASSERT_EQ(events_nomc(self->q, &self->seen, true), 1);
 	ASSERT_EQ(self->seen.allmulti_calls, 1);
 	ASSERT_TRUE(self->seen.allmulti);
 	ASSERT_EQ(sh("ip link set kni0 allmulticast off"), 0);
-	ASSERT_EQ(events(self->q), 1);
+	ASSERT_EQ(events_nomc(self->q, &self->seen, true), 1);
 	ASSERT_FALSE(self->seen.allmulti);
 
 	/* Each change reported once: no spurious resync. */
@@ -1236,7 +1569,7 @@ TEST_F(ctl, each_event)
 	ASSERT_EQ(self->seen.allmulti_calls, 2);
 	ASSERT_EQ(self->seen.gone_calls, 0);
 	ASSERT_EQ(kni_queue_event_overflows(self->q), 0);
-	ASSERT_EQ(kni_queue_events(self->q), 0);
+	ASSERT_EQ(events_nomc(self->q, &self->seen, false), 0);
 }
 
 TEST_F(ctl, gone)
@@ -1329,6 +1662,115 @@ TEST_F(ctl, fixed_mac)
 	kni_queue_detach(self->q);
 	self->q = NULL;
 	ASSERT_EQ(sh("ip link set kni0 address 02:00:00:00:00:42"), 0);
+}
+
+/*
+ * The multicast groups kni0 joins reach the mcast callback and the state,
+ * all of them; one it leaves goes from both; more than the state holds
+ * set the all-multicast flag, which clears once they are left.
+ */
+TEST_F(ctl, mcast)
+{
+	static const __u8 groups[3][ETH_ALEN] = {
+		{ 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 },
+		{ 0x01, 0x00, 0x5e, 0x01, 0x02, 0x04 },
+		{ 0x33, 0x33, 0x00, 0x00, 0x12, 0x34 },
+	};
+	__u8 many[40][ETH_ALEN], list[PROC_MC_MAX][ETH_ALEN];
+	KNI_OPTS(kni_dev_state, st);
+	int base, count, calls;
+	unsigned int i;
+
+	ASSERT_EQ(attach_ctl(&self->q, &self->seen, 0, 0), 0);
+	/* What the stack joined itself (IPv4's all-hosts group). */
+	base = proc_mcast(list);
+	ASSERT_GT(base, 0);
+	ASSERT_LE(base + 3, KNI_STATE_MC_MAX);
+	ASSERT_EQ(kni_queue_state(self->q, &st), 0);
+	EXPECT_EQ(st.mc_count, base);
+	EXPECT_FALSE(st.mc_all);
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(kni0_multi(SIOCADDMULTI, groups[i]), 0);
+	ASSERT_EQ(proc_mcast(list), base + 3);
+	for (i = 0; i < 3; i++)
+		ASSERT_TRUE(mc_has((const __u8 (*)[ETH_ALEN])list, base + 3,
+				   groups[i]));
+	ASSERT_EQ(mcast_wait(self->q, &self->seen), base + 3);
+	ASSERT_GE(self->seen.mcast_calls, 1);
+	EXPECT_EQ(self->seen.mc_n, base + 3);
+	EXPECT_FALSE(self->seen.mc_all);
+	ASSERT_EQ(kni_queue_state(self->q, &st), 0);
+	EXPECT_EQ(st.mc_count, base + 3);
+	/* Reported once: nothing changed since. */
+	calls = self->seen.mcast_calls;
+	ASSERT_EQ(kni_queue_events(self->q), 0);
+
+	/* One group left: gone from the list. */
+	ASSERT_EQ(kni0_multi(SIOCDELMULTI, groups[1]), 0);
+	ASSERT_EQ(mcast_wait(self->q, &self->seen), base + 2);
+	EXPECT_GT(self->seen.mcast_calls, calls);
+	EXPECT_FALSE(mc_has((const __u8 (*)[ETH_ALEN])self->seen.mc,
+			    self->seen.mc_n, groups[1]));
+	EXPECT_TRUE(mc_has((const __u8 (*)[ETH_ALEN])self->seen.mc,
+			   self->seen.mc_n, groups[2]));
+
+	/* More than the state holds: all multicast. */
+	for (i = 0; i < 40; i++) {
+		memcpy(many[i], "\x01\x00\x5e\x02\x00\x00", ETH_ALEN);
+		many[i][5] = (__u8)i;
+		ASSERT_EQ(kni0_multi(SIOCADDMULTI, many[i]), 0);
+	}
+	count = mcast_wait(self->q, &self->seen);
+	ASSERT_EQ(count, base + 2 + 40);
+	EXPECT_TRUE(self->seen.mc_all);
+	EXPECT_EQ(self->seen.mc_n, KNI_STATE_MC_MAX);
+	ASSERT_EQ(kni_queue_state(self->q, &st), 0);
+	EXPECT_TRUE(st.mc_all);
+	EXPECT_EQ(st.mc_count, count);
+
+	/* Left again: the flag clears, the list is what remains. */
+	for (i = 0; i < 40; i++)
+		ASSERT_EQ(kni0_multi(SIOCDELMULTI, many[i]), 0);
+	ASSERT_EQ(mcast_wait(self->q, &self->seen), base + 2);
+	EXPECT_FALSE(self->seen.mc_all);
+	EXPECT_EQ(self->seen.mc_n, base + 2);
+	ASSERT_EQ(kni_queue_state(self->q, &st), 0);
+	EXPECT_FALSE(st.mc_all);
+	EXPECT_EQ(st.mc_count, base + 2);
+	EXPECT_EQ(self->seen.gone_calls, 0);
+}
+
+/*
+ * A program built before kni_ops had mcast passes an sz that ends before
+ * it: the library must take the callback as NULL, whatever lies there,
+ * and still call the ones within the sz.
+ */
+TEST_F(ctl, mcast_old_ops)
+{
+	static const struct kni_ops old = {
+		.sz = offsetof(struct kni_ops, mcast),
+		.mtu = on_mtu,
+		.mcast = on_mcast,
+	};
+	static const __u8 group[ETH_ALEN] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x05 };
+	KNI_OPTS(kni_queue_opts, opts, .ops = &old, .cookie = &self->seen);
+	int base;
+
+	ASSERT_EQ(attach(&self->q, 0, &opts), 0);
+	base = mcast_wait(self->q, NULL);
+	ASSERT_GT(base, 0);
+	ASSERT_EQ(kni0_multi(SIOCADDMULTI, group), 0);
+	ASSERT_EQ(mcast_wait(self->q, NULL), base + 1);
+	/* Whatever the last call left to report. */
+	ASSERT_GE(kni_queue_events(self->q), 0);
+	EXPECT_EQ(self->seen.mcast_calls, 0);
+
+	ASSERT_EQ(sh("ip link set kni0 mtu 1400"), 0);
+	ASSERT_GE(events(self->q), 1);
+	EXPECT_EQ(self->seen.mtu_calls, 1);
+	EXPECT_EQ(self->seen.mtu, 1400);
+	EXPECT_EQ(self->seen.mcast_calls, 0);
 }
 
 /* More changes than the event ring holds: the state makes up for them. */
