@@ -137,7 +137,10 @@ void kni_event_post(struct kni_dev *kni, u32 type, u32 value)
  * A dataplane that filters multicast must let the groups the stack joined
  * through (IPv6 neighbour discovery depends on them). The list is read
  * under the address lock and posted under RTNL; a device that is going
- * away posts nothing, and its destructor cancels the work.
+ * away posts nothing, and its destructor cancels the work. Neither does a
+ * device that is down: the dataplane keeps the list it had when the
+ * device was last up (closing it has the stack leave its groups, after
+ * ndo_set_rx_mode queued this work), and opening it posts the list anew.
  */
 void kni_mc_work(struct work_struct *work)
 {
@@ -148,7 +151,7 @@ void kni_mc_work(struct work_struct *work)
 	u32 n = 0;
 
 	rtnl_lock();
-	if (dev->reg_state != NETREG_REGISTERED)
+	if (dev->reg_state != NETREG_REGISTERED || !netif_running(dev))
 		goto unlock;
 	netif_addr_lock_bh(dev);
 	netdev_for_each_mc_addr(ha, dev) {

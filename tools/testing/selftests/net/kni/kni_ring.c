@@ -2672,6 +2672,44 @@ TEST_F_TIMEOUT(attach, events, 120)
 }
 
 /*
+ * The multicast list stays what it was while the device was up: closing
+ * it has the stack leave its groups after ndo_set_rx_mode queued the work
+ * that posts the list, which must then post nothing. Opened again, the
+ * device posts the list as it is.
+ */
+TEST_F_TIMEOUT(attach, mcast_kept_while_down, 60)
+{
+	struct kni_state up, down;
+	struct kni_event ev = {};
+	struct uqueue uq = {};
+
+	ASSERT_EQ(uq_open(&uq, 0), 0);
+	ASSERT_EQ(sh("ip maddr add 01:00:5e:01:02:03 dev kni0"), 0);
+	ASSERT_TRUE(WAIT_UNTIL(state_mc_is_kni0s(&uq), 10));
+	read_state(&uq, &up);
+	ASSERT_GE(up.mc_count, 2) TH_LOG("the stack's group and ours");
+	while (next_event(&uq, &ev))
+		;
+
+	ASSERT_EQ(sh("ip link set kni0 down"), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_UP, 0);
+	/* The work runs within milliseconds; give it a second. */
+	usleep(1000 * 1000);
+	ASSERT_FALSE(next_event(&uq, &ev)) TH_LOG("event %u", ev.type);
+	read_state(&uq, &down);
+	ASSERT_EQ(down.mc_count, up.mc_count);
+	ASSERT_EQ(memcmp(down.mc_addr, up.mc_addr, sizeof(up.mc_addr)), 0);
+
+	ASSERT_EQ(sh("ip maddr del 01:00:5e:01:02:03 dev kni0"), 0);
+	ASSERT_EQ(sh("ip link set kni0 up"), 0);
+	expect_event(_metadata, &uq, KNI_EVENT_UP, 1);
+	ASSERT_TRUE(WAIT_UNTIL(state_mc_is_kni0s(&uq), 10));
+	read_state(&uq, &down);
+	ASSERT_EQ(down.mc_count, up.mc_count - 1);
+	uq_close(&uq);
+}
+
+/*
  * A full ring loses events, never the state: half a ring more MTU changes
  * than the ring holds (its size is in the layout), all different.
  */
