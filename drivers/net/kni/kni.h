@@ -171,7 +171,6 @@ enum {
  * @busy: wakeups are off (KNI_IOC_WAKEUPS)
  * @fixed_mac: the dataplane cannot change its MAC address (attach flag)
  * @max_mtu: the largest MTU the dataplane handles, 0 for any (attach)
- * @rx_wakeup: the kernel set KNI_RING_F_NEED_WAKEUP on the rx ring (NAPI)
  * @rx_blocked: why the last poll left descriptors on rx: KNI_RX_WAIT_FREE
  *	for want of room on free, KNI_RX_WAIT_TX in a loopback mode for want
  *	of room on tx or of an alloc frame, 0 when it did not (NAPI)
@@ -193,7 +192,6 @@ struct kni_file {
 	bool			busy;
 	bool			fixed_mac;
 	u32			max_mtu;
-	bool			rx_wakeup;
 	u8			rx_blocked;
 	struct user_struct	*user;
 	unsigned long		locked_pages;
@@ -214,7 +212,8 @@ struct kni_queue {
 	struct kni_dev		*kni;
 	u32			index;
 	struct kni_file __rcu	*file;
-	struct napi_struct	napi;
+	/* Dirtied by every poll and kick; @file is read by every xmit. */
+	struct napi_struct	napi ____cacheline_aligned_in_smp;
 	struct kni_stats	rx ____cacheline_aligned_in_smp;
 	struct kni_stats	tx ____cacheline_aligned_in_smp;
 };

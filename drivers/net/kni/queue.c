@@ -163,7 +163,6 @@ static int kni_region_alloc(struct kni_file *kf, const struct kni_attach *at)
 	r->tx_unflushed = 0;
 	/* Nothing is polling rx until the first kick. */
 	WRITE_ONCE(*r->rx.flags, KNI_RING_F_NEED_WAKEUP);
-	kf->rx_wakeup = true;
 	return 0;
 }
 

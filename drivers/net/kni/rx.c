@@ -22,12 +22,19 @@ void kni_napi_kick(struct kni_queue *q)
 	local_bh_enable();
 }
 
+/*
+ * The flag in the region is the only record of whether a kick is wanted:
+ * a poll that completed may still clear it while the next one, kicked on
+ * another CPU, sets it. Written only when it changes, so a busy queue does
+ * not dirty the line userspace reads on every send.
+ */
 static void kni_rx_set_wakeup(struct kni_file *kf, bool on)
 {
-	if (kf->rx_wakeup == on)
-		return;
-	kf->rx_wakeup = on;
-	WRITE_ONCE(*kf->region.rx.flags, on ? KNI_RING_F_NEED_WAKEUP : 0);
+	u32 *flags = kf->region.rx.flags;
+	u32 want = on ? KNI_RING_F_NEED_WAKEUP : 0;
+
+	if (READ_ONCE(*flags) != want)
+		WRITE_ONCE(*flags, want);
 }
 
 /*
@@ -237,7 +244,7 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 	 * pairs with the one userspace puts between publishing its producer
 	 * and reading the flag. All of it before completing: once
 	 * napi_complete_done() returns, a kick may run the next poll on
-	 * another CPU, and nothing of the file's may be touched here. A kick
+	 * another CPU, and only the flag may still be touched here. A kick
 	 * between the look and the completion finds NAPI still scheduled;
 	 * the core then polls again.
 	 */
@@ -246,6 +253,17 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 	smp_mb();
 	if (kni_rx_pending(q, kf))
 		return budget;
-	napi_complete_done(napi, done);
+	if (!napi_complete_done(napi, done)) {
+		/*
+		 * Another poll is certain: the core's timer deferred it
+		 * (napi_defer_hard_irqs with gro_flush_timeout), a busy
+		 * poller owns NAPI, or a kick came meanwhile. No kick is
+		 * needed until then, so the dataplane makes no syscall;
+		 * that poll sets the flag again before it completes. Only
+		 * the flag is touched: the file stays valid (RCU), and a
+		 * poll already running elsewhere ends by setting it.
+		 */
+		kni_rx_set_wakeup(kf, false);
+	}
 	return done;
 }

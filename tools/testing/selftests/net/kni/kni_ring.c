@@ -327,6 +327,54 @@ TEST_F_TIMEOUT(kni, stack_to_user_every_length, 60)
 	ASSERT_EQ(wait_stat("tx0_stops", batches), batches);
 }
 
+static bool rx_needs_wakeup(struct uqueue *uq)
+{
+	return __atomic_load_n(uq->rx.flags, __ATOMIC_ACQUIRE) &
+	       KNI_RING_F_NEED_WAKEUP;
+}
+
+/*
+ * With napi_defer_hard_irqs and gro_flush_timeout set, a poll that found
+ * work defers the next one to the core's timer instead of asking for a
+ * kick: NEED_WAKEUP stays clear, and packets produced without a kick are
+ * taken by the timer's polls. Once the deferral is turned off, the next
+ * poll asks for kicks again.
+ */
+TEST_F_TIMEOUT(kni, napi_deferral, 60)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 fs = uq->at.frame_size, i;
+
+	ASSERT_EQ(sh("echo 1000 > /sys/class/net/kni0/napi_defer_hard_irqs"), 0);
+	ASSERT_EQ(sh("echo 10000000 > /sys/class/net/kni0/gro_flush_timeout"), 0);
+	ASSERT_TRUE(rx_needs_wakeup(uq));
+	for (i = 0; i < 4; i++)
+		post_rx(uq, i, (__u64)i * fs, 60, i);
+	produce(&uq->rx, 4);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	ASSERT_TRUE(WAIT_UNTIL(entries(&uq->free) == 4, 10));
+	consume(&uq->free, 4);
+	/* Clear but for the moment each empty timer poll takes. */
+	ASSERT_TRUE(WAIT_UNTIL(!rx_needs_wakeup(uq), 10));
+
+	for (i = 0; i < 4; i++)
+		post_rx(uq, i, (__u64)(4 + i) * fs, 60, 4 + i);
+	produce(&uq->rx, 4);
+	ASSERT_TRUE(WAIT_UNTIL(entries(&uq->free) == 4, 10));
+	consume(&uq->free, 4);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), 8);
+
+	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/napi_defer_hard_irqs"), 0);
+	ASSERT_EQ(sh("echo 0 > /sys/class/net/kni0/gro_flush_timeout"), 0);
+	ASSERT_TRUE(WAIT_UNTIL(rx_needs_wakeup(uq), 10));
+	post_rx(uq, 0, 0, 60, 9);
+	produce(&uq->rx, 1);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->free, 1));
+	consume(&uq->free, 1);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), 9);
+}
+
 /*
  * The driver timestamps what it hands the dataplane (skb_tx_timestamp):
  * a socket that asked for software transmit timestamps gets one on its
