@@ -34,7 +34,10 @@
 # IOVA as physical addresses (rte_kni requires it).
 
 BENCH_DPDK=${BENCH_DPDK:-}
-BENCH_DPDK_ERROR=${BENCH_DPDK_ERROR:-tree/dpdk.sh did not run}
+BENCH_DPDK_ERROR=${BENCH_DPDK_ERROR:-}
+if [ -z "$BENCH_DPDK" ] && [ -z "$BENCH_DPDK_ERROR" ]; then
+	BENCH_DPDK_ERROR="tree/dpdk.sh did not run"
+fi
 
 dpdk_work=/tmp/bench-dpdk
 dpdk_huge=$dpdk_work/huge
