@@ -68,46 +68,10 @@ build_deps()
 	}
 }
 
-have_deb_src()
-{
-	local f
-
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] && grep -Eq '^[[:space:]]*deb-src[[:space:]]' "$f" &&
-			return 0
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] && grep -Eiq '^Types:.*[[:space:]]deb-src([[:space:]]|$)' "$f" &&
-			return 0
-	done
-	return 1
-}
-
-# apt-get source needs a deb-src entry: derived from the system's own
-# deb822 source list, so it names the same mirror (the same file as
-# tree/iproute2.sh writes).
+# apt-get source needs a deb-src entry (tree/env.sh).
 source_deps()
 {
-	local from=/etc/apt/sources.list.d/debian.sources
-	local to=/etc/apt/sources.list.d/kni-deb-src.sources
-
-	if ! have_deb_src; then
-		need_root "add a deb-src entry to apt"
-		[ -f "$from" ] || kni_die "no deb-src entry and no $from to derive one from"
-		log "adding $to"
-		sed 's/^Types: deb$/Types: deb-src/' "$from" > "$to.tmp"
-		grep -q '^Types: deb-src$' "$to.tmp" ||
-			{ rm -f "$to.tmp"; kni_die "no 'Types: deb' entry in $from"; }
-		mv "$to.tmp" "$to"
-		apt-get update -qq >&2
-	fi
-	# (grep -q would quit early and fail the pipe: apt-cache prints a lot.)
-	if ! apt-cache showsrc dpdk 2>/dev/null | grep -Fx "Version: $DPDK_DEB" >/dev/null; then
-		need_root "update apt's source lists"
-		apt-get update -qq >&2
-		apt-cache showsrc dpdk 2>/dev/null | grep -Fx "Version: $DPDK_DEB" >/dev/null ||
-			kni_die "source package dpdk $DPDK_DEB not available"
-	fi
+	kni_deb_src dpdk "$DPDK_DEB"
 }
 
 # The source tree, fetched once; the control device is renamed in the one

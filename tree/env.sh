@@ -27,3 +27,48 @@ kni_lock()
 	exec 9>"$KNI_CACHE/lock"
 	flock 9
 }
+
+kni_have_deb_src()
+{
+	local f
+
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] && grep -Eq '^[[:space:]]*deb-src[[:space:]]' "$f" &&
+			return 0
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && grep -Eiq '^Types:.*[[:space:]]deb-src([[:space:]]|$)' "$f" &&
+			return 0
+	done
+	return 1
+}
+
+# kni_deb_src PACKAGE VERSION: make "apt-get source PACKAGE=VERSION" work.
+# apt needs a deb-src entry: derived from the system's own deb822 source
+# list, so it names the same mirror.
+kni_deb_src()
+{
+	local pkg=$1 version=$2
+	local from=/etc/apt/sources.list.d/debian.sources
+	local to=/etc/apt/sources.list.d/kni-deb-src.sources
+
+	if ! kni_have_deb_src; then
+		[ "$(id -u)" -eq 0 ] || kni_die "need root to add a deb-src entry to apt"
+		[ -f "$from" ] || kni_die "no deb-src entry and no $from to derive one from"
+		echo "${0##*/}: adding $to" >&2
+		sed 's/^Types: deb$/Types: deb-src/' "$from" > "$to.tmp"
+		grep -q '^Types: deb-src$' "$to.tmp" ||
+			{ rm -f "$to.tmp"; kni_die "no 'Types: deb' entry in $from"; }
+		mv "$to.tmp" "$to"
+		apt-get update -qq >&2
+	fi
+	# (grep -q would quit early and fail the pipe: apt-cache prints a lot.)
+	if ! apt-cache showsrc "$pkg" 2>/dev/null |
+	     grep -Fx "Version: $version" >/dev/null; then
+		[ "$(id -u)" -eq 0 ] || kni_die "need root to update apt's source lists"
+		apt-get update -qq >&2
+		apt-cache showsrc "$pkg" 2>/dev/null |
+			grep -Fx "Version: $version" >/dev/null ||
+			kni_die "source package $pkg $version not available"
+	fi
+}

@@ -38,50 +38,16 @@ need_root()
 	[ "$(id -u)" -eq 0 ] || kni_die "need root to $*"
 }
 
-have_deb_src()
-{
-	local f
-
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] && grep -Eq '^[[:space:]]*deb-src[[:space:]]' "$f" &&
-			return 0
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] && grep -Eiq '^Types:.*[[:space:]]deb-src([[:space:]]|$)' "$f" &&
-			return 0
-	done
-	return 1
-}
-
-# apt-get source needs a deb-src entry and dpkg-dev. The entry is derived
-# from the system's own deb822 source list, so it names the same mirror.
+# apt-get source needs dpkg-dev and a deb-src entry (tree/env.sh).
 source_deps()
 {
-	local from=/etc/apt/sources.list.d/debian.sources
-	local to=/etc/apt/sources.list.d/kni-deb-src.sources
-
 	if ! dpkg-query -W -f='${Status}' dpkg-dev 2>/dev/null | grep -q 'ok installed'; then
 		need_root "install dpkg-dev"
 		log "installing dpkg-dev"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends dpkg-dev >/dev/null
 	fi
-	if ! have_deb_src; then
-		need_root "add a deb-src entry to apt"
-		[ -f "$from" ] || kni_die "no deb-src entry and no $from to derive one from"
-		log "adding $to"
-		sed 's/^Types: deb$/Types: deb-src/' "$from" > "$to.tmp"
-		grep -q '^Types: deb-src$' "$to.tmp" ||
-			{ rm -f "$to.tmp"; kni_die "no 'Types: deb' entry in $from"; }
-		mv "$to.tmp" "$to"
-		apt-get update -qq >&2
-	fi
-	if ! apt-cache showsrc iproute2 2>/dev/null | grep -qx "Version: $IPROUTE2_DEB"; then
-		need_root "update apt's source lists"
-		apt-get update -qq >&2
-		apt-cache showsrc iproute2 2>/dev/null | grep -qx "Version: $IPROUTE2_DEB" ||
-			kni_die "source package iproute2 $IPROUTE2_DEB not available"
-	fi
+	kni_deb_src iproute2 "$IPROUTE2_DEB"
 }
 
 # The pristine tree, fetched and committed once.
