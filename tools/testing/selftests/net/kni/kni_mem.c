@@ -236,20 +236,29 @@ struct oom_watch {
 	int kmsg;		/* /dev/kmsg, at its end when the watch began */
 };
 
-static long vmstat_oom_kill(void)
+/*
+ * The counter NAME of a file of "name value" lines (/proc/vmstat, a
+ * cgroup's memory.events), or -1.
+ */
+static long long stat_key(const char *file, const char *name)
 {
-	char line[128];
-	long v = -1;
+	long long v = -1, x;
+	char key[64];
 	FILE *f;
 
-	f = fopen("/proc/vmstat", "r");
+	f = fopen(file, "r");
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "oom_kill %ld", &v) == 1)
-			break;
+	while (fscanf(f, "%63s %lld", key, &x) == 2)
+		if (!strcmp(key, name))
+			v = x;
 	fclose(f);
 	return v;
+}
+
+static long vmstat_oom_kill(void)
+{
+	return stat_key("/proc/vmstat", "oom_kill");
 }
 
 static void oom_watch(struct oom_watch *w)
@@ -660,23 +669,6 @@ static long long cg_read(const char *file)
 	return v;
 }
 
-/* The counter NAME of cgroup file FILE ("oom_kill 0" lines), or -1. */
-static long long cg_key(const char *file, const char *name)
-{
-	long long v = -1, x;
-	char key[64];
-	FILE *f;
-
-	f = fopen(file, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &x) == 2)
-		if (!strcmp(key, name))
-			v = x;
-	fclose(f);
-	return v;
-}
-
 static int cg_write(const char *file, const char *val)
 {
 	int fd, ret = 0;
@@ -773,8 +765,8 @@ TEST_F_TIMEOUT(mem, memcg_charge, 120)
 		TH_LOG("attaching over memory.max: %s; expected ENOMEM, no OOM killer",
 		       why);
 	ASSERT_EQ(ret, 0) TH_LOG("expected ENOMEM over memory.max (child: %d)", ret);
-	ASSERT_EQ(cg_key(CG_TEST "/memory.events", "oom_kill"), 0);
-	ASSERT_EQ(cg_key(CG_TEST "/memory.events", "oom"), 0);
+	ASSERT_EQ(stat_key(CG_TEST "/memory.events", "oom_kill"), 0);
+	ASSERT_EQ(stat_key(CG_TEST "/memory.events", "oom"), 0);
 	ASSERT_TRUE(WAIT_UNTIL((now = cg_read(CG_TEST "/memory.current")) <=
 			       base + (long long)CG_SLACK, MEM_RETURN_SECS))
 		TH_LOG("memory.current %lld KiB after the refused attach, %lld KiB before",
