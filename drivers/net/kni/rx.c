@@ -75,25 +75,24 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 	 */
 	err = kni_tx_post(q, r, skb, data, d->len,
 			  d->flags & KNI_DESC_F_CSUM_VALID);
+	/* Without room the packet waits on rx: not a drop. */
+	if (err == -ENOSPC) {
+		consume_skb(skb);
+		return err;
+	}
+	/* In through rx, and out through tx unless it could not leave. */
+	kni_stats_add(&q->rx, 1, d->len);
 	if (err) {
-		/* Without room the packet waits on rx: not a drop. */
-		if (err == -ENOSPC) {
-			consume_skb(skb);
-			return err;
-		}
 		/*
-		 * It arrived but could not leave: too big for a tx frame, or
-		 * only invalid alloc descriptors. A tx drop, as it would be
-		 * for the stack's packet; the descriptor is marked dropped.
+		 * Too big for a tx frame, or only invalid alloc descriptors:
+		 * a tx drop, as it would be for the stack's packet; the
+		 * descriptor is marked dropped.
 		 */
 		kfree_skb(skb);
-		kni_stats_add(&q->rx, 1, d->len);
 		kni_stats_inc(&q->tx, &q->tx.drops);
 		return -EMSGSIZE;
 	}
 	consume_skb(skb);
-	/* In through rx and out through tx, counted on both. */
-	kni_stats_add(&q->rx, 1, d->len);
 	kni_stats_add(&q->tx, 1, d->len);
 	return 0;
 }
