@@ -9,6 +9,12 @@
 # librte_kni and the net_kni PMD.
 #
 # usage: dpdk.sh [KERNEL_BUILD_DIR]
+#        dpdk.sh lib [KERNEL_BUILD_DIR]
+#
+# lib builds the rte_kni API on kni instead (see build_lib()); its
+# KERNEL_BUILD_DIR (default: the release build) only provides the uapi
+# headers, in usr/include ("make headers"). Prints the directory of
+# librte_kni.so and librte_net_kni.so on the last line.
 #
 # KERNEL_BUILD_DIR is the build of the kernel the benchmark boots (default:
 # the release build, from tree/build-kernel.sh release); rte_kni.ko is built
@@ -194,6 +200,109 @@ EOF
 		kni_die "rte_kni.ko failed to build against $kbuild"
 	cp "$kmod/rte_kni.ko" "$out/rte_kni.ko"
 }
+
+# The rte_kni API of DPDK 22.11 on kni, for Debian's own DPDK (libdpdk-dev)
+# and its dpdk-testpmd:
+#   librte_kni.so      dpdk/lib/kni/rte_kni.c on libkni (linked in), with
+#                      the symbol versions of DPDK 22.11's librte_kni
+#   librte_net_kni.so  DPDK's net_kni PMD, its source unchanged, built
+#                      against it (and finding it next to itself)
+#   include/           rte_kni.h and rte_kni_common.h, for applications
+# Debian ships neither librte_kni nor its headers nor the PMD API headers
+# the driver includes: those come from the source package. The output is
+# keyed by everything that goes into it.
+lib_headers=(lib/kni/rte_kni.h lib/kni/rte_kni_common.h
+	     lib/ethdev/ethdev_driver.h lib/ethdev/ethdev_vdev.h
+	     lib/eal/include/dev_driver.h lib/eal/include/bus_driver.h
+	     drivers/bus/vdev/bus_vdev_driver.h)
+lib_dpdk=(-lrte_ethdev -lrte_mbuf -lrte_mempool -lrte_eal)
+
+build_lib()
+{
+	local khdr=$1 key out tmp f cflags
+
+	pkg-config --exists libdpdk ||
+		kni_die "no libdpdk for pkg-config: install libdpdk-dev (tree/packages)"
+	[ "$(pkg-config --modversion libdpdk)" = "$DPDK_VERSION" ] ||
+		kni_die "libdpdk is $(pkg-config --modversion libdpdk), the source $DPDK_VERSION"
+	[ -f "$khdr/linux/kni.h" ] ||
+		kni_die "no linux/kni.h in $khdr (make headers in the kernel build)"
+
+	key=$( (cd "$KNI_REPO" && echo "$DPDK_DEB" && pkg-config --cflags --libs libdpdk &&
+		cat tree/dpdk.sh &&
+		{ find dpdk -type f -print0; find tools/lib/kni -maxdepth 1 -type f -print0; } |
+		LC_ALL=C sort -z | xargs -0 sha256sum &&
+		cat "$khdr/linux/kni.h" "$khdr/linux/if_link.h" &&
+		cd "$DPDK_SRC" && sha256sum "${lib_headers[@]}" lib/kni/version.map \
+			drivers/net/kni/rte_eth_kni.c) | sha256sum | cut -c1-12)
+	out=$KNI_CACHE/build/dpdk-lib-$key
+	if [ ! -f "$out/.kni-done" ]; then
+		log "building librte_kni and net_kni in $out"
+		rm -rf "$out"
+		tmp=$(mktemp -d "$KNI_CACHE/build/dpdk-lib.XXXXXX")
+		# shellcheck disable=SC2064 # expand now: tmp is local
+		trap "rm -rf '$tmp'" EXIT
+		mkdir -p "$tmp/include"
+		for f in "${lib_headers[@]}"; do
+			cp "$DPDK_SRC/$f" "$tmp/include/"
+		done
+		make -s -C "$KNI_REPO/tools/lib/kni" OUTPUT="$tmp/libkni/" \
+			KHDR_INCLUDES="-isystem $khdr" static >&2
+		# shellcheck disable=SC2207 # pkg-config's words
+		cflags=(-O2 -g -fPIC -Wall $(pkg-config --cflags libdpdk)
+			-DALLOW_EXPERIMENTAL_API -DALLOW_INTERNAL_API
+			-I"$tmp/include" -isystem "$khdr")
+		cc "${cflags[@]}" -Wextra -I"$KNI_REPO/tools/lib/kni" \
+			-c "$KNI_REPO/dpdk/lib/kni/rte_kni.c" -o "$tmp/rte_kni.o"
+		cc -shared -Wl,-soname,librte_kni.so.23 -Wl,--no-undefined \
+			-Wl,--version-script="$DPDK_SRC/lib/kni/version.map" \
+			"$tmp/rte_kni.o" "$tmp/libkni/libkni.a" -lmnl "${lib_dpdk[@]}" \
+			-o "$tmp/librte_kni.so.23"
+		cc "${cflags[@]}" -DRTE_LOG_DEFAULT_LOGTYPE=pmd.net.kni \
+			-c "$DPDK_SRC/drivers/net/kni/rte_eth_kni.c" -o "$tmp/rte_eth_kni.o"
+		# shellcheck disable=SC2016 # $ORIGIN is the dynamic linker's
+		cc -shared -Wl,-soname,librte_net_kni.so.23 -Wl,--no-undefined \
+			-Wl,-rpath,'$ORIGIN' "$tmp/rte_eth_kni.o" \
+			-L"$tmp" -l:librte_kni.so.23 -lrte_bus_vdev -lrte_kvargs -lrte_net -lbsd \
+			"${lib_dpdk[@]}" -o "$tmp/librte_net_kni.so.23"
+		ln -s librte_kni.so.23 "$tmp/librte_kni.so"
+		ln -s librte_net_kni.so.23 "$tmp/librte_net_kni.so"
+		rm -rf "$tmp/libkni" "$tmp"/*.o
+		mv "$tmp/include" "$tmp/include.all"
+		mkdir "$tmp/include"
+		mv "$tmp"/include.all/rte_kni*.h "$tmp/include/"
+		rm -rf "$tmp/include.all"
+		echo "$DPDK_DEB" > "$tmp/.kni-done"
+		chmod 755 "$tmp"
+		mv "$tmp" "$out"
+		trap - EXIT
+	fi
+	for f in "$KNI_CACHE/build/dpdk-lib-"*; do
+		[ "$f" != "$out" ] && [ -f "$f/.kni-done" ] && rm -rf "$f"
+	done
+	echo "$out"
+}
+
+if [ "${1:-}" = lib ]; then
+	kbuild=${2:-}
+	if [ -z "$kbuild" ]; then
+		kbuild=$("$KNI_REPO/tree/build-kernel.sh" release headers | tail -n 1) ||
+			kni_die "no release kernel build"
+	fi
+	mkdir -p "$KNI_CACHE/build"
+	# The source tree is only read once it is prepared: no need to wait
+	# for a benchmark build holding dpdk.lock.
+	if [ ! -f "$DPDK_SRC/.kni-prepared" ]; then
+		exec 8>"$KNI_CACHE/dpdk.lock"
+		flock 8
+		fetch
+		exec 8>&-
+	fi
+	exec 8>"$KNI_CACHE/dpdk-lib.lock"
+	flock 8
+	build_lib "$(cd "$kbuild" && pwd)/usr/include"
+	exit 0
+fi
 
 kbuild=${1:-}
 if [ -z "$kbuild" ]; then
