@@ -1,0 +1,233 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A DPDK 22.11 application on kni, unchanged: the distribution's
+# dpdk-testpmd loads librte_kni (the rte_kni API on kni) and DPDK's own
+# net_kni PMD built against it, and forwards (io mode) between net_kni0 and
+# net_af_packet0 on port0, one end of a veth pair whose other end
+# (10.0.0.1) lives in the namespace "peer". kni0 (10.0.0.2) reaches the
+# peer through testpmd: ping, TCP transfers checked with sha256 both ways,
+# kni0's MTU, down and up changed while testpmd runs, and testpmd's exit,
+# which must leave no kni0 behind.
+#
+# The libraries are taken from the directory $RTE_KNI names, else from the
+# one rte_kni.dir beside this script names (the build writes it). Exit 0
+# when all steps succeeded, 1 on a failure, 4 (skip) when something needed
+# is missing. EAL starts slowly under emulation: the waits are long, and
+# only a broken run reaches them.
+# shellcheck disable=SC2016 # wait_for evaluates its argument itself
+set -uo pipefail
+
+ksft_skip=4
+here=$(cd "$(dirname "$0")" && pwd)
+rte_kni=${RTE_KNI:-$(cat "$here/rte_kni.dir" 2>/dev/null)}
+tmp=
+pmd_pid=
+
+step()
+{
+	echo
+	echo "=== $*"
+}
+
+fail()
+{
+	echo "FAIL: $*"
+	[ -z "$tmp" ] || [ ! -f "$tmp/testpmd.log" ] || tail -n 30 "$tmp/testpmd.log"
+	exit 1
+}
+
+skip()
+{
+	echo "SKIP: $*"
+	exit "$ksft_skip"
+}
+
+# wait_for SECONDS COND: evaluate COND until it holds, for up to SECONDS.
+wait_for()
+{
+	local i
+
+	for ((i = 0; i < $1 * 10; i++)); do
+		eval "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop PID SIGNAL: signal PID and wait for it, for up to two minutes (the
+# PMD's request thread sleeps half a second at a time, EAL's cleanup is
+# slow under emulation), then kill it. Returns the process's exit status.
+stop()
+{
+	local i
+
+	kill "-$2" "$1" 2>/dev/null
+	for ((i = 0; i < 1200; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup()
+{
+	[ -z "$pmd_pid" ] || stop "$pmd_pid" INT
+	ip link del kni0 2>/dev/null
+	ip link del port0 2>/dev/null
+	ip netns del peer 2>/dev/null
+	[ -z "$tmp" ] || rm -rf "$tmp"
+}
+
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+testpmd=$(command -v dpdk-testpmd) || skip "no dpdk-testpmd (Debian's dpdk-dev)"
+if [ -z "$rte_kni" ] || [ ! -f "$rte_kni/librte_kni.so" ] ||
+   [ ! -f "$rte_kni/librte_net_kni.so" ]; then
+	skip "no librte_kni.so and librte_net_kni.so (RTE_KNI=${rte_kni:-unset})"
+fi
+python=$(command -v python3) || skip "no python3"
+ip link show kni0 >/dev/null 2>&1 && skip "kni0 exists already"
+ip netns list | grep -qw peer && skip "netns peer exists already"
+if ! ip link add kni0 type kni 2>/dev/null; then
+	skip "cannot create a kni device (CONFIG_KNI)"
+fi
+ip link del kni0
+
+trap cleanup EXIT
+tmp=$(mktemp -d)
+
+step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address, its ingress dropped"
+ip netns add peer || fail "ip netns add peer"
+ip link add port0 type veth peer name veth1 netns peer || fail "veth"
+ip -n peer addr add 10.0.0.1/24 dev veth1 || fail "address on veth1"
+ip -n peer link set lo up || fail "lo up in peer"
+ip -n peer link set veth1 up || fail "veth1 up"
+# testpmd forwards frames as they are: the peer must send complete
+# checksums and frames no larger than the MTU.
+ip netns exec peer ethtool -K veth1 tx off tso off gso off >/dev/null 2>&1 ||
+	fail "offloads off on veth1"
+sysctl -qw net.ipv6.conf.port0.disable_ipv6=1
+# port0 belongs to the dataplane: this netns's stack must not answer on
+# it (for kni0's address) as well. Packet sockets see a frame before
+# ingress filters do.
+if ! tc qdisc add dev port0 clsact ||
+   ! tc filter add dev port0 ingress matchall action drop; then
+	fail "dropping port0's packets at ingress"
+fi
+ip link set port0 up || fail "port0 up"
+
+step "dpdk-testpmd -d librte_kni.so -d librte_net_kni.so --vdev=net_kni0 --vdev=net_af_packet0,iface=port0 -- --forward-mode=io"
+# No hugepages: kni needs no physical addresses. The default pool would
+# not fit in 256 MiB.
+"$testpmd" --no-huge -m 256 --no-pci \
+	-d "$rte_kni/librte_kni.so" -d "$rte_kni/librte_net_kni.so" \
+	--vdev=net_kni0 --vdev=net_af_packet0,iface=port0 -- \
+	--forward-mode=io --total-num-mbufs=8192 --stats-period 60 \
+	> "$tmp/testpmd.log" 2>&1 &
+pmd_pid=$!
+wait_for 300 'ip link show kni0 >/dev/null 2>&1 || ! kill -0 $pmd_pid 2>/dev/null' ||
+	fail "no kni0 after five minutes"
+ip link show kni0 >/dev/null 2>&1 || fail "testpmd exited without creating kni0"
+ip -d link show kni0 || fail "ip link show kni0"
+sysctl -qw net.ipv6.conf.kni0.disable_ipv6=1
+ip addr add 10.0.0.2/24 dev kni0 || fail "address on kni0"
+ip link set kni0 up || fail "kni0 up"
+wait_for 60 '[ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 1 ]' ||
+	fail "kni0 has no carrier"
+# Forwarding starts once every port is up.
+wait_for 300 'grep -q "packet forwarding - ports=2" "$tmp/testpmd.log"' ||
+	fail "testpmd did not start forwarding"
+
+step "ping 10.0.0.1 through kni0 and testpmd"
+ping -c 3 -i 0.5 -W 10 10.0.0.1 > "$tmp/ping" 2>&1
+rc=$?
+cat "$tmp/ping"
+[ $rc -eq 0 ] || fail "ping"
+! grep -q DUP "$tmp/ping" || fail "duplicate replies: the stack took port0's packets too"
+
+# Receive on PORT until EOF, print the byte count and sha256.
+sink='
+import hashlib, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+s.settimeout(120)
+c, _ = s.accept()
+c.settimeout(120)
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(n, h.hexdigest())
+'
+# Send FILE to ADDR PORT.
+source='
+import socket, sys, time
+for _ in range(100):
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=120)
+        break
+    except OSError:
+        time.sleep(0.2)
+else:
+    sys.exit("cannot connect")
+with open(sys.argv[3], "rb") as f:
+    s.sendall(f.read())
+s.shutdown(socket.SHUT_WR)
+s.close()
+'
+head -c 2M /dev/urandom > "$tmp/data"
+want="$(stat -c %s "$tmp/data") $(sha256sum < "$tmp/data" | cut -d' ' -f1)"
+
+# transfer FROM_NS TO_NS ADDR PORT: send the data from FROM_NS to a
+# receiver on ADDR in TO_NS ("" is this namespace) and compare.
+transfer()
+{
+	local from=() to=()
+
+	[ -z "$1" ] || from=(ip netns exec "$1")
+	[ -z "$2" ] || to=(ip netns exec "$2")
+	"${to[@]}" "$python" -c "$sink" "$3" "$4" > "$tmp/sink" &
+	sink_pid=$!
+	"${from[@]}" "$python" -c "$source" "$3" "$4" "$tmp/data" ||
+		fail "sending to $3"
+	wait "$sink_pid" || fail "the receiver on $3"
+	echo "sent:     $want"
+	echo "received: $(cat "$tmp/sink")"
+	[ "$(cat "$tmp/sink")" = "$want" ] || fail "$3 received other bytes"
+}
+
+step "TCP: 2 MiB from kni0 to the peer, sha256 compared"
+transfer "" peer 10.0.0.1 5201
+
+step "TCP: 2 MiB from the peer to kni0, sha256 compared"
+transfer peer "" 10.0.0.2 5202
+
+step "ip link set kni0 mtu 1400, down, up while testpmd runs"
+ip link set kni0 mtu 1400 || fail "kni0 mtu 1400"
+[ "$(cat /sys/class/net/kni0/mtu)" = 1400 ] || fail "kni0 kept its MTU"
+ip link set kni0 down || fail "kni0 down"
+ip link set kni0 up || fail "kni0 up"
+kill -0 "$pmd_pid" || fail "testpmd died"
+wait_for 60 '[ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 1 ]' ||
+	fail "kni0 has no carrier after coming up again"
+ping -c 3 -i 0.5 -W 10 10.0.0.1 || fail "ping after the changes"
+ping -c 2 -W 10 -M "do" -s 1372 10.0.0.1 || fail "ping of 1400 bytes"
+
+step "stop testpmd with SIGINT: it releases kni0"
+stop "$pmd_pid" INT
+rc=$?
+pmd_pid=
+tail -n 40 "$tmp/testpmd.log"
+[ $rc -eq 0 ] || fail "testpmd exited with status $rc"
+ip link show kni0 >/dev/null 2>&1 && fail "kni0 outlived testpmd"
+
+echo
+echo "kni_rte_testpmd: all steps succeeded"
+exit 0
