@@ -664,6 +664,31 @@ TEST_F(rte, release_while_transmitting)
 	EXPECT_EQ(other_devices(), 0);
 }
 
+/* Deleted under the application: the calls go on, the pool stays whole. */
+TEST_F(rte, deleted_device)
+{
+	struct rte_mbuf *m[2];
+
+	self->kni = alloc_kni(&all_ops);
+	ASSERT_NE(self->kni, NULL);
+	ASSERT_EQ(sh("ip link set kni0 up && ip link del kni0"), 0);
+	m[0] = chain(100, 0, 100);
+	m[1] = chain(100, 1, 10);
+	ASSERT_NE(m[0], NULL);
+	ASSERT_NE(m[1], NULL);
+	/* Dropped: nothing can take them any more. */
+	EXPECT_EQ(rte_kni_tx_burst(self->kni, m, 2), 2);
+	EXPECT_EQ(rte_kni_rx_burst(self->kni, m, 2), 0);
+	EXPECT_EQ(rte_kni_handle_request(self->kni), 0);
+	EXPECT_EQ(rte_kni_update_link(self->kni, 1), -1);
+	/* Another kni0 is not the application's to delete. */
+	ASSERT_EQ(sh("ip link add kni0 type kni"), 0);
+	EXPECT_EQ(rte_kni_release(self->kni), 0);
+	self->kni = NULL;
+	EXPECT_GT(if_nametoindex("kni0"), 0);
+	EXPECT_EQ(other_devices(), 1);
+}
+
 TEST_F(rte, bad_input)
 {
 	struct rte_kni_conf conf;
