@@ -39,7 +39,10 @@
 /* Room of an mbuf, after its headroom: the frames are 4096 bytes. */
 #define MBUF_ROOM	2048
 #define PORT_ID		7
-/* Budget of a wait for the kernel; only a broken run gets near it. */
+/*
+ * Budget of a wait for the kernel; only a broken run gets near it. The
+ * tests' timeouts leave room for a debug kernel under emulation.
+ */
 #define WAIT_S		20
 
 static struct rte_mempool *pool;
@@ -224,7 +227,7 @@ static struct rte_kni *alloc_kni(struct rte_kni_ops *ops)
 	return rte_kni_alloc(pool, &conf, ops);
 }
 
-TEST_F(rte, alloc_get_link_release)
+TEST_F_TIMEOUT(rte, alloc_get_link_release, 600)
 {
 	static const __u8 mac[] = { 0x02, 0x4b, 0x4e, 0x49, 0x00, 0x01 };
 	struct rte_kni_conf conf;
@@ -275,7 +278,7 @@ TEST_F(rte, alloc_get_link_release)
 	ASSERT_NE(self->kni, NULL);
 }
 
-TEST_F(rte, requests)
+TEST_F_TIMEOUT(rte, requests, 600)
 {
 	static const __u8 mac[] = { 0x02, 0, 0, 0, 0, 0x99 };
 	struct rte_kni_ops other = { .port_id = PORT_ID, .change_mtu = on_mtu };
@@ -400,7 +403,7 @@ static void *blow(void *arg)
  * hears of each value at most once, in the order they were made, and of
  * the last one.
  */
-TEST_F(rte, requests_while_changing)
+TEST_F_TIMEOUT(rte, requests_while_changing, 1200)
 {
 	bool ok;
 
@@ -459,7 +462,7 @@ static struct rte_mbuf *chain(__u32 len, __u32 seed, __u32 segs)
 	return head;
 }
 
-TEST_F(rte, tx_chains)
+TEST_F_TIMEOUT(rte, tx_chains, 600)
 {
 	/* Length and segment size; the last two are dropped. */
 	static const __u32 pkts[][2] = {
@@ -551,7 +554,7 @@ static unsigned int rx_until(struct rte_kni *kni, struct rte_mbuf **m,
 	return got + rte_kni_rx_burst(kni, m + got, max - got);
 }
 
-TEST_F(rte, rx_empty_pool)
+TEST_F_TIMEOUT(rte, rx_empty_pool, 600)
 {
 	const unsigned int count = 64;
 	struct rte_mbuf *held[POOL_SIZE], *m[64];
@@ -634,7 +637,7 @@ static void *flood(void *arg)
 	return NULL;
 }
 
-TEST_F(rte, release_while_transmitting)
+TEST_F_TIMEOUT(rte, release_while_transmitting, 600)
 {
 	struct flood f = { .stop = false };
 	struct rte_mbuf *m[32];
@@ -665,7 +668,7 @@ TEST_F(rte, release_while_transmitting)
 }
 
 /* Deleted under the application: the calls go on, the pool stays whole. */
-TEST_F(rte, deleted_device)
+TEST_F_TIMEOUT(rte, deleted_device, 600)
 {
 	struct rte_mbuf *m[2];
 
@@ -689,7 +692,7 @@ TEST_F(rte, deleted_device)
 	EXPECT_EQ(other_devices(), 1);
 }
 
-TEST_F(rte, bad_input)
+TEST_F_TIMEOUT(rte, bad_input, 600)
 {
 	struct rte_kni_conf conf;
 	struct rte_mempool *raw;
