@@ -150,6 +150,13 @@ struct kni_region {
 
 struct kni_queue;
 
+/* Bits of kni_file.armed: what a poller waits for. */
+enum {
+	KNI_ARMED_IN,		/* EPOLLIN: tx or free has entries */
+	KNI_ARMED_OUT,		/* EPOLLOUT: rx has room */
+	KNI_ARMED_PRI,		/* EPOLLPRI: the event ring has entries */
+};
+
 /* Values of kni_file.rx_blocked. */
 enum {
 	KNI_RX_WAIT_FREE = 1,
@@ -165,6 +172,9 @@ enum {
  * @region: the shared memory, set by attach, freed after the file is
  *	released (every mapping holds the file) and an RCU grace period
  * @wait: poll waiters
+ * @armed: KNI_ARMED_* bits, one per kind of event that a poller went to
+ *	wait for since the last wakeup of that kind; a wakeup is only
+ *	worth its cost when the bit is set
  * @ready: @region is set up and stays so until release (store-release by
  *	attach, load-acquire by mmap and poll)
  * @dead: the device went away while attached
@@ -187,6 +197,7 @@ struct kni_file {
 	struct kni_queue __rcu	*queue;
 	struct kni_region	region;
 	wait_queue_head_t	wait;
+	unsigned long		armed;
 	bool			ready;
 	bool			dead;
 	bool			busy;
@@ -284,10 +295,45 @@ static inline void kni_stats_inc(struct kni_stats *stats, u64_stats_t *ctr)
 	u64_stats_update_end(&stats->syncp);
 }
 
-/* Wake poll() waiters unless the dataplane busy-polls. */
+/* Clear @bit of @kf->armed; return whether it was set. */
+static inline bool kni_file_disarm(struct kni_file *kf, int bit)
+{
+	/* The plain test keeps a busy queue from dirtying the line. */
+	return test_bit(bit, &kf->armed) &&
+	       test_and_clear_bit(bit, &kf->armed);
+}
+
+/**
+ * kni_file_wake() - wake poll() waiters for what the caller published
+ * @kf: the file
+ * @events: EPOLLIN, EPOLLOUT and/or EPOLLPRI with their companions
+ *
+ * Wakes only if the dataplane does not busy-poll and a poller went to
+ * wait for one of @events since the last such wakeup (kni_poll() arms the
+ * bit of each kind it waits for): a dataplane that is already awake, or
+ * never sleeps, costs the caller one barrier and a load per kind. Clearing
+ * the bit with an atomic read-modify-write keeps a wakeup from taking away
+ * the bit of a poller that armed it after that wakeup looked.
+ */
 static inline void kni_file_wake(struct kni_file *kf, __poll_t events)
 {
-	if (!READ_ONCE(kf->busy) && wq_has_sleeper(&kf->wait))
+	bool armed = false;
+
+	if (READ_ONCE(kf->busy))
+		return;
+	/*
+	 * Orders the caller's stores of what it published before the loads
+	 * of the bits; pairs with the barrier in kni_poll() between arming
+	 * and looking at the rings.
+	 */
+	smp_mb();
+	if (events & EPOLLIN)
+		armed |= kni_file_disarm(kf, KNI_ARMED_IN);
+	if (events & EPOLLOUT)
+		armed |= kni_file_disarm(kf, KNI_ARMED_OUT);
+	if (events & EPOLLPRI)
+		armed |= kni_file_disarm(kf, KNI_ARMED_PRI);
+	if (armed)
 		wake_up_interruptible_poll(&kf->wait, events);
 }
 

@@ -480,9 +480,24 @@ static __poll_t kni_poll(struct file *file, poll_table *wait)
 {
 	struct kni_file *kf = file->private_data;
 	const struct kni_region *r = &kf->region;
+	__poll_t want = poll_requested_events(wait);
 	__poll_t mask = 0;
 
 	poll_wait(file, &kf->wait, wait);
+	/* Arm the wakeups this poller waits for, then look at the rings. */
+	if ((want & EPOLLIN) && !test_bit(KNI_ARMED_IN, &kf->armed))
+		set_bit(KNI_ARMED_IN, &kf->armed);
+	if ((want & EPOLLOUT) && !test_bit(KNI_ARMED_OUT, &kf->armed))
+		set_bit(KNI_ARMED_OUT, &kf->armed);
+	if ((want & EPOLLPRI) && !test_bit(KNI_ARMED_PRI, &kf->armed))
+		set_bit(KNI_ARMED_PRI, &kf->armed);
+	/*
+	 * Pairs with the barrier in kni_file_wake() between publishing and
+	 * looking at the bits: either the loads below see what was
+	 * published, or that wakeup sees the bit (and this waiter, queued
+	 * above).
+	 */
+	smp_mb();
 
 	/* Pairs with the store-release in kni_attach(). */
 	if (!smp_load_acquire(&kf->ready))

@@ -70,10 +70,11 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 	}
 
 	dst = r->frames + frame + KNI_FRAME_HEADROOM;
-	if (skb)
+	/* Most packets from the stack are linear: no walk over frags. */
+	if (skb && skb_headlen(skb) < len)
 		skb_copy_bits(skb, 0, dst, len);
 	else
-		memcpy(dst, data, len);
+		memcpy(dst, skb ? skb->data : data, len);
 	kni_ring_write(&r->tx, frame + KNI_FRAME_HEADROOM, len, flags);
 	r->tx_unflushed++;
 	return 0;

@@ -501,6 +501,78 @@ TEST_F_TIMEOUT(kni, poll_wakes_on_tx, 60)
 	ASSERT_EQ(entries(&uq->tx), 1);
 }
 
+struct pri_waiter {
+	int fd;
+	pid_t tid;	/* set before the thread polls */
+	int ret;	/* poll()'s return */
+	short revents;
+};
+
+/* Wait for an event only, as a control thread next to the data path would. */
+static void *wait_for_event(void *arg)
+{
+	struct pri_waiter *w = arg;
+	struct pollfd pfd = { .fd = w->fd, .events = POLLPRI };
+
+	__atomic_store_n(&w->tid, syscall(SYS_gettid), __ATOMIC_RELEASE);
+	/*
+	 * No timeout: poll() looks once more when it expires and would
+	 * find the event without having been woken. A wakeup that never
+	 * comes fails the test by its time limit.
+	 */
+	w->ret = poll(&pfd, 1, -1);
+	w->revents = pfd.revents;
+	return NULL;
+}
+
+/*
+ * The kernel wakes a poller only for what it went to wait for since the
+ * last wakeup of that kind: every sleep must be woken again, and packets
+ * must not use up the wakeup an event poller waits for.
+ */
+TEST_F_TIMEOUT(kni, poll_wakes_each_kind, 90)
+{
+	struct uqueue *uq = &self->uq;
+	struct pollfd pfd = { .fd = uq->fd, .events = POLLIN };
+	struct later l = { .tid = syscall(SYS_gettid), .pfd = self->pfd };
+	struct pri_waiter w = { .fd = uq->fd };
+	struct ifreq ifr = {};
+	pthread_t t, pri;
+	pid_t tid;
+	int i;
+
+	give_alloc(uq, 0, 8);
+	/* Each sleep in poll() is woken by the packet that follows it. */
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(pthread_create(&t, NULL, send_later, &l), 0);
+		ASSERT_EQ(poll(&pfd, 1, 20000), 1);
+		ASSERT_EQ(pfd.revents & POLLIN, POLLIN);
+		pthread_join(t, NULL);
+		ASSERT_TRUE(WAIT_UNTIL(entries(&uq->tx) == 1, 10));
+		consume(&uq->tx, 1);
+	}
+
+	/*
+	 * A packet arriving while only the event poller sleeps does not use
+	 * up that poller's wakeup: the event that follows still wakes it.
+	 */
+	ASSERT_EQ(pthread_create(&pri, NULL, wait_for_event, &w), 0);
+	ASSERT_TRUE(WAIT_UNTIL((tid = __atomic_load_n(&w.tid, __ATOMIC_ACQUIRE)) &&
+			       sleeps_in_poll(tid), 10));
+	ASSERT_EQ(send_packet(self->pfd, 100, 4), 0);
+	ASSERT_TRUE(WAIT_UNTIL(entries(&uq->tx) == 1, 10));
+	/*
+	 * An ioctl rather than ip(8): a child's exit could wake the thread
+	 * (SIGCHLD), and it would then find the event without a wakeup.
+	 */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "kni0");
+	ifr.ifr_mtu = 1400;
+	ASSERT_EQ(ioctl(self->pfd, SIOCSIFMTU, &ifr), 0);
+	pthread_join(pri, NULL);
+	ASSERT_EQ(w.ret, 1);
+	ASSERT_EQ(w.revents & POLLPRI, POLLPRI);
+}
+
 /*
  * Busy mode: nobody sleeping is woken (epoll, unlike poll(), does not look
  * at the file again when its timeout expires), the state is still reported
