@@ -8,7 +8,7 @@ Every figure is the median over the rounds; the spread is
 (max - min) / median over the rounds that produced a number. A method
 whose every round failed keeps its entry, with the first round's reason
 as "error" instead of "pps". "kni" is the best of the single-queue kni
-figures (kni-b*, kni-busy-*, kni-defer-*) for that test and size, with "best_of"
+figures (kni-b*, kni-busy-*, kni-defer-*, kni-threaded-*) for that test and size, with "best_of"
 naming it.
 """
 
@@ -65,7 +65,8 @@ def parse(path):
 
 
 def is_single_queue_kni(method):
-    return method.startswith(('kni-b', 'kni-busy-', 'kni-defer-'))
+    return method.startswith(('kni-b', 'kni-busy-', 'kni-defer-',
+                               'kni-threaded-'))
 
 
 def build(meta, runs, order, rtt, idle):

@@ -115,7 +115,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$LOGS"
 
 TO_STACK_METHODS=(ceiling kni-b1 kni-b8 kni-b32 kni-b64 kni-busy-b32
-	kni-defer-b32 kni-2q tap tap-napi af_packet af_xdp)
+	kni-defer-b32 kni-threaded-b32 kni-2q tap tap-napi af_packet af_xdp)
 FROM_STACK_METHODS=(ceiling kni-b1 kni-b32 kni-b64 kni-busy-b32 kni-2q
 	tap tap-napi af_packet af_xdp)
 RTT_METHODS=(kni:interrupt kni:busy tap:interrupt tap:busy)
@@ -453,6 +453,13 @@ to_stack_kni()
 		echo "error cannot set kni0's NAPI deferral"
 		return
 	fi
+	# Threaded NAPI: a kick wakes kni0's NAPI thread, which the scheduler
+	# places on the CPU the dataplane leaves idle.
+	if [ -n "${KNI_THREADED:-}" ] &&
+	   ! echo 1 > /sys/class/net/kni0/threaded; then
+		echo "error cannot make kni0's NAPI threaded"
+		return
+	fi
 	measure_to_stack kni0 "$secs" "$KB" kni-tx -i kni0 -s "$size" "$@"
 }
 
@@ -462,6 +469,7 @@ m_to_stack_kni_b32() { to_stack_kni "$1" "$2" 1 -b 32 -c "$LAST_CPU"; }
 m_to_stack_kni_b64() { to_stack_kni "$1" "$2" 1 -b 64 -c "$LAST_CPU"; }
 m_to_stack_kni_busy_b32() { to_stack_kni "$1" "$2" 1 -b 32 -B -c "$LAST_CPU"; }
 m_to_stack_kni_defer_b32() { KNI_DEFER=1 to_stack_kni "$1" "$2" 1 -b 32 -c "$LAST_CPU"; }
+m_to_stack_kni_threaded_b32() { KNI_THREADED=1 to_stack_kni "$1" "$2" 1 -b 32 -c "$LAST_CPU"; }
 m_to_stack_kni_2q() { to_stack_kni "$1" "$2" 2 -b 32 -q 2 -c 0,1; }
 
 m_to_stack_tap()
