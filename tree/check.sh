@@ -36,10 +36,15 @@ export KNI_KSRC=$KNI_SRC
 
 echo "== selftests in the VM ($flavour kernel)"
 vm_rc=1
+# The rte_kni tests build against librte_kni, which is built against the
+# kernel's uapi headers.
 if ipdir=$("$KNI_REPO/tree/iproute2.sh" | tail -n 1) &&
    out=$("$KNI_REPO/tree/build-kernel.sh" "$flavour" | tail -n 1) &&
+   "$KNI_REPO/tree/build-kernel.sh" "$flavour" headers > "$log.install" 2>&1 &&
+   rte=$("$KNI_REPO/tree/dpdk.sh" lib "$out" 2>> "$log.install" | tail -n 1) &&
    "$KNI_REPO/tree/build-kernel.sh" "$flavour" kselftest-install \
-	TARGETS=net/kni > "$log.install" 2>&1 || { cat "$log.install"; false; }; then
+	TARGETS=net/kni RTE_KNI="$rte" >> "$log.install" 2>&1 ||
+   { cat "$log.install"; false; }; then
 	"$qemu/run-selftests.sh" -t "${VM_TIMEOUT:-1800}" \
 		-k "$out/arch/x86/boot/bzImage" -m "$out/drivers/net/kni/kni.ko" \
 		-p "$ipdir" \
