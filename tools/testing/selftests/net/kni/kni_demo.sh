@@ -161,57 +161,22 @@ echo "kni0.10 received $vrx packets"
 [ "$vrx" -ge 3 ] || fail "the tagged replies did not reach kni0.10"
 ip link del kni0.10
 
-# Receive on PORT until EOF, print the byte count and sha256.
-sink='
-import hashlib, socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(1)
-s.settimeout(60)
-c, _ = s.accept()
-c.settimeout(60)
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(n, h.hexdigest())
-'
-# Send FILE to ADDR PORT.
-source='
-import socket, sys, time
-for _ in range(50):
-    try:
-        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
-        break
-    except OSError:
-        time.sleep(0.1)
-else:
-    sys.exit("cannot connect")
-with open(sys.argv[3], "rb") as f:
-    s.sendall(f.read())
-s.shutdown(socket.SHUT_WR)
-s.close()
-'
 head -c 4M /dev/urandom > "$tmp/data"
 want="$(stat -c %s "$tmp/data") $(sha256sum < "$tmp/data" | cut -d' ' -f1)"
 
 step "TCP: 4 MiB from kni0 to the peer, sha256 compared"
-ip netns exec peer "$python" -c "$sink" 10.0.0.1 5201 > "$tmp/sink1" &
+ip netns exec peer "$python" "$here/kni_tcp.py" sink 10.0.0.1 5201 > "$tmp/sink1" &
 sink_pid=$!
-"$python" -c "$source" 10.0.0.1 5201 "$tmp/data" || fail "sending to the peer"
+"$python" "$here/kni_tcp.py" send 10.0.0.1 5201 "$tmp/data" || fail "sending to the peer"
 wait "$sink_pid" || fail "the peer's receiver"
 echo "sent:     $want"
 echo "received: $(cat "$tmp/sink1")"
 [ "$(cat "$tmp/sink1")" = "$want" ] || fail "the peer received other bytes"
 
 step "TCP: 4 MiB from the peer to kni0, sha256 compared"
-"$python" -c "$sink" 10.0.0.2 5202 > "$tmp/sink2" &
+"$python" "$here/kni_tcp.py" sink 10.0.0.2 5202 > "$tmp/sink2" &
 sink_pid=$!
-ip netns exec peer "$python" -c "$source" 10.0.0.2 5202 "$tmp/data" ||
+ip netns exec peer "$python" "$here/kni_tcp.py" send 10.0.0.2 5202 "$tmp/data" ||
 	fail "sending from the peer"
 wait "$sink_pid" || fail "the receiver on kni0"
 echo "sent:     $want"

@@ -147,41 +147,6 @@ cat "$tmp/ping"
 [ $rc -eq 0 ] || fail "ping"
 ! grep -q DUP "$tmp/ping" || fail "duplicate replies: the stack took port0's packets too"
 
-# Receive on PORT until EOF, print the byte count and sha256.
-sink='
-import hashlib, socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(1)
-s.settimeout(120)
-c, _ = s.accept()
-c.settimeout(120)
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(n, h.hexdigest())
-'
-# Send FILE to ADDR PORT.
-source='
-import socket, sys, time
-for _ in range(100):
-    try:
-        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=120)
-        break
-    except OSError:
-        time.sleep(0.2)
-else:
-    sys.exit("cannot connect")
-with open(sys.argv[3], "rb") as f:
-    s.sendall(f.read())
-s.shutdown(socket.SHUT_WR)
-s.close()
-'
 head -c 2M /dev/urandom > "$tmp/data"
 want="$(stat -c %s "$tmp/data") $(sha256sum < "$tmp/data" | cut -d' ' -f1)"
 
@@ -193,9 +158,9 @@ transfer()
 
 	[ -z "$1" ] || from=(ip netns exec "$1")
 	[ -z "$2" ] || to=(ip netns exec "$2")
-	"${to[@]}" "$python" -c "$sink" "$3" "$4" > "$tmp/sink" &
+	"${to[@]}" "$python" "$here/kni_tcp.py" sink "$3" "$4" > "$tmp/sink" &
 	sink_pid=$!
-	"${from[@]}" "$python" -c "$source" "$3" "$4" "$tmp/data" ||
+	"${from[@]}" "$python" "$here/kni_tcp.py" send "$3" "$4" "$tmp/data" ||
 		fail "sending to $3"
 	wait "$sink_pid" || fail "the receiver on $3"
 	echo "sent:     $want"
