@@ -63,6 +63,25 @@ else
 	rm -f "$err"
 fi
 
+# kni-testpmd: DPDK's net_kni PMD on kni's rte_kni library, for Debian's
+# own testpmd; against the release kernel's uapi headers.
+dpdk_lib=
+dpdk_lib_error=
+if [ "${BENCH_DPDK:-1}" = 0 ]; then
+	dpdk_lib_error="left out (BENCH_DPDK=0)"
+else
+	err=$(mktemp)
+	if dpdk_lib=$(./tree/dpdk.sh lib "$out" 2> "$err" | tail -n 1) &&
+	   [ -d "$dpdk_lib" ]; then
+		:
+	else
+		dpdk_lib=
+		dpdk_lib_error="tree/dpdk.sh lib failed: $(grep -v '^[[:space:]]*$' "$err" |
+			tail -n 1)"
+	fi
+	rm -f "$err"
+fi
+
 # Each measurement takes its window plus about 3 s of setup, warm-up and
 # teardown; DPDK's start under TCG takes up to a minute or two more.
 n=$(wc -w <<< "$sizes")
@@ -74,6 +93,7 @@ cmd=$(printf '%q ' env BENCH_SECONDS="$secs" BENCH_ROUNDS="$rounds" \
 	BENCH_SIZES="$sizes" BENCH_ONLY="${BENCH_ONLY:-}" \
 	BENCH_IDLE_SECONDS="$idle" BENCH_PINGS="$pings" \
 	BENCH_DPDK="$dpdk" BENCH_DPDK_ERROR="$dpdk_error" \
+	BENCH_DPDK_LIB="$dpdk_lib" BENCH_DPDK_LIB_ERROR="$dpdk_lib_error" \
 	"$KNI_REPO/$qemu/bench.sh" "$KNI_REPO/build/bench-bin/kni-bench")
 echo "bench: booting $out (limit ${limit}s)" >&2
 "$qemu/run-vm.sh" -t "$limit" -r "$results" -k "$out/arch/x86/boot/bzImage" \

@@ -10,11 +10,16 @@
 #                      kernel's end is the tap device vhost-net serves
 #   testpmd-tap        the net_tap PMD (a tap device, read() and write())
 #   testpmd-af_packet  the net_af_packet PMD on one end of a veth pair
+#   kni-testpmd        kni itself: Debian's own dpdk-testpmd over net_kni0,
+#                      DPDK's net_kni PMD on kni's rte_kni library
 #
 # Sourced by bench.sh, which provides bench_methods_add, ingress_drop_add,
 # ingress_drop_count, pktgen_start and pktgen_stop. $BENCH_DPDK is the
 # directory tree/dpdk.sh prints (dpdk-testpmd, rte_kni.ko); when it is
-# empty, $BENCH_DPDK_ERROR says why and every method reports that error.
+# empty, $BENCH_DPDK_ERROR says why and every method but kni-testpmd
+# reports that error. $BENCH_DPDK_LIB is the directory "tree/dpdk.sh lib"
+# prints (librte_kni.so, librte_net_kni.so), for kni-testpmd; when it is
+# empty, $BENCH_DPDK_LIB_ERROR says why.
 #
 # m_<test>_<method> SIZE SECONDS prints one line: "pps N" or "error REASON".
 #   to_stack    testpmd's txonly engine sends SIZE-byte frames into the
@@ -31,7 +36,10 @@
 #
 # testpmd runs interactively with its commands on a FIFO, on lcores 0-1
 # (one forwarding core), without PCI, in memory (no hugepage files), with
-# IOVA as physical addresses (rte_kni requires it).
+# IOVA as physical addresses (rte_kni requires it). The testpmd of
+# tree/dpdk.sh has its PMDs linked in, DPDK's original net_kni among them,
+# so kni-testpmd runs Debian's dpdk-testpmd (the same DPDK version) with
+# the two libraries loaded with -d, under the same options.
 
 BENCH_DPDK=${BENCH_DPDK:-}
 BENCH_DPDK_ERROR=${BENCH_DPDK_ERROR:-}
@@ -48,6 +56,11 @@ dpdk_log=
 dpdk_err=
 dpdk_out=
 dpdk_sent=
+# The testpmd binary and the EAL options of the method being measured.
+dpdk_testpmd=
+dpdk_eal=()
+BENCH_DPDK_LIB=${BENCH_DPDK_LIB:-}
+BENCH_DPDK_LIB_ERROR=${BENCH_DPDK_LIB_ERROR:-"tree/dpdk.sh lib did not run"}
 
 # Bounds for what takes long under TCG: EAL start, KNI creation, exit.
 dpdk_start_limit=180
@@ -85,6 +98,21 @@ dpdk_available()
 	fi
 }
 
+# kni-testpmd needs the libraries and Debian's testpmd (package dpdk-dev).
+dpdk_lib_available()
+{
+	if [ -z "$BENCH_DPDK_LIB" ]; then
+		dpdk_fail "$BENCH_DPDK_LIB_ERROR"
+		return 1
+	elif [ ! -f "$BENCH_DPDK_LIB/librte_net_kni.so" ]; then
+		dpdk_fail "no librte_net_kni.so in $BENCH_DPDK_LIB"
+		return 1
+	elif ! command -v dpdk-testpmd > /dev/null; then
+		dpdk_fail "no dpdk-testpmd (Debian's dpdk-dev)"
+		return 1
+	fi
+}
+
 dpdk_hugepages()
 {
 	local have
@@ -117,7 +145,7 @@ dpdk_start()
 	rm -f "$dpdk_work/cmd" "$dpdk_log"
 	mkfifo "$dpdk_work/cmd" || { dpdk_fail "mkfifo failed"; return 1; }
 	# Line-buffered: a command's output is in the log when its prompt is.
-	stdbuf -oL "$BENCH_DPDK/dpdk-testpmd" -l 0-1 --no-pci --in-memory \
+	stdbuf -oL "$dpdk_testpmd" -l 0-1 --no-pci --in-memory "${dpdk_eal[@]}" \
 		--huge-dir="$dpdk_huge" -m $((dpdk_pages * 2)) --iova-mode=pa \
 		--vdev="$vdev" -- -i --nb-cores=1 --rxq=1 --txq=1 \
 		--total-num-mbufs=16384 --disable-link-check --no-lsc-interrupt \
@@ -265,8 +293,21 @@ dpdk_measure()
 	to_stack) mode=(txonly --txpkts="$size") ;;
 	from_stack) mode=(rxonly) ;;
 	esac
-	dpdk_available && dpdk_hugepages || return 1
+	dpdk_testpmd=$BENCH_DPDK/dpdk-testpmd
+	dpdk_eal=()
+	if [ "$method" = kni-testpmd ]; then
+		dpdk_lib_available || return 1
+	else
+		dpdk_available || return 1
+	fi
+	dpdk_hugepages || return 1
 	case "$method" in
+	kni-testpmd)
+		dev=kni0
+		vdev=net_kni0
+		dpdk_testpmd=$(command -v dpdk-testpmd)
+		dpdk_eal=(-d "$BENCH_DPDK_LIB/librte_kni.so"
+			  -d "$BENCH_DPDK_LIB/librte_net_kni.so") ;;
 	dpdk-kni)
 		dev=kni_rte0
 		vdev=net_$dev
@@ -383,5 +424,10 @@ m_from_stack_testpmd_tap() { dpdk_run from_stack testpmd-tap "$1" "$2"; }
 m_to_stack_testpmd_af_packet() { dpdk_run to_stack testpmd-af_packet "$1" "$2"; }
 m_from_stack_testpmd_af_packet() { dpdk_run from_stack testpmd-af_packet "$1" "$2"; }
 
-bench_methods_add to_stack dpdk-kni virtio-user testpmd-tap testpmd-af_packet
-bench_methods_add from_stack dpdk-kni virtio-user testpmd-tap testpmd-af_packet
+m_to_stack_kni_testpmd() { dpdk_run to_stack kni-testpmd "$1" "$2"; }
+m_from_stack_kni_testpmd() { dpdk_run from_stack kni-testpmd "$1" "$2"; }
+
+bench_methods_add to_stack kni-testpmd dpdk-kni virtio-user testpmd-tap \
+	testpmd-af_packet
+bench_methods_add from_stack kni-testpmd dpdk-kni virtio-user testpmd-tap \
+	testpmd-af_packet
