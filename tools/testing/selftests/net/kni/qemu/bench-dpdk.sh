@@ -387,6 +387,8 @@ dpdk_idle_measure()
 	local secs=$1 b0 t0 b1 t1 ncpu
 
 	ncpu=$(grep -c '^cpu[0-9]' /proc/stat)
+	dpdk_testpmd=$BENCH_DPDK/dpdk-testpmd
+	dpdk_eal=()
 	dpdk_available && dpdk_hugepages && dpdk_kni_load || return 1
 	# Ports started, forwarding not: only the kernel's side runs.
 	dpdk_start idle net_kni_rte0 rxonly && dpdk_wait_dev kni_rte0 || return 1
