@@ -41,45 +41,45 @@ ipdir=$(./tree/iproute2.sh | tail -n 1)
 make -s -C tools/lib/kni/bench O="$KNI_REPO/build/bench-bin" \
 	KHDR_INCLUDES="-isystem $out/usr/include"
 
-# DPDK is optional: without it the DPDK methods report why.
+# dpdk_dir NAME CMD...: run CMD (a tree/dpdk.sh command, NAME for
+# messages); print the directory its last line names, or "error REASON"
+# with the last line it wrote to stderr.
+dpdk_dir()
+{
+	local name=$1 err dir
+
+	shift
+	err=$(mktemp)
+	if dir=$("$@" 2> "$err" | tail -n 1) && [ -d "$dir" ]; then
+		echo "$dir"
+	else
+		echo "error $name failed: $(grep -v '^[[:space:]]*$' "$err" | tail -n 1)"
+	fi
+	rm -f "$err"
+}
+
+# DPDK is optional: without it the DPDK methods report why. dpdk holds the
+# artefacts of tree/dpdk.sh, dpdk_lib those of "tree/dpdk.sh lib" (for
+# kni-testpmd: DPDK's net_kni PMD on kni's rte_kni library).
 dpdk=
-dpdk_error=
+dpdk_lib=
 if [ "${BENCH_DPDK:-1}" = 0 ]; then
-	dpdk_error="left out (BENCH_DPDK=0)"
+	dpdk="error left out (BENCH_DPDK=0)"
+	dpdk_lib=$dpdk
 elif [ -d "${BENCH_DPDK:-}" ]; then
 	dpdk=$(cd "$BENCH_DPDK" && pwd)
-elif [ ! -x tree/dpdk.sh ]; then
-	dpdk_error="tree/dpdk.sh is missing"
-else
-	err=$(mktemp)
-	if dpdk=$(./tree/dpdk.sh "$out" 2> "$err" | tail -n 1) &&
-	   [ -d "$dpdk" ]; then
-		:
-	else
-		dpdk=
-		dpdk_error="tree/dpdk.sh failed: $(grep -v '^[[:space:]]*$' "$err" |
-			tail -n 1)"
-	fi
-	rm -f "$err"
 fi
-
-# kni-testpmd: DPDK's net_kni PMD on kni's rte_kni library, for Debian's
-# own testpmd; against the release kernel's uapi headers.
-dpdk_lib=
+[ -n "$dpdk" ] || dpdk=$(dpdk_dir tree/dpdk.sh ./tree/dpdk.sh "$out")
+[ -n "$dpdk_lib" ] || dpdk_lib=$(dpdk_dir "tree/dpdk.sh lib" ./tree/dpdk.sh lib "$out")
+dpdk_error=
 dpdk_lib_error=
-if [ "${BENCH_DPDK:-1}" = 0 ]; then
-	dpdk_lib_error="left out (BENCH_DPDK=0)"
-else
-	err=$(mktemp)
-	if dpdk_lib=$(./tree/dpdk.sh lib "$out" 2> "$err" | tail -n 1) &&
-	   [ -d "$dpdk_lib" ]; then
-		:
-	else
-		dpdk_lib=
-		dpdk_lib_error="tree/dpdk.sh lib failed: $(grep -v '^[[:space:]]*$' "$err" |
-			tail -n 1)"
-	fi
-	rm -f "$err"
+if [ "${dpdk#error }" != "$dpdk" ]; then
+	dpdk_error=${dpdk#error }
+	dpdk=
+fi
+if [ "${dpdk_lib#error }" != "$dpdk_lib" ]; then
+	dpdk_lib_error=${dpdk_lib#error }
+	dpdk_lib=
 fi
 
 # Each measurement takes its window plus about 3 s of setup, warm-up and
