@@ -15,57 +15,18 @@
 # shellcheck disable=SC2016 # wait_for evaluates its argument itself
 set -uo pipefail
 
-ksft_skip=4
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/testing/selftests/net/kni/kni_steps.sh
+. "$here/kni_steps.sh"
 fwd=${KNI_FWD:-$here/kni-fwd}
 tmp=
 fwd_pid=
 iperf_pid=
 
-step()
-{
-	echo
-	echo "=== $*"
-}
-
 fail()
 {
 	echo "FAIL: $*"
 	exit 1
-}
-
-skip()
-{
-	echo "SKIP: $*"
-	exit "$ksft_skip"
-}
-
-# wait_for COND: evaluate COND until it holds, for up to ten seconds.
-wait_for()
-{
-	local i
-
-	for ((i = 0; i < 100; i++)); do
-		eval "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# stop PID SIGNAL: signal PID and wait for it, for up to ten seconds, then
-# kill it: a step that failed must not leave the test hanging. Returns the
-# process's exit status.
-stop()
-{
-	local i
-
-	kill "-$2" "$1" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
 }
 
 # shellcheck disable=SC2317 # run by the EXIT trap
@@ -190,7 +151,7 @@ step "throughput: iperf3 -t 3 from kni0 to the peer"
 ip netns exec peer iperf3 -s -B 10.0.0.1 > "$tmp/iperf-server.log" 2>&1 &
 iperf_pid=$!
 # Start the client once the server listens; a slow kernel may take a while.
-wait_for 'ip netns exec peer ss -Hltn "sport = :5201" | grep -q .' ||
+wait_for 10 'ip netns exec peer ss -Hltn "sport = :5201" | grep -q .' ||
 	fail "the iperf3 server does not listen: $(cat "$tmp/iperf-server.log")"
 timeout 60 iperf3 -c 10.0.0.1 -t 3 --connect-timeout 10000 -J \
 	> "$tmp/iperf.json" 2>&1
@@ -235,22 +196,22 @@ ping -c 2 -i 0.2 -W 2 10.0.0.1 || fail "ping after port0 stalled"
 
 step "ip link set kni0 mtu 1400 promisc on: kni-fwd applies kni0's changes to port0"
 ip link set kni0 mtu 1400 promisc on || fail "changing kni0"
-wait_for '[ "$(cat /sys/class/net/port0/mtu)" = 1400 ]' ||
+wait_for 10 '[ "$(cat /sys/class/net/port0/mtu)" = 1400 ]' ||
 	fail "port0 did not follow kni0's MTU"
-wait_for 'ip link show port0 | grep -q "[<,]PROMISC[,>]"' ||
+wait_for 10 'ip link show port0 | grep -q "[<,]PROMISC[,>]"' ||
 	fail "port0 did not follow kni0 into promiscuous mode"
 ip link show port0
 ip link set kni0 mtu 1500 promisc off || fail "changing kni0 back"
-wait_for '[ "$(cat /sys/class/net/port0/mtu)" = 1500 ]' ||
+wait_for 10 '[ "$(cat /sys/class/net/port0/mtu)" = 1500 ]' ||
 	fail "port0 did not follow kni0's MTU back"
 
 step "ip link set port0 down, then up: kni-fwd mirrors port0's link to kni0's carrier"
 ip link set port0 down || fail "port0 down"
-wait_for '[ "$(cat /sys/class/net/kni0/carrier)" = 0 ]' ||
+wait_for 10 '[ "$(cat /sys/class/net/kni0/carrier)" = 0 ]' ||
 	fail "kni0 kept its carrier with port0 down"
 echo "port0 down: kni0 carrier $(cat /sys/class/net/kni0/carrier)"
 ip link set port0 up || fail "port0 up"
-wait_for '[ "$(cat /sys/class/net/kni0/carrier)" = 1 ]' ||
+wait_for 10 '[ "$(cat /sys/class/net/kni0/carrier)" = 1 ]' ||
 	fail "kni0 has no carrier with port0 up again"
 echo "port0 up: kni0 carrier $(cat /sys/class/net/kni0/carrier)"
 ping -c 2 -i 0.2 -W 2 10.0.0.1 || fail "ping after the link came back"
@@ -283,7 +244,7 @@ echo "kni0 carrier after kni-fwd left: $(cat /sys/class/net/kni0/carrier)"
 step "kni-fwd -v -x 10.0.0.2: only exception traffic (ARP, ICMP, IPv4 for 10.0.0.2) reaches kni0"
 "$fwd" -v -p port0 -k kni0 -x 10.0.0.2 > "$tmp/fwd.log" 2>&1 &
 fwd_pid=$!
-wait_for '[ "$(cat /sys/class/net/kni0/carrier)" = 1 ]' ||
+wait_for 10 '[ "$(cat /sys/class/net/kni0/carrier)" = 1 ]' ||
 	fail "kni-fwd -x did not start: $(cat "$tmp/fwd.log")"
 ping -c 2 -i 0.2 -W 2 10.0.0.1 || fail "ping in exception mode"
 # UDP for another host behind port0: the dataplane keeps it from kni0.

@@ -18,17 +18,15 @@
 # shellcheck disable=SC2016 # wait_for evaluates its argument itself
 set -uo pipefail
 
-ksft_skip=4
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/testing/selftests/net/kni/kni_steps.sh
+. "$here/kni_steps.sh"
 rte_kni=${RTE_KNI:-$(cat "$here/rte_kni.dir" 2>/dev/null)}
 tmp=
 pmd_pid=
 
-step()
-{
-	echo
-	echo "=== $*"
-}
+# testpmd is given two minutes to stop: the PMD's request thread sleeps
+# half a second at a time and EAL's cleanup is slow under emulation.
 
 fail()
 {
@@ -37,44 +35,10 @@ fail()
 	exit 1
 }
 
-skip()
-{
-	echo "SKIP: $*"
-	exit "$ksft_skip"
-}
-
-# wait_for SECONDS COND: evaluate COND until it holds, for up to SECONDS.
-wait_for()
-{
-	local i
-
-	for ((i = 0; i < $1 * 10; i++)); do
-		eval "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# stop PID SIGNAL: signal PID and wait for it, for up to two minutes (the
-# PMD's request thread sleeps half a second at a time, EAL's cleanup is
-# slow under emulation), then kill it. Returns the process's exit status.
-stop()
-{
-	local i
-
-	kill "-$2" "$1" 2>/dev/null
-	for ((i = 0; i < 1200; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup()
 {
-	[ -z "$pmd_pid" ] || stop "$pmd_pid" INT
+	[ -z "$pmd_pid" ] || stop "$pmd_pid" INT 120
 	ip link del kni0 2>/dev/null
 	ip link del port0 2>/dev/null
 	ip netns del peer 2>/dev/null
@@ -186,7 +150,7 @@ ping -c 3 -i 0.5 -W 10 10.0.0.1 || fail "ping after the changes"
 ping -c 2 -W 10 -M "do" -s 1372 10.0.0.1 || fail "ping of 1400 bytes"
 
 step "stop testpmd with SIGINT: it releases kni0"
-stop "$pmd_pid" INT
+stop "$pmd_pid" INT 120
 rc=$?
 pmd_pid=
 tail -n 40 "$tmp/testpmd.log"
