@@ -94,7 +94,7 @@
 #include <rte_mempool.h>
 #include <rte_kni.h>
 
-#include "libkni.h"
+#include <libkni.h>
 
 #define KNI_LOG(level, fmt, ...)					\
 	RTE_LOG(level, KNI, "%s(): " fmt "\n", __func__, ##__VA_ARGS__)
