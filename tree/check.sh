@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: the static checks, then the selftests in the VM on the debug
-# kernel. Both always run; the last line adds their counts up.
+# make check: the static checks, the DPDK companion's series, then the
+# selftests in the VM on the debug kernel. All always run; the last line
+# adds their counts up.
 #
 # usage: check.sh [debug|kcsan]
 #   kcsan  ("make check-kcsan") only the selftests, on the KCSAN kernel; a
@@ -29,6 +30,22 @@ if [ "$flavour" = debug ]; then
 	"$KNI_REPO/tree/static-checks.sh" | tee "$log.static"
 	static_rc=${PIPESTATUS[0]}
 	tail -n 1 "$log.static" >> "$log"
+fi
+
+# The DPDK companion's series (patches/dpdk) is what tree/dpdk.sh writes,
+# applies to DPDK's source and builds there.
+if [ "$flavour" = debug ]; then
+	echo "== the DPDK series"
+	if out=$("$KNI_REPO/tree/build-kernel.sh" debug headers 2> "$log.series" | tail -n 1) &&
+	   msg=$("$KNI_REPO/tree/dpdk.sh" patches --check "$out" 2>> "$log.series" | tail -n 1); then
+		echo "ok - $msg"
+		echo "1 passed, 0 failed" >> "$log"
+	else
+		sed 's/^/  | /' "$log.series"
+		echo "not ok - patches/dpdk"
+		echo "0 passed, 1 failed" >> "$log"
+		static_rc=1
+	fi
 fi
 
 # The tests find the kernel's own tools (YNL) in the assembled tree.
@@ -63,8 +80,8 @@ sum()
 p=$(sum passed)
 f=$(sum failed)
 s=$(sum skipped)
-if [ $static_rc -ne 0 ] || [ $vm_rc -ne 0 ]; then
+if [ "$static_rc" -ne 0 ] || [ "$vm_rc" -ne 0 ]; then
 	[ "$f" -gt 0 ] || f=1
 fi
 echo "$p passed, $f failed, $s skipped"
-[ $static_rc -eq 0 ] && [ $vm_rc -eq 0 ]
+[ "$static_rc" -eq 0 ] && [ "$vm_rc" -eq 0 ]

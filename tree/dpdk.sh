@@ -10,11 +10,18 @@
 #
 # usage: dpdk.sh [KERNEL_BUILD_DIR]
 #        dpdk.sh lib [KERNEL_BUILD_DIR]
+#        dpdk.sh patches [--check] [KERNEL_BUILD_DIR]
 #
 # lib builds the rte_kni API on kni instead (see build_lib()); its
 # KERNEL_BUILD_DIR (default: the release build) only provides the uapi
 # headers, in usr/include ("make headers"). Prints the directory of
 # librte_kni.so and librte_net_kni.so on the last line.
+#
+# patches writes the library of lib as a series for DPDK to patches/dpdk/
+# (see series_write()) once DPDK with the series applied builds it and the
+# net_kni PMD; --check instead fails when patches/dpdk/ is not what it
+# would write, does not apply or does not build. KERNEL_BUILD_DIR only
+# provides the uapi headers, as for lib.
 #
 # KERNEL_BUILD_DIR is the build of the kernel the benchmark boots (default:
 # the release build, from tree/build-kernel.sh release); rte_kni.ko is built
@@ -282,6 +289,291 @@ build_lib()
 	done
 	echo "$out"
 }
+
+# The companion as a series for DPDK, on a git repository of the pristine
+# source (debian/ left out, the control device's name as DPDK has it)
+# kept next to the source tree. Its files are those of dpdk/, at their
+# paths in DPDK, and the edits and removals below. Author and dates are
+# fixed (the author of the last change to dpdk/, the date of the source's
+# Debian changelog entry), so an unchanged companion regenerates the same
+# files.
+DPDK_GIT=$KNI_CACHE/src/dpdk-$DPDK_VERSION.git
+series_dir=$KNI_REPO/patches/dpdk
+
+git_dpdk()
+{
+	git --git-dir="$DPDK_GIT" "$@"
+}
+
+series_base()
+{
+	local idx blob date tree
+
+	git_dpdk rev-parse -q --verify kni-base >/dev/null 2>&1 && return 0
+	log "committing the pristine source to $DPDK_GIT"
+	rm -rf "$DPDK_GIT"
+	git init -q --bare "$DPDK_GIT"
+	idx=$(mktemp)
+	rm -f "$idx"
+	blob=$(sed 's|^#define KNI_DEVICE "rte_kni"$|#define KNI_DEVICE "kni"|' \
+		"$DPDK_SRC/lib/kni/rte_kni_common.h" | git_dpdk hash-object -w --stdin)
+	tree=$(cd "$DPDK_SRC" && export GIT_INDEX_FILE=$idx GIT_WORK_TREE=$DPDK_SRC &&
+	       git_dpdk add -A -f -- . ':!debian' ':!.pc' ':!.kni-prepared' &&
+	       git_dpdk update-index --cacheinfo "100644,$blob,lib/kni/rte_kni_common.h" &&
+	       git_dpdk write-tree) || kni_die "cannot commit the dpdk source"
+	rm -f "$idx"
+	date=$(dpkg-parsechangelog -l "$DPDK_SRC/debian/changelog" -S Timestamp)
+	blob=$(GIT_AUTHOR_NAME=kni GIT_AUTHOR_EMAIL=kni@localhost \
+		GIT_COMMITTER_NAME=kni GIT_COMMITTER_EMAIL=kni@localhost \
+		GIT_AUTHOR_DATE="@$date +0000" GIT_COMMITTER_DATE="@$date +0000" \
+		git_dpdk commit-tree --no-gpg-sign "$tree" -m "dpdk $DPDK_VERSION") ||
+		kni_die "cannot commit the dpdk source"
+	git_dpdk tag kni-base "$blob"
+}
+
+# series_commit PARENT MESSAGE OP...: a commit on PARENT whose tree has each
+# OP applied: add:PATH (the file dpdk/PATH of this repository), rm:PATH (a
+# file or directory) or sed:PATH:SCRIPT (the file so far through sed,
+# which must change it). Prints the commit.
+series_commit()
+{
+	local parent=$1 msg=$2 op path blob idx tree
+	shift 2
+
+	idx=$(mktemp)
+	rm -f "$idx"
+	local GIT_INDEX_FILE=$idx
+	export GIT_INDEX_FILE
+	git_dpdk read-tree "$parent"
+	for op in "$@"; do
+		path=${op#*:}
+		case "$op" in
+		add:*)
+			blob=$(git_dpdk hash-object -w "$KNI_REPO/dpdk/$path")
+			git_dpdk update-index --add --cacheinfo "100644,$blob,$path"
+			;;
+		rm:*)
+			git_dpdk ls-files --error-unmatch -- "$path" >/dev/null 2>&1 ||
+				kni_die "series: $path is not in dpdk $DPDK_VERSION"
+			git_dpdk rm -q -r --cached -- "$path"
+			;;
+		sed:*)
+			local script=${path#*:}
+			path=${path%%:*}
+			blob=$(git_dpdk show ":$path" | sed "$script" |
+				git_dpdk hash-object -w --stdin)
+			[ "$blob" != "$(git_dpdk rev-parse ":$path")" ] ||
+				kni_die "series: '$script' does not change $path"
+			git_dpdk update-index --cacheinfo "100644,$blob,$path"
+			;;
+		esac
+	done
+	tree=$(git_dpdk write-tree)
+	rm -f "$idx"
+	GIT_AUTHOR_NAME=$series_name GIT_AUTHOR_EMAIL=$series_email \
+		GIT_COMMITTER_NAME=$series_name GIT_COMMITTER_EMAIL=$series_email \
+		GIT_AUTHOR_DATE="@$series_date +0000" \
+		GIT_COMMITTER_DATE="@$series_date +0000" \
+		git_dpdk commit-tree --no-gpg-sign "$tree" -p "$parent" <<< "$msg"
+}
+
+series_msg_lib="kni: implement the library on the kernel's kni device
+
+librte_kni needs rte_kni.ko, a kernel module that was never merged: it
+follows addresses the application writes into its FIFOs, turns IOVAs
+into kernel addresses, polls with kernel threads that burn a CPU even
+when no packet moves, and holds RTNL while it waits for the application
+to answer a request. The kni network driver of Linux (drivers/net/kni)
+does the same job without any of that: the kernel allocates the memory
+it shares with the application, NAPI runs only when there is work, and
+a configuration change takes effect at once and is reported as an event.
+
+Implement the functions of rte_kni.h on it, through the kernel's libkni
+(tools/lib/kni), so that applications and the net_kni PMD build and run
+unchanged:
+
+- rte_kni_alloc() creates the device over rtnetlink and attaches to its
+  first queue; the frame size follows mbuf_size and the pool's data
+  room, max_mtu bounds the MTU while the application is attached, and
+  the fields that only placed kernel threads are accepted and ignored;
+- the burst functions copy between mbufs (chains too) and the frames of
+  the shared memory, never block, and make a system call only when the
+  kernel asked to be woken; an empty mempool loses no packet;
+- rte_kni_handle_request() turns the device's events into the
+  rte_kni_ops callbacks, once per change and in order;
+- rte_kni_update_link() sets the carrier.
+
+The library needs libkni and libmnl (pkg-config) and the kernel's uapi
+headers with linux/kni.h. rte_kni_fifo.h goes: nothing uses it any more.
+
+Signed-off-by: "
+series_msg_kmod="kernel/linux: remove the kni module
+
+librte_kni no longer talks to rte_kni.ko: the kernel's own kni driver
+takes its place. Remove the module and its build.
+
+Signed-off-by: "
+series_msg_doc="doc: describe KNI on the kernel's kni device
+
+The KNI guide and the net_kni PMD's page describe rte_kni.ko: its module
+parameters, kernel threads, FIFOs of mbuf addresses and IOVA modes.
+Describe the library as it is now, where each module parameter went and
+how the PMD's loopback test is run with the kernel driver.
+
+Signed-off-by: "
+series_cover="kni: librte_kni on the kernel's kni device
+
+DPDK's KNI gave applications a fast way into the kernel's network stack
+at the price of an out-of-tree module that trusted addresses from user
+space, polled with kernel threads and blocked RTNL on the application.
+Linux's kni network driver keeps the fast path and drops those costs.
+
+This series moves librte_kni onto it. rte_kni.h is unchanged, and so
+are the applications and the net_kni PMD that use it: the PMD built
+against this library runs in Debian's stock dpdk-testpmd with
+--vdev=net_kni0, without hugepages.
+
+Patch 1 is the library, patch 2 removes rte_kni.ko, patch 3 the
+documentation. The series applies to DPDK $DPDK_VERSION."
+
+series_ops_lib=(add:lib/kni/rte_kni.c add:lib/kni/meson.build rm:lib/kni/rte_kni_fifo.h)
+series_ops_kmod=(rm:kernel/linux/kni "sed:kernel/linux/meson.build:s/^subdirs = \['kni'\]\$/subdirs = []/")
+series_ops_doc=(add:doc/guides/prog_guide/kernel_nic_interface.rst
+	"sed:doc/guides/nics/kni.rst:s/^Using this PMD requires KNI kernel module be inserted\.\$/Using this PMD requires the kernel's kni driver (CONFIG_KNI), which provides \`\`\/dev\/kni\`\`./"
+	"sed:doc/guides/nics/kni.rst:s/^If KNI kernel module (rte_kni\.ko) not inserted, following error log printed::\$/If the kni driver is not loaded (no \`\`\/dev\/kni\`\`), this error is logged::/"
+	"sed:doc/guides/nics/kni.rst:s/^        \"KNI: KNI subsystem has not been initialized\. Invoke rte_kni_init() first\"\$/        KNI: rte_kni_init(): cannot use \/dev\/kni: No such file or directory (is the kni module loaded?)/"
+	"sed:doc/guides/nics/kni.rst:s/^It is possible to test PMD quickly using KNI kernel module loopback feature:\$/It is possible to test the PMD quickly with the loopback mode of the kni driver:/"
+	"sed:doc/guides/nics/kni.rst:s/^\* Insert KNI kernel module with loopback support:\$/* Once testpmd below created them, put both interfaces in loopback mode:/"
+	"sed:doc/guides/nics/kni.rst:s/^        insmod <build_dir>\/kernel\/linux\/kni\/rte_kni\.ko lo_mode=lo_mode_fifo_skb\$/        ip link set kni0 type kni loopback fifo_skb; ip link set kni1 type kni loopback fifo_skb/")
+
+# Writes the series to DIR.
+series_write()
+{
+	local dir=$1 c
+
+	series_name=$(git -C "$KNI_REPO" log -1 --format=%an -- dpdk)
+	series_email=$(git -C "$KNI_REPO" log -1 --format=%ae -- dpdk)
+	[ -n "$series_email" ] || kni_die "dpdk/ has no commit in $KNI_REPO"
+	series_date=$(dpkg-parsechangelog -l "$DPDK_SRC/debian/changelog" -S Timestamp)
+	local sob="$series_name <$series_email>"
+
+	c=$(series_commit kni-base "$series_msg_lib$sob" "${series_ops_lib[@]}")
+	c=$(series_commit "$c" "$series_msg_kmod$sob" "${series_ops_kmod[@]}")
+	c=$(series_commit "$c" "$series_msg_doc$sob" "${series_ops_doc[@]}")
+	git_dpdk update-ref refs/heads/kni-patches "$c"
+	mkdir -p "$dir"
+	rm -f "$dir"/*.patch
+	# Nobody's own git configuration (format.*, diff.*) shapes the files.
+	GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 \
+		git_dpdk -c core.abbrev=12 -c "branch.kni-patches.description=$series_cover" \
+		-c "user.name=$series_name" -c "user.email=$series_email" \
+		format-patch --zero-commit --no-signature --cover-letter \
+		--cover-from-description=subject --to=dev@dpdk.org \
+		-o "$dir" kni-base..kni-patches >/dev/null
+	# The cover letter's date is the time of the run: fix it.
+	sed -i "s/^Date: .*/Date: $(date -u -R -d "@$series_date")/" \
+		"$dir/0000-cover-letter.patch"
+}
+
+# series_apply DIR WORKTREE: WORKTREE is the base with DIR's patches applied.
+series_apply()
+{
+	local p patches=()
+
+	for p in "$1"/[0-9]*-*.patch; do
+		[ "${p##*/}" = 0000-cover-letter.patch ] || patches+=("$p")
+	done
+	git_dpdk worktree prune
+	git_dpdk worktree add -q --detach "$2" kni-base &&
+		GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 \
+		git -C "$2" -c user.name=kni -c user.email=kni@localhost \
+		am -q "${patches[@]}"
+}
+
+# The patched DPDK must build librte_kni and the net_kni PMD against
+# libkni, installed from tools/lib/kni into a staging prefix.
+# shellcheck disable=SC2054 # the commas are meson's
+series_meson_opts=(
+	--buildtype=debugoptimized
+	-Dplatform=generic
+	-Denable_apps=
+	-Denable_drivers=bus/vdev,mempool/ring,net/kni
+	-Ddisable_libs=bitratestats,cfgfile,flow_classify,gpudev,gro,gso,jobstats,latencystats,metrics,node,pdump,pipeline,port,power,table,vhost
+	-Dtests=false
+	-Dexamples=
+	-Denable_docs=false
+	-Denable_kmods=false
+)
+
+series_build()
+{
+	local tmp=$1 khdr=$2
+
+	build_deps
+	make -s -C "$KNI_REPO/tools/lib/kni" OUTPUT="$tmp/libkni/" \
+		KHDR_INCLUDES="-isystem $khdr" prefix="$tmp/stage" install >&2 ||
+		kni_die "libkni does not install"
+	log "building the patched dpdk (librte_kni and net_kni)"
+	if ! PKG_CONFIG_PATH=$tmp/stage/lib/pkgconfig meson setup \
+		"${series_meson_opts[@]}" -Dc_args="-isystem $khdr" \
+		"$tmp/build" "$tmp/src" >"$tmp/build.log" 2>&1 ||
+	   ! flock "$KNI_CACHE/lock" ninja -C "$tmp/build" -j"$KNI_JOBS" \
+		lib/librte_kni.so.23.0 drivers/librte_net_kni.so.23.0 >>"$tmp/build.log" 2>&1; then
+		tail -n 30 "$tmp/build.log" >&2
+		kni_die "DPDK with the series applied does not build"
+	fi
+}
+
+patches()
+{
+	local check=$1 khdr=$2 tmp
+
+	exec 8>"$KNI_CACHE/dpdk-lib.lock"
+	flock 8
+	series_base
+	tmp=$(mktemp -d)
+	# shellcheck disable=SC2064 # expand now: tmp is local
+	trap "git_dpdk worktree remove --force '$tmp/src' 2>/dev/null; rm -rf '$tmp'" EXIT
+	series_write "$tmp/series"
+	if [ "$check" = 1 ]; then
+		diff -ru "$series_dir" "$tmp/series" >&2 ||
+			kni_die "patches/dpdk is stale: run tree/dpdk.sh patches"
+		series_apply "$series_dir" "$tmp/src" ||
+			kni_die "patches/dpdk does not apply to dpdk $DPDK_VERSION"
+		series_build "$tmp" "$khdr"
+		echo "patches/dpdk: current, applies to dpdk $DPDK_VERSION and builds"
+		return 0
+	fi
+	series_apply "$tmp/series" "$tmp/src" ||
+		kni_die "the series does not apply to dpdk $DPDK_VERSION"
+	series_build "$tmp" "$khdr"
+	mkdir -p "$series_dir"
+	rm -f "$series_dir"/*.patch
+	cp "$tmp/series"/*.patch "$series_dir/"
+	echo "$series_dir"
+}
+
+if [ "${1:-}" = patches ]; then
+	check=0
+	if [ "${2:-}" = --check ]; then
+		check=1
+		shift
+	fi
+	kbuild=${2:-}
+	if [ -z "$kbuild" ]; then
+		kbuild=$("$KNI_REPO/tree/build-kernel.sh" release headers | tail -n 1) ||
+			kni_die "no release kernel build"
+	fi
+	mkdir -p "$KNI_CACHE/build"
+	if [ ! -f "$DPDK_SRC/.kni-prepared" ]; then
+		exec 8>"$KNI_CACHE/dpdk.lock"
+		flock 8
+		fetch
+		exec 8>&-
+	fi
+	patches $check "$(cd "$kbuild" && pwd)/usr/include"
+	exit 0
+fi
 
 if [ "${1:-}" = lib ]; then
 	kbuild=${2:-}
