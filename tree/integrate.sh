@@ -58,3 +58,15 @@ edit Documentation/networking/index.rst after '   kcm' \
 
 edit Documentation/userspace-api/ioctl/ioctl-number.rst before '0xEC  00-01  drivers/platform/chrome/cros_ec_dev.h                     ChromeOS EC driver' \
 '0xE6  00-1F  uapi/linux/kni.h                                          kni network device'
+
+edit MAINTAINERS before 'KPROBES' \
+'KNI NETWORK DRIVER
+M:	Seed fb7b8144 maintainers <maintainers@users.noreply.h-seed-fb7b8144.example>
+L:	netdev@vger.kernel.org
+S:	Maintained
+F:	Documentation/networking/kni.rst
+F:	drivers/net/kni/
+F:	include/uapi/linux/kni.h
+F:	tools/lib/kni/
+F:	tools/testing/selftests/net/kni/
+'
