@@ -26,13 +26,24 @@ insert()
 		END { if (!done) exit 3 }'
 }
 
-# edit FILE MODE ANCHOR TEXT
+# edit FILE MODE ANCHOR TEXT [MODE ANCHOR TEXT]...: FILE is its pristine
+# version with each TEXT inserted at its ANCHOR, in order.
 edit()
 {
 	local file=$1 new
 
-	new=$(git -C "$tree" show "kni-base:$file" | insert "$2" "$3" "$4") ||
-		{ echo "integrate: anchor '$3' not found in $file" >&2; exit 1; }
+	shift
+	if [ $# -eq 0 ] || [ $(($# % 3)) -ne 0 ]; then
+		echo "integrate: edit $file: expected MODE ANCHOR TEXT triples" >&2
+		exit 1
+	fi
+	new=$(git -C "$tree" show "kni-base:$file") ||
+		{ echo "integrate: no $file at kni-base" >&2; exit 1; }
+	while [ $# -gt 0 ]; do
+		new=$(insert "$1" "$2" "$3" <<< "$new") ||
+			{ echo "integrate: anchor '$2' not found in $file" >&2; exit 1; }
+		shift 3
+	done
 	if [ "$new" != "$(cat "$tree/$file")" ]; then
 		printf '%s\n' "$new" > "$tree/$file"
 		echo "integrate: $file"
@@ -70,3 +81,56 @@ F:	include/uapi/linux/kni.h
 F:	tools/lib/kni/
 F:	tools/testing/selftests/net/kni/
 '
+
+# The kni section of the rt_link spec: the enum of IFLA_KNI_LOOPBACK, the
+# IFLA_KNI_* attribute set (checks as in kni_policy) and the "kni" format
+# of IFLA_INFO_DATA.
+edit Documentation/netlink/specs/rt_link.yaml \
+after '      - name: l3' \
+'  -
+    name: kni-loopback
+    type: enum
+    header: linux/if_link.h
+    enum-name: kni-loopback
+    name-prefix: kni-loopback-
+    entries:
+      - none
+      - fifo
+      - fifo-skb' \
+after '        enum: netkit-mode' \
+'  -
+    name: linkinfo-kni-attrs
+    name-prefix: ifla-kni-
+    attributes:
+      -
+        name: ring-size
+        type: u32
+        doc: Descriptors per ring, a power of two; fixed at creation.
+        checks:
+          min: 64
+          max: 32768
+      -
+        name: frame-size
+        type: u32
+        doc: Bytes per frame, a power of two; fixed at creation.
+        checks:
+          min: 2048
+          max: 65536
+      -
+        name: loopback
+        type: u32
+        enum: kni-loopback
+        checks:
+          max: 2
+      -
+        name: owner
+        type: u32
+        doc: The uid allowed to attach, or -1 for none; reported when set.
+      -
+        name: group
+        type: u32
+        doc: The gid allowed to attach, or -1 for none; reported when set.' \
+after '        attribute-set: linkinfo-netkit-attrs' \
+'      -
+        value: kni
+        attribute-set: linkinfo-kni-attrs'
