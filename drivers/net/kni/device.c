@@ -247,7 +247,8 @@ void kni_set_carrier(struct kni_dev *kni, bool on)
  * @kni: the device
  *
  * The MTU may not exceed what any attached file handles, nor what a frame
- * holds; the MAC address is fixed while any attached file asked so. Called
+ * holds; the MAC address is fixed while any attached file asked so; the
+ * device offers the stack the offloads any attached file took on. Called
  * under RTNL after a file attached or detached.
  *
  * Return: whether any file is attached.
@@ -257,7 +258,7 @@ bool kni_update_limits(struct kni_dev *kni)
 	unsigned int max_mtu = kni_max_mtu(kni->frame_size);
 	bool attached = false, fixed_mac = false;
 	struct kni_file *kf;
-	u32 i;
+	u32 i, offloads = 0;
 
 	ASSERT_RTNL();
 	for (i = 0; i < kni->num_queues; i++) {
@@ -268,9 +269,14 @@ bool kni_update_limits(struct kni_dev *kni)
 		if (kf->max_mtu)
 			max_mtu = min(max_mtu, kf->max_mtu);
 		fixed_mac |= kf->fixed_mac;
+		offloads |= kf->offloads;
 	}
 	WRITE_ONCE(kni->dev->max_mtu, max_mtu);
 	kni->fixed_mac = fixed_mac;
+	if (offloads != kni->offloads) {
+		kni->offloads = offloads;
+		netdev_update_features(kni->dev);
+	}
 	return attached;
 }
 
@@ -293,6 +299,21 @@ static void kni_change_rx_flags(struct net_device *dev, int change)
 			       !!(dev->flags & IFF_ALLMULTI));
 }
 
+/*
+ * Checksum offload, and scatter-gather with it, only while a dataplane
+ * that completes checksums is attached: otherwise the stack hands over
+ * what it did before offloads existed.
+ */
+static netdev_features_t kni_fix_features(struct net_device *dev,
+					  netdev_features_t features)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+
+	if (!(kni->offloads & KNI_OFFLOAD_CSUM))
+		features &= ~(NETIF_F_HW_CSUM | NETIF_F_SG);
+	return features;
+}
+
 static const struct net_device_ops kni_netdev_ops = {
 	.ndo_init		= kni_dev_init,
 	.ndo_uninit		= kni_dev_uninit,
@@ -306,6 +327,7 @@ static const struct net_device_ops kni_netdev_ops = {
 	.ndo_change_carrier	= kni_change_carrier,
 	.ndo_change_rx_flags	= kni_change_rx_flags,
 	.ndo_set_rx_mode	= kni_set_rx_mode,
+	.ndo_fix_features	= kni_fix_features,
 };
 
 static void kni_setup(struct net_device *dev)
@@ -317,9 +339,13 @@ static void kni_setup(struct net_device *dev)
 	dev->ethtool_ops = &kni_ethtool_ops;
 	dev->stat_ops = &kni_stat_ops;
 	dev->needs_free_netdev = true;
-	/* Whether the stack trusts KNI_DESC_F_CSUM_VALID on rx. */
-	dev->hw_features = NETIF_F_RXCSUM;
-	dev->features = NETIF_F_RXCSUM;
+	/*
+	 * RXCSUM: whether the stack trusts a dataplane's word that it
+	 * verified checksums. The others follow the attached dataplanes'
+	 * offloads (kni_fix_features()).
+	 */
+	dev->hw_features = NETIF_F_RXCSUM | NETIF_F_HW_CSUM | NETIF_F_SG;
+	dev->features = dev->hw_features;
 	dev->priv_destructor = kni_dev_free;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 	/*

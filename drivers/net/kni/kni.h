@@ -14,6 +14,7 @@
 #include <linux/poll.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/uidgid.h>
+#include <linux/virtio_net.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <net/rtnetlink.h>
@@ -116,6 +117,8 @@ struct kni_ring {
  * @frames: start of the frame area
  * @area_size: bytes in the frame area
  * @frame_size: bytes per frame, a power of two
+ * @meta_size: bytes of packet metadata at the start of every frame, 0 when
+ *	the dataplane took on no offload
  * @rx: user -> kernel, packets for the stack
  * @free: kernel -> user, rx frames returned
  * @alloc: user -> kernel, empty frames
@@ -136,6 +139,7 @@ struct kni_region {
 	u8			*frames;
 	u64			area_size;
 	u32			frame_size;
+	u32			meta_size;
 	struct kni_ring		rx ____cacheline_aligned_in_smp;
 	struct kni_ring		free;
 	struct kni_ring		alloc ____cacheline_aligned_in_smp;
@@ -181,6 +185,7 @@ enum {
  * @busy: wakeups are off (KNI_IOC_WAKEUPS)
  * @fixed_mac: the dataplane cannot change its MAC address (attach flag)
  * @max_mtu: the largest MTU the dataplane handles, 0 for any (attach)
+ * @offloads: KNI_OFFLOAD_* the dataplane took on (attach)
  * @rx_blocked: why the last poll left descriptors on rx: KNI_RX_WAIT_FREE
  *	for want of room on free, KNI_RX_WAIT_TX in a loopback mode for want
  *	of room on tx or of an alloc frame, 0 when it did not (NAPI)
@@ -203,6 +208,7 @@ struct kni_file {
 	bool			busy;
 	bool			fixed_mac;
 	u32			max_mtu;
+	u32			offloads;
 	u8			rx_blocked;
 	struct user_struct	*user;
 	unsigned long		locked_pages;
@@ -238,6 +244,7 @@ struct kni_queue {
  * @ring_size: descriptors per ring, fixed at creation
  * @frame_size: bytes per frame, fixed at creation
  * @fixed_mac: an attached dataplane cannot change the MAC address (RTNL)
+ * @offloads: KNI_OFFLOAD_* any attached dataplane took on (RTNL)
  * @loopback: enum kni_loopback
  * @owner: user allowed to attach without CAP_NET_ADMIN, or INVALID_UID
  * @group: group allowed to attach without CAP_NET_ADMIN, or INVALID_GID
@@ -256,6 +263,7 @@ struct kni_dev {
 	u32			ring_size;
 	u32			frame_size;
 	bool			fixed_mac;
+	u32			offloads;
 	u32			loopback;
 	kuid_t			owner;
 	kgid_t			group;
@@ -360,7 +368,7 @@ void kni_napi_kick(struct kni_queue *q);
 netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev);
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		const struct sk_buff *skb, const void *data, u32 len,
-		u32 flags);
+		u32 flags, const struct virtio_net_hdr *hdr);
 bool kni_tx_flush(struct kni_region *r);
 bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r);
 void kni_tx_wake(struct kni_queue *q, struct kni_file *kf);

@@ -78,6 +78,7 @@ static int kni_region_layout(struct kni_attach *at, u32 ring_size,
 	at->frame_size = frame_size;
 	at->frame_count = 2 * ring_size;
 	at->headroom = KNI_FRAME_HEADROOM;
+	at->meta_size = at->offloads ? sizeof(struct virtio_net_hdr) : 0;
 	at->desc_size = sizeof(struct kni_desc);
 	at->event_size = sizeof(struct kni_event);
 	at->state_size = sizeof(struct kni_state);
@@ -152,6 +153,7 @@ static int kni_region_alloc(struct kni_file *kf, const struct kni_attach *at)
 	r->frames = addr + at->frames;
 	r->area_size = (u64)at->frame_count * at->frame_size;
 	r->frame_size = at->frame_size;
+	r->meta_size = at->meta_size;
 	kni_ring_init(&r->rx, addr, &at->rx, at->ring_size);
 	kni_ring_init(&r->free, addr, &at->free, at->ring_size);
 	kni_ring_init(&r->alloc, addr, &at->alloc, at->ring_size);
@@ -273,6 +275,7 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 
 	kf->max_mtu = at->max_mtu;
 	kf->fixed_mac = at->flags & KNI_ATTACH_F_FIXED_MAC;
+	kf->offloads = at->offloads;
 	kni_event_attach(kf, dev);
 	/* For mmap() and poll(), which do not take the lock. */
 	smp_store_release(&kf->ready, true);
@@ -341,6 +344,8 @@ static long kni_ioctl_attach(struct kni_file *kf, unsigned int cmd,
 		return err;
 	if (at.flags & ~KNI_ATTACH_F_FIXED_MAC)
 		return -EINVAL;
+	/* Only what this kernel knows is taken on; the caller reads it back. */
+	at.offloads &= KNI_OFFLOAD_CSUM;
 	if (at.max_mtu && at.max_mtu < ETH_MIN_MTU)
 		return -EINVAL;
 	/*

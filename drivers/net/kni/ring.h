@@ -33,19 +33,27 @@
 /* Flags userspace may set on an rx descriptor. */
 #define KNI_DESC_F_RX_KNOWN	KNI_DESC_F_CSUM_VALID
 
+/* The offset of the first byte of the frame a descriptor points into. */
+static inline u64 kni_frame_start(const struct kni_desc *d, u32 frame_size)
+{
+	return d->addr & ~((u64)frame_size - 1);
+}
+
 /**
  * kni_desc_check() - validate a descriptor read from the rx ring
  * @d: the kernel's copy of the descriptor
  * @area_size: bytes in the frame area
  * @frame_size: bytes per frame, a power of two
+ * @meta_size: bytes of metadata at the start of every frame
  *
- * Return: 0 if the packet lies inside one frame of the area, is at least
- * an Ethernet header long and carries only known flags; -EINVAL otherwise.
+ * Return: 0 if the packet lies inside one frame of the area, after its
+ * metadata, is at least an Ethernet header long and carries only known
+ * flags; -EINVAL otherwise.
  */
 static inline int kni_desc_check(const struct kni_desc *d, u64 area_size,
-				 u32 frame_size)
+				 u32 frame_size, u32 meta_size)
 {
-	u64 frame_end, end;
+	u64 frame, end;
 
 	if (d->flags & ~KNI_DESC_F_RX_KNOWN)
 		return -EINVAL;
@@ -53,8 +61,11 @@ static inline int kni_desc_check(const struct kni_desc *d, u64 area_size,
 		return -EINVAL;
 	if (d->len < ETH_HLEN)
 		return -EINVAL;
-	frame_end = (d->addr & ~((u64)frame_size - 1)) + frame_size;
-	if (check_add_overflow(d->addr, (u64)d->len, &end) || end > frame_end)
+	frame = kni_frame_start(d, frame_size);
+	if (d->addr - frame < meta_size)
+		return -EINVAL;
+	if (check_add_overflow(d->addr, (u64)d->len, &end) ||
+	    end > frame + frame_size)
 		return -EINVAL;
 	return 0;
 }

@@ -11,11 +11,18 @@
 #define AREA	(16 * 2048ULL)
 #define FRAME	2048U
 
-static int check(u64 addr, u32 len, u32 flags)
+#define META	10U
+
+static int check_meta(u64 addr, u32 len, u32 flags, u32 meta_size)
 {
 	struct kni_desc d = { .addr = addr, .len = len, .flags = flags };
 
-	return kni_desc_check(&d, AREA, FRAME);
+	return kni_desc_check(&d, AREA, FRAME, meta_size);
+}
+
+static int check(u64 addr, u32 len, u32 flags)
+{
+	return check_meta(addr, len, flags, 0);
 }
 
 static void kni_desc_check_valid(struct kunit *test)
@@ -52,6 +59,19 @@ static void kni_desc_check_flags(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check(0, 64, 1U << 1), -EINVAL);
 	KUNIT_EXPECT_EQ(test, check(0, 64, KNI_DESC_F_DROPPED), -EINVAL);
 	KUNIT_EXPECT_EQ(test, check(0, 64, U32_MAX), -EINVAL);
+}
+
+/* With metadata, a packet starts after it, in every frame. */
+static void kni_desc_check_meta(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, check_meta(META, ETH_HLEN, 0, META), 0);
+	KUNIT_EXPECT_EQ(test, check_meta(FRAME + META, FRAME - META, 0, META),
+			0);
+	KUNIT_EXPECT_EQ(test, check_meta(AREA - FRAME + 256, 64, 0, META), 0);
+	KUNIT_EXPECT_EQ(test, check_meta(0, 64, 0, META), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check_meta(META - 1, 64, 0, META), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check_meta(3 * FRAME + 2, 64, 0, META), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check_meta(FRAME + META, FRAME, 0, META), -EINVAL);
 }
 
 static void kni_frame_of_test(struct kunit *test)
@@ -98,6 +118,7 @@ static struct kunit_case kni_ring_cases[] = {
 	KUNIT_CASE(kni_desc_check_length),
 	KUNIT_CASE(kni_desc_check_address),
 	KUNIT_CASE(kni_desc_check_flags),
+	KUNIT_CASE(kni_desc_check_meta),
 	KUNIT_CASE(kni_frame_of_test),
 	KUNIT_CASE(kni_ring_entries_test),
 	KUNIT_CASE(kni_ring_room_test),

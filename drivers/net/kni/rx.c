@@ -38,13 +38,37 @@ static void kni_rx_set_wakeup(struct kni_file *kf, bool on)
 }
 
 /*
+ * Apply the packet's metadata to its skb, whose data starts at the
+ * Ethernet header: a partial checksum to complete, or checksums the
+ * dataplane verified. Only what KNI_OFFLOAD_CSUM allows passes.
+ */
+static int kni_rx_meta(struct sk_buff *skb, const struct virtio_net_hdr *hdr)
+{
+	if (hdr->flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM |
+			   VIRTIO_NET_HDR_F_DATA_VALID) ||
+	    hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return -EINVAL;
+	if (virtio_net_hdr_to_skb(skb, hdr, true))
+		return -EINVAL;
+	if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		return 0;
+	if ((hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
+	    (skb->dev->features & NETIF_F_RXCSUM))
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+	return 0;
+}
+
+/*
  * Pass one valid packet on: to the stack, or in a loopback mode straight
- * back to userspace on tx, under the tx queue lock the caller holds.
- * Returns -ENOSPC when loopback found no room on tx; the descriptor is then
- * left on rx for the next poll.
+ * back to userspace on tx, under the tx queue lock the caller holds. @hdr
+ * is the kernel's copy of the packet's metadata when the dataplane took on
+ * offloads. Returns -ENOSPC when loopback found no room on tx; the
+ * descriptor is then left on rx for the next poll. -EINVAL when the
+ * metadata is wrong.
  */
 static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
-		      const struct kni_desc *d, u32 loopback)
+		      const struct kni_desc *d,
+		      const struct virtio_net_hdr *hdr, u32 loopback)
 {
 	struct net_device *dev = q->kni->dev;
 	const void *data = r->frames + d->addr;
@@ -60,6 +84,11 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 
 	if (loopback == KNI_LOOPBACK_NONE) {
 		skb_record_rx_queue(skb, q->index);
+		skb->dev = dev;
+		if (r->meta_size && kni_rx_meta(skb, hdr)) {
+			kfree_skb(skb);
+			return -EINVAL;
+		}
 		skb->protocol = eth_type_trans(skb, dev);
 		if ((d->flags & KNI_DESC_F_CSUM_VALID) &&
 		    (dev->features & NETIF_F_RXCSUM))
@@ -74,7 +103,7 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 	 * way the packet keeps what its descriptor said of its checksums.
 	 */
 	err = kni_tx_post(q, r, skb, data, d->len,
-			  d->flags & KNI_DESC_F_CSUM_VALID);
+			  d->flags & KNI_DESC_F_CSUM_VALID, hdr);
 	/* Without room the packet waits on rx: not a drop. */
 	if (err == -ENOSPC) {
 		consume_skb(skb);
@@ -102,17 +131,24 @@ static int kni_rx_descs(struct kni_queue *q, struct kni_file *kf, u32 n,
 			u32 loopback)
 {
 	struct kni_region *r = &kf->region;
+	struct virtio_net_hdr hdr;
 	struct kni_desc d;
 	u32 done = 0;
 	int err;
 
 	while (done < n) {
 		kni_ring_read(&r->rx, &d);
-		if (kni_desc_check(&d, r->area_size, r->frame_size)) {
+		if (kni_desc_check(&d, r->area_size, r->frame_size,
+				   r->meta_size)) {
 			kni_stats_inc(&q->rx, &q->rx.invalid);
 			d.flags |= KNI_DESC_F_DROPPED;
 		} else {
-			err = kni_rx_one(q, r, &d, loopback);
+			/* One read: the dataplane may rewrite it meanwhile. */
+			if (r->meta_size)
+				memcpy(&hdr, r->frames +
+				       kni_frame_start(&d, r->frame_size),
+				       sizeof(hdr));
+			err = kni_rx_one(q, r, &d, &hdr, loopback);
 			if (err == -ENOSPC) {
 				kf->rx_blocked = KNI_RX_WAIT_TX;
 				break;
@@ -120,6 +156,8 @@ static int kni_rx_descs(struct kni_queue *q, struct kni_file *kf, u32 n,
 			/* -EMSGSIZE: a loopback tx drop, counted already. */
 			if (err == -ENOMEM)
 				kni_stats_inc(&q->rx, &q->rx.drops);
+			else if (err == -EINVAL)
+				kni_stats_inc(&q->rx, &q->rx.invalid);
 			if (err)
 				d.flags |= KNI_DESC_F_DROPPED;
 		}

@@ -36,15 +36,16 @@ static s64 kni_alloc_avail(struct kni_queue *q, struct kni_region *r)
 
 /*
  * Copy a packet into the next alloc frame and post it on tx, with the
- * descriptor flags @flags; the packet is @skb if given, else @len bytes at
- * @data. Called under the tx queue lock; kni_tx_flush() publishes what was
+ * descriptor flags @flags and, when the dataplane took on offloads, the
+ * metadata @hdr; the packet is @skb if given, else @len bytes at @data.
+ * Called under the tx queue lock; kni_tx_flush() publishes what was
  * posted. Returns -ENOSPC when there is no frame or no tx slot, -EMSGSIZE
  * when the packet cannot fit a frame, -EINVAL when the only alloc
  * descriptors left were invalid (each counted).
  */
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		const struct sk_buff *skb, const void *data, u32 len,
-		u32 flags)
+		u32 flags, const struct virtio_net_hdr *hdr)
 {
 	bool invalid = false;
 	struct kni_desc d;
@@ -69,6 +70,8 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		invalid = true;
 	}
 
+	if (r->meta_size)
+		memcpy(r->frames + frame, hdr, r->meta_size);
 	dst = r->frames + frame + KNI_FRAME_HEADROOM;
 	/* Most packets from the stack are linear: no walk over frags. */
 	if (skb && skb_headlen(skb) < len)
@@ -165,11 +168,28 @@ void kni_tx_wake(struct kni_queue *q, struct kni_file *kf)
 	__netif_tx_unlock(txq);
 }
 
+/*
+ * What the dataplane did not take on is done here: a partial checksum is
+ * completed unless it completes checksums. With offloads, @hdr is the
+ * packet's metadata.
+ */
+static int kni_tx_prepare(struct sk_buff *skb, const struct kni_file *kf,
+			  struct virtio_net_hdr *hdr)
+{
+	if (skb->ip_summed == CHECKSUM_PARTIAL &&
+	    !(kf->offloads & KNI_OFFLOAD_CSUM) && skb_checksum_help(skb))
+		return -EINVAL;
+	if (!kf->offloads)
+		return 0;
+	return virtio_net_hdr_from_skb(skb, hdr, true, true, 0);
+}
+
 netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct kni_dev *kni = netdev_priv(dev);
 	u16 index = skb_get_queue_mapping(skb);
 	struct kni_queue *q = &kni->queues[index];
+	struct virtio_net_hdr hdr;
 	struct netdev_queue *txq;
 	struct kni_region *r;
 	struct kni_file *kf;
@@ -187,9 +207,15 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 
 	txq = netdev_get_tx_queue(dev, index);
 	r = &kf->region;
+	err = kni_tx_prepare(skb, kf, &hdr);
+	if (unlikely(err)) {
+		kni_stats_inc(&q->tx, &q->tx.drops);
+		kfree_skb(skb);
+		goto flush;
+	}
 	if (skb->ip_summed == CHECKSUM_UNNECESSARY)
 		flags |= KNI_DESC_F_CSUM_VALID;
-	err = kni_tx_post(q, r, skb, NULL, len, flags);
+	err = kni_tx_post(q, r, skb, NULL, len, flags, &hdr);
 	if (unlikely(err == -ENOSPC)) {
 		/*
 		 * Only when userspace took back room it had given (the check
@@ -200,7 +226,7 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		if (netif_tx_queue_stopped(txq))
 			return NETDEV_TX_BUSY;
 		/* Room came back meanwhile; losing it again is a drop. */
-		err = kni_tx_post(q, r, skb, NULL, len, flags);
+		err = kni_tx_post(q, r, skb, NULL, len, flags, &hdr);
 	}
 	if (unlikely(err)) {
 		/*
@@ -219,6 +245,7 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (!kni_tx_has_room(q, r))
 		kni_tx_stop(q, kf, txq);
 
+flush:
 	/* The stack calls again unless the subqueue stopped. */
 	if ((!netdev_xmit_more() || netif_xmit_stopped(txq)) &&
 	    kni_tx_flush(r))

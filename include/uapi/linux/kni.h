@@ -64,11 +64,9 @@ struct kni_ring_offsets {
  *	power of two (out)
  * @frame_size: bytes in each frame, a power of two (out)
  * @frame_count: frames in the frame area (out)
- * @headroom: bytes at the start of every frame that the kernel leaves
- *	alone: it writes the packets of tx after them and never reads or
- *	writes them itself. They are reserved for per-packet metadata that a
- *	dataplane will have to ask for at attach; until then the dataplane
- *	may use them as it likes (out)
+ * @headroom: bytes at the start of every frame before the packets the
+ *	kernel writes on tx. Past the first @meta_size, the kernel never
+ *	reads or writes them: the dataplane may use them as it likes (out)
  * @frames: offset of the frame area in the region (out)
  * @rx: the rx ring (out)
  * @free: the free ring (out)
@@ -83,6 +81,11 @@ struct kni_ring_offsets {
  *	least sizeof(struct kni_event) (out)
  * @state_size: bytes of the state block, at least sizeof(struct
  *	kni_state) (out)
+ * @offloads: KNI_OFFLOAD_* the dataplane handles (in); those in effect,
+ *	the ones this kernel knows among them (out)
+ * @meta_size: bytes at the start of every frame that hold the metadata of
+ *	its packet, a struct virtio_net_hdr, when an offload is in effect;
+ *	0 when none is (out)
  *
  * The fields marked "out" are written by the kernel; their values on input
  * are ignored. The ioctl number encodes the size of the structure the
@@ -117,6 +120,8 @@ struct kni_attach {
 	struct kni_ring_offsets event;
 	__u32 event_size;
 	__u32 state_size;
+	__u32 offloads;
+	__u32 meta_size;
 };
 
 /*
@@ -125,10 +130,33 @@ struct kni_attach {
  */
 #define KNI_ATTACH_F_FIXED_MAC	(1U << 0)
 
+/*
+ * Offloads a dataplane may take on at attach. With any of them, the first
+ * meta_size bytes of every frame of rx and tx hold a struct virtio_net_hdr
+ * (<linux/virtio_net.h>, little-endian) for the frame's packet, and a
+ * packet on rx must start after them. Its fields mean what they mean for
+ * virtio-net, with csum_start counted from the packet's first byte (the
+ * Ethernet header). The device offers the stack what the attached
+ * dataplanes take on between them; a queue whose dataplane took on less
+ * gets packets completed in software.
+ *
+ * KNI_OFFLOAD_CSUM: on tx, a packet may come with VIRTIO_NET_HDR_F_NEEDS_CSUM:
+ * its checksum is to be completed from csum_start, into csum_offset after
+ * it; VIRTIO_NET_HDR_F_DATA_VALID says the stack verified its checksums.
+ * On rx, the dataplane may set either flag with the same meaning. gso_type
+ * is VIRTIO_NET_HDR_GSO_NONE both ways. A packet on rx whose metadata is
+ * wrong (another flag or gso_type, a checksum to complete that does not
+ * start after the Ethernet header or does not end inside the packet) is
+ * dropped and counted as invalid. In the loopback modes the metadata goes
+ * from the rx frame to the tx frame as it was.
+ */
+#define KNI_OFFLOAD_CSUM	(1U << 0)
+
 /**
  * struct kni_desc - one ring slot
  * @addr: offset of the packet's first byte in the frame area. The frame
- *	is addr / frame_size; the packet must end inside that frame. On the
+ *	is addr / frame_size; the packet must end inside that frame, and
+ *	on rx start at least meta_size bytes into it. On the
  *	alloc ring only the frame counts: the kernel writes at its start plus
  *	the headroom.
  * @len: length of the packet in bytes, from the Ethernet header
