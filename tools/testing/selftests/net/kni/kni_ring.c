@@ -45,6 +45,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
+#include <linux/virtio_net.h>
 
 #include "../../kselftest_harness.h"
 #include "kni_test.h"
@@ -1193,6 +1194,372 @@ TEST_F_TIMEOUT(kni, csum_valid, 60)
 	close(s);
 }
 
+/* Whether the UDP/IPv4 datagram in the Ethernet frame F has a right checksum. */
+static bool udp_csum_ok(const unsigned char *f)
+{
+	const unsigned char *ip = f + ETH_HLEN;
+	__u32 ulen = ip[24] << 8 | ip[25];
+
+	return !csum_fold(csum_add(IPPROTO_UDP + ulen, ip + 12, 8 + ulen));
+}
+
+/*
+ * A legacy ethtool feature query of DEV (ETHTOOL_GTXCSUM, ETHTOOL_GSG):
+ * 0 or 1, or -errno.
+ */
+static int ethtool_get(const char *dev, __u32 cmd)
+{
+	struct ethtool_value ev = { .cmd = cmd };
+	struct ifreq ifr = {};
+	int fd, ret;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&ev;
+	ret = ioctl(fd, SIOCETHTOOL, &ifr) ? -errno : !!ev.data;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Send one UDP datagram from each of N sockets to 10.0.0.1 through kni0,
+ * whose queues spread them by flow, and count on PLAIN's and CSUM's tx
+ * rings how many arrived with a complete checksum and how many with one
+ * to complete.
+ */
+static void mixed_queues(struct __test_metadata *_metadata,
+			 struct uqueue *plain, struct uqueue *csum, __u32 n)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4000),
+		.sin_addr.s_addr = htonl(0x0a000001),
+	};
+	__u32 i, got[2] = { 0, 0 };
+	int s;
+
+	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
+	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	give_alloc(plain, 0, n);
+	give_alloc(csum, 0, n);
+	for (i = 0; i < n; i++) {
+		s = socket(AF_INET, SOCK_DGRAM, 0);
+		ASSERT_GE(s, 0);
+		ASSERT_EQ(sendto(s, "spread", 6, 0, (struct sockaddr *)&to,
+				 sizeof(to)), 6);
+		close(s);
+	}
+	WAIT_UNTIL(entries(&plain->tx) + entries(&csum->tx) == n, 10);
+	ASSERT_EQ(entries(&plain->tx) + entries(&csum->tx), n);
+	for (i = 0; i < entries(&plain->tx); i++) {
+		struct kni_desc *d = cons_desc(&plain->tx, i);
+
+		ASSERT_TRUE(udp_csum_ok(frame(plain, d->addr)));
+		got[0]++;
+	}
+	for (i = 0; i < entries(&csum->tx); i++) {
+		struct kni_desc *d = cons_desc(&csum->tx, i);
+		const struct virtio_net_hdr *h = (const void *)
+			frame(csum, d->addr - csum->at.headroom);
+
+		ASSERT_EQ(h->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+		ASSERT_FALSE(udp_csum_ok(frame(csum, d->addr)));
+		got[1]++;
+	}
+	/* Both queues took some: the odds of all on one are 2^-(n-1). */
+	ASSERT_GT(got[0], 0);
+	ASSERT_GT(got[1], 0);
+	consume(&plain->tx, got[0]);
+	consume(&csum->tx, got[1]);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops") +
+		  ethtool_stat("kni0", "tx1_drops"), 0);
+}
+
+/*
+ * Offloads are negotiated per queue: the kernel takes on the ones it knows
+ * of those asked for and says so, with room for the metadata in every
+ * frame; a dataplane that asks for none gets no metadata. The device
+ * offers checksum offload (and with it scatter-gather) to the stack only
+ * while a queue that completes checksums is attached, and a queue whose
+ * dataplane does not complete checksums still gets complete ones.
+ */
+TEST(offload_negotiation)
+{
+	struct uqueue plain, csum, again;
+
+	ASSERT_EQ(setup_netns(2, ""), 0);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 0);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GSG), 0);
+
+	ASSERT_EQ(uq_attach_offloads(&plain, "kni0", 0, 0, 0, 0), 0);
+	ASSERT_EQ(plain.at.offloads, 0);
+	ASSERT_EQ(plain.at.meta_size, 0);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 0);
+
+	/* Every bit asked for: only what this kernel knows is taken on. */
+	ASSERT_EQ(uq_attach_offloads(&csum, "kni0", 1, 0, 0, ~0U), 0);
+	ASSERT_EQ(csum.at.offloads, KNI_OFFLOAD_CSUM);
+	ASSERT_EQ(csum.at.meta_size, sizeof(struct virtio_net_hdr));
+	ASSERT_LE(csum.at.meta_size, csum.at.headroom);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 1);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GSG), 1);
+	/* The administrator may still turn it off, and on again. */
+	ASSERT_EQ(sh("ethtool -K kni0 tx off"), 0);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 0);
+	ASSERT_EQ(sh("ethtool -K kni0 tx on"), 0);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 1);
+
+	mixed_queues(_metadata, &plain, &csum, 24);
+
+	uq_close(&csum);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 0);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GSG), 0);
+
+	/* Attaching again brings it back. */
+	ASSERT_EQ(uq_attach_offloads(&again, "kni0", 1, 0, 0,
+				     KNI_OFFLOAD_CSUM), 0);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 1);
+	uq_close(&again);
+	uq_close(&plain);
+	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 0);
+}
+
+FIXTURE(offload)
+{
+	struct uqueue uq;
+	unsigned char mac[ETH_ALEN];
+	int s;
+};
+
+FIXTURE_VARIANT(offload)
+{
+	__u32 offloads;
+};
+
+FIXTURE_VARIANT_ADD(offload, none)
+{
+	.offloads = 0,
+};
+
+FIXTURE_VARIANT_ADD(offload, csum)
+{
+	.offloads = KNI_OFFLOAD_CSUM,
+};
+
+/*
+ * kni0 at 10.0.0.2 with 10.0.0.1 behind it, a UDP socket bound to
+ * 10.0.0.2:4242, and a dataplane that took on the variant's offloads.
+ */
+FIXTURE_SETUP(offload)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4242),
+		.sin_addr.s_addr = htonl(0x0a000002),
+	};
+	struct timeval tv = { .tv_sec = 20 };
+
+	ASSERT_EQ(setup_netns(0, ""), 0);
+	ASSERT_EQ(uq_attach_offloads(&self->uq, "kni0", 0, 0, 0,
+				     variant->offloads), 0);
+	ASSERT_EQ(self->uq.at.offloads, variant->offloads);
+	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
+	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(kni0_mac(self->mac), 0);
+	self->s = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(self->s, 0);
+	ASSERT_EQ(setsockopt(self->s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	ASSERT_EQ(bind(self->s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+}
+
+FIXTURE_TEARDOWN(offload)
+{
+	close(self->s);
+	uq_close(&self->uq);
+}
+
+/*
+ * From the stack: with KNI_OFFLOAD_CSUM a UDP datagram comes with its
+ * checksum left to complete (NEEDS_CSUM at the UDP header), and completing
+ * it as the metadata says gives the right one; without, it comes complete
+ * and the start of the frame is left alone.
+ */
+TEST_F_TIMEOUT(offload, tx_checksum, 60)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4000),
+		.sin_addr.s_addr = htonl(0x0a000001),
+	};
+	static const char payload[] = "checksum me, or have it done";
+	struct uqueue *uq = &self->uq;
+	const struct virtio_net_hdr *h;
+	unsigned char *f, *pkt;
+	struct kni_desc *d;
+	__u16 start, off;
+
+	f = frame(uq, 0);
+	memset(f, 0xa5, uq->at.headroom);
+	give_alloc(uq, 0, 1);
+	kick_if_needed(uq);
+	ASSERT_EQ(sendto(self->s, payload, sizeof(payload), 0,
+			 (struct sockaddr *)&to, sizeof(to)), sizeof(payload));
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	d = cons_desc(&uq->tx, 0);
+	ASSERT_EQ(d->len, ETH_HLEN + 20 + 8 + sizeof(payload));
+	ASSERT_EQ(d->addr, uq->at.headroom);
+	pkt = frame(uq, d->addr);
+	h = (const struct virtio_net_hdr *)f;
+
+	if (!variant->offloads) {
+		ASSERT_TRUE(udp_csum_ok(pkt));
+		for (off = 0; off < uq->at.headroom; off++)
+			ASSERT_EQ(f[off], 0xa5) TH_LOG("headroom byte %u", off);
+	} else {
+		ASSERT_EQ(h->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+		ASSERT_EQ(h->gso_type, VIRTIO_NET_HDR_GSO_NONE);
+		start = h->csum_start;
+		off = h->csum_offset;
+		ASSERT_EQ(start, ETH_HLEN + 20);
+		ASSERT_EQ(off, 6);
+		ASSERT_FALSE(udp_csum_ok(pkt));
+		put16(pkt + start + off,
+		      csum_fold(csum_add(0, pkt + start, d->len - start)));
+		ASSERT_TRUE(udp_csum_ok(pkt));
+		/* Past the metadata, the headroom is the dataplane's. */
+		for (off = uq->at.meta_size; off < uq->at.headroom; off++)
+			ASSERT_EQ(f[off], 0xa5) TH_LOG("headroom byte %u", off);
+	}
+	consume(&uq->tx, 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+}
+
+/*
+ * To the stack: a datagram whose checksum is only the pseudo header's, as
+ * a partial one is, reaches its socket when the metadata says to complete
+ * it (NEEDS_CSUM), and one with a wrong checksum when the metadata says it
+ * was verified (DATA_VALID). Without offloads the same bytes in the
+ * headroom mean nothing: both are dropped by UDP as bad checksums.
+ */
+TEST_F_TIMEOUT(offload, rx_checksum, 60)
+{
+	static const char *const payloads[] = { "partial", "verified" };
+	struct uqueue *uq = &self->uq;
+	__u32 i, fs = uq->at.frame_size;
+	long long errs;
+	char buf[64];
+
+	errs = udp_csum_errors();
+	ASSERT_GE(errs, 0);
+	for (i = 0; i < 2; i++) {
+		struct kni_desc *d = prod_desc(&uq->rx, 0);
+		unsigned char *f = frame(uq, (__u64)i * fs);
+		struct virtio_net_hdr *h = (struct virtio_net_hdr *)f;
+		unsigned char *pkt = f + 64, *ip = pkt + ETH_HLEN;
+		__u32 len, ulen;
+
+		len = udp_frame(pkt, self->mac, 4242, payloads[i], i == 1);
+		ulen = len - ETH_HLEN - 20;
+		memset(h, 0, sizeof(*h));
+		if (i == 0) {
+			/* What the stack leaves in a partial checksum. */
+			put16(ip + 26, ~csum_fold(csum_add(IPPROTO_UDP + ulen,
+							   ip + 12, 8)) & 0xffff);
+			h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			h->csum_start = ETH_HLEN + 20;
+			h->csum_offset = 6;
+		} else {
+			h->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+		}
+		ASSERT_FALSE(udp_csum_ok(pkt));
+		d->addr = (__u64)i * fs + 64;
+		d->len = len;
+		d->flags = 0;
+		produce(&uq->rx, 1);
+		kick_if_needed(uq);
+		if (variant->offloads) {
+			ASSERT_EQ(recv(self->s, buf, sizeof(buf), 0),
+				  strlen(payloads[i]));
+			ASSERT_EQ(memcmp(buf, payloads[i], strlen(payloads[i])), 0);
+		} else {
+			WAIT_UNTIL(udp_csum_errors() == errs + i + 1, 10);
+			ASSERT_EQ(udp_csum_errors(), errs + i + 1);
+		}
+	}
+	ASSERT_TRUE(wait_entries(uq, &uq->free, 2));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(cons_desc(&uq->free, i)->flags, 0);
+	consume(&uq->free, 2);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), 2);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), 0);
+	if (variant->offloads)
+		ASSERT_EQ(udp_csum_errors(), errs);
+}
+
+/*
+ * Wrong metadata is a counted drop, its descriptor returned marked, and
+ * never reaches the stack: a flag or gso_type kni does not take, a
+ * checksum to complete that starts or ends beyond the packet's headers,
+ * a packet over the metadata. The same headroom without offloads is the
+ * dataplane's own: every packet passes (and UDP drops the ones whose
+ * checksum is wrong).
+ */
+TEST_F_TIMEOUT(offload, rx_bad_metadata, 60)
+{
+	static const struct {
+		const char *what;
+		__u8 flags;
+		__u8 gso_type;
+		__u16 gso_size;
+		__u16 csum_start;
+		__u16 csum_offset;
+		__u32 at;	/* where the packet starts in its frame */
+	} bad[] = {
+		{ "unknown flag", 1U << 2, 0, 0, 0, 0, 64 },
+		{ "gso TCPv4", 0, VIRTIO_NET_HDR_GSO_TCPV4, 1000, 0, 0, 64 },
+		{ "gso UDP_L4", 0, VIRTIO_NET_HDR_GSO_UDP_L4, 100, 0, 0, 64 },
+		{ "unknown gso_type", 0, 0x42, 100, 0, 0, 64 },
+		{ "csum_start beyond the packet", VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		  0, 0, 1000, 6, 64 },
+		{ "csum_offset beyond the packet", VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		  0, 0, ETH_HLEN + 20, 200, 64 },
+		{ "csum_start in the Ethernet header",
+		  VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 4, 6, 64 },
+		{ "packet over the metadata", 0, 0, 0, 0, 0, 2 },
+	};
+	__u32 i, n = sizeof(bad) / sizeof(bad[0]), fs = self->uq.at.frame_size;
+	struct uqueue *uq = &self->uq;
+
+	for (i = 0; i < n; i++) {
+		struct kni_desc *d = prod_desc(&uq->rx, i);
+		unsigned char *f = frame(uq, (__u64)i * fs);
+		struct virtio_net_hdr *h = (struct virtio_net_hdr *)f;
+
+		d->len = udp_frame(f + bad[i].at, self->mac, 4243,
+				   bad[i].what, false);
+		memset(h, 0, sizeof(*h));
+		h->flags = bad[i].flags;
+		h->gso_type = bad[i].gso_type;
+		h->gso_size = bad[i].gso_size;
+		h->csum_start = bad[i].csum_start;
+		h->csum_offset = bad[i].csum_offset;
+		d->addr = (__u64)i * fs + bad[i].at;
+		d->flags = 0;
+	}
+	produce(&uq->rx, n);
+	kick_if_needed(uq);
+	ASSERT_TRUE(wait_entries(uq, &uq->free, n));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(cons_desc(&uq->free, i)->flags,
+			  variant->offloads ? KNI_DESC_F_DROPPED : 0)
+			TH_LOG("case %u of the table", i);
+	consume(&uq->free, n);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), variant->offloads ? n : 0);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), variant->offloads ? 0 : n);
+}
+
 TEST_F_TIMEOUT(kni, threaded_napi, 60)
 {
 	struct uqueue *uq = &self->uq;
@@ -1439,15 +1806,17 @@ TEST_F(attach, bad_arguments)
 
 /*
  * The ioctl number carries the size of the caller's structure. Smaller
- * than this header's is refused, whatever it holds; larger is a newer
- * header's, accepted when the fields this kernel does not know are 0.
- * The kernel writes back the caller's bytes and not one more, and
- * ignores what the output fields held.
+ * than the first one (up to state_size) is refused, whatever it holds;
+ * the first one is an older dataplane's, attached without offloads;
+ * larger than this header's is a newer header's, accepted when the fields
+ * this kernel does not know are 0. The kernel writes back the caller's
+ * bytes and not one more, and ignores what the output fields held.
  */
 TEST_F(attach, argument_size)
 {
 	const size_t size = sizeof(struct kni_attach);
-	const size_t smaller[] = { 16, size - 8, size - 1 };
+	const size_t ver0 = offsetof(struct kni_attach, state_size) + 4;
+	const size_t smaller[] = { 16, ver0 - 8, ver0 - 1 };
 	const size_t tail[] = { 0, 7, 15 };
 	unsigned char buf[sizeof(struct kni_attach) + 32]
 		__attribute__((aligned(8)));
@@ -1472,6 +1841,18 @@ TEST_F(attach, argument_size)
 		ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH_SIZE(size + 16), buf), -1);
 		ASSERT_EQ(errno, E2BIG) TH_LOG("byte %zu set", size + tail[i]);
 	}
+
+	/* The first structure: attached, nothing written past it. */
+	memset(buf, 0xa5, sizeof(buf));
+	memcpy(buf, &at, offsetof(struct kni_attach, mmap_size));
+	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH_SIZE(ver0), buf), 0);
+	ASSERT_GT(out->mmap_size, 0);
+	ASSERT_EQ(out->state_size, sizeof(struct kni_state));
+	for (i = ver0; i < sizeof(buf); i++)
+		ASSERT_EQ(buf[i], 0xa5) TH_LOG("byte %u", i);
+	close(fd);
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
 
 	/*
 	 * Larger with a zero tail: attached, the tail left 0, the bytes

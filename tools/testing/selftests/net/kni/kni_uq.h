@@ -129,11 +129,12 @@ static inline int uq_map(struct uqueue *uq)
 }
 
 /*
- * Attach to queue QUEUE of DEV with attach flags FLAGS and the largest MTU
- * MAX_MTU, and map the region; 0 or -errno.
+ * Attach to queue QUEUE of DEV with attach flags FLAGS, the largest MTU
+ * MAX_MTU and the offloads OFFLOADS, and map the region; 0 or -errno.
  */
-static inline int uq_attach(struct uqueue *uq, const char *dev, __u32 queue,
-			    __u32 flags, __u32 max_mtu)
+static inline int uq_attach_offloads(struct uqueue *uq, const char *dev,
+				     __u32 queue, __u32 flags, __u32 max_mtu,
+				     __u32 offloads)
 {
 	uq->fd = open("/dev/kni", O_RDWR | O_CLOEXEC);
 	if (uq->fd < 0)
@@ -141,9 +142,16 @@ static inline int uq_attach(struct uqueue *uq, const char *dev, __u32 queue,
 	attach_args(&uq->at, dev, queue);
 	uq->at.flags = flags;
 	uq->at.max_mtu = max_mtu;
+	uq->at.offloads = offloads;
 	if (ioctl(uq->fd, KNI_IOC_ATTACH, &uq->at))
 		return -errno;
 	return uq_map(uq);
+}
+
+static inline int uq_attach(struct uqueue *uq, const char *dev, __u32 queue,
+			    __u32 flags, __u32 max_mtu)
+{
+	return uq_attach_offloads(uq, dev, queue, flags, max_mtu, 0);
 }
 
 static inline void uq_close(struct uqueue *uq)
