@@ -25,6 +25,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/types.h>
+#include <netinet/in.h>
 
 #define ETH_P_TEST	0x88b5	/* IEEE local experimental */
 
@@ -231,6 +232,122 @@ static inline int nl_request(struct nlmsghdr *nlh)
 	}
 	close(fd);
 	return ret;
+}
+
+static inline long long udp_csum_errors(void)
+{
+	char names[2048], values[2048], *n, *v, *sn, *sv;
+	long long ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/snmp", "r");
+	if (!f)
+		return -1;
+	/* A line of names, then a line of values. */
+	while (fgets(names, sizeof(names), f)) {
+		if (strncmp(names, "Udp: ", 5))
+			continue;
+		if (!fgets(values, sizeof(values), f))
+			break;
+		n = strtok_r(names, "\n ", &sn);
+		v = strtok_r(values, "\n ", &sv);
+		while (n && v) {
+			if (!strcmp(n, "InCsumErrors")) {
+				ret = strtoll(v, NULL, 10);
+				break;
+			}
+			n = strtok_r(NULL, "\n ", &sn);
+			v = strtok_r(NULL, "\n ", &sv);
+		}
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The Internet checksum of LEN bytes at P, added to SUM, unfolded. */
+static inline __u32 csum_add(__u32 sum, const unsigned char *p, __u32 len)
+{
+	__u32 i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return sum;
+}
+
+static inline __u16 csum_fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+static inline void put16(unsigned char *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/*
+ * At F, a UDP/IPv4 datagram from 10.0.0.1:4000 to 10.0.0.2:PORT, sent to
+ * the Ethernet address DST and carrying PAYLOAD. Its IP header checksum is
+ * right; its UDP checksum is right unless BAD. Returns the frame's length.
+ */
+static inline __u32 udp_frame(unsigned char *f, const unsigned char *dst,
+			      __u16 port, const char *payload, bool bad)
+{
+	static const unsigned char src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const unsigned char addrs[8] = { 10, 0, 0, 1, 10, 0, 0, 2 };
+	__u32 plen = strlen(payload), ulen = 8 + plen;
+	unsigned char *ip = f + ETH_HLEN, *udp = ip + 20;
+	__u16 sum;
+
+	memcpy(f, dst, ETH_ALEN);
+	memcpy(f + ETH_ALEN, src, ETH_ALEN);
+	put16(f + 12, ETH_P_IP);
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, 20 + ulen);
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	memcpy(ip + 12, addrs, 8);
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	put16(udp, 4000);
+	put16(udp + 2, port);
+	put16(udp + 4, ulen);
+	put16(udp + 6, 0);
+	memcpy(udp + 8, payload, plen);
+	/* Over the pseudo header and the datagram; 0 would mean none. */
+	sum = csum_fold(csum_add(IPPROTO_UDP + ulen, ip + 12, 8 + ulen)) ?: 0xffff;
+	if (bad)
+		sum = sum == 0xbeef ? 0xbeee : 0xbeef;
+	put16(udp + 6, sum);
+	return ETH_HLEN + 20 + ulen;
+}
+
+/* kni0's Ethernet address. */
+static inline int kni0_mac(unsigned char *mac)
+{
+	FILE *f = fopen("/sys/class/net/kni0/address", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
+		   &mac[2], &mac[3], &mac[4], &mac[5]);
+	fclose(f);
+	return n == ETH_ALEN ? 0 : -1;
+}
+
+/* Whether the UDP/IPv4 datagram in the Ethernet frame F has a right checksum. */
+static inline bool udp_csum_ok(const unsigned char *f)
+{
+	const unsigned char *ip = f + ETH_HLEN;
+	__u32 ulen = ip[24] << 8 | ip[25];
+
+	return !csum_fold(csum_add(IPPROTO_UDP + ulen, ip + 12, 8 + ulen));
 }
 
 #endif /* _KNI_TEST_H */
