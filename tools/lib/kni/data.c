@@ -135,14 +135,24 @@ static void kni_send_publish(struct kni_queue *q, unsigned int n)
 	kni_kick_if_needed(q, &q->rx, &q->send_stats);
 }
 
-int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
-		   unsigned int n)
+/* The metadata at the start of frame FRAME. */
+static struct virtio_net_hdr *kni_meta_of(const struct kni_queue *q,
+					  __u64 frame)
+{
+	return (struct virtio_net_hdr *)(q->frames +
+					 frame * q->info.frame_size);
+}
+
+int kni_send_burst_meta(struct kni_queue *q, const struct kni_buf *bufs,
+			const struct virtio_net_hdr *meta, unsigned int n)
 {
 	__u32 fs, space;
 	unsigned int i;
 
 	if (!q || (n && !bufs))
 		return -EINVAL;
+	if (meta && !q->info.meta_size)
+		return -EOPNOTSUPP;
 	if (kni_queue_gone(q))
 		return -ENODEV;
 	if (n && !kni_send_copy_ok(q, &bufs[0]))
@@ -164,6 +174,11 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 		frame = q->pool[--q->pool_len];
 		addr = (__u64)frame * fs + q->info.headroom;
 		memcpy(q->frames + addr, b->data, b->len);
+		/* Without metadata, none: not what the frame held before. */
+		if (meta)
+			*kni_meta_of(q, frame) = meta[i];
+		else if (q->info.meta_size)
+			memset(kni_meta_of(q, frame), 0, sizeof(*meta));
 		q->owner[frame] = KNI_FRAME_KERNEL;
 		kni_prod_put(&q->rx, addr, b->len, b->flags);
 		space--;
@@ -171,6 +186,12 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
 	kni_send_publish(q, i);
 	kni_send_unlock(q);
 	return (int)i;
+}
+
+int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
+		   unsigned int n)
+{
+	return kni_send_burst_meta(q, bufs, NULL, n);
 }
 
 unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
@@ -187,6 +208,9 @@ unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
 		__u32 frame = q->pool[--q->pool_len];
 
 		q->owner[frame] = KNI_FRAME_CALLER;
+		if (q->info.meta_size)
+			memset(kni_meta_of(q, frame), 0,
+			       sizeof(struct virtio_net_hdr));
 		data[i] = q->frames + (__u64)frame * q->info.frame_size +
 			  q->info.headroom;
 	}
@@ -271,8 +295,8 @@ static void kni_alloc_put(struct kni_queue *q, __u32 frame)
  * Take up to N packets from tx: copied into BUFS and their frames given
  * back to the kernel when COPY, else handed to the caller in place.
  */
-static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
-		    bool copy)
+static int kni_take(struct kni_queue *q, struct kni_buf *bufs,
+		    struct virtio_net_hdr *meta, unsigned int n, bool copy)
 {
 	__u32 rs, fs, avail, i, got = 0;
 	struct kni_uring *r;
@@ -325,6 +349,10 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 			if (len)
 				memcpy(b->data, q->frames + d.addr, len);
 			b->len = len;
+			if (meta && q->info.meta_size)
+				meta[got] = *kni_meta_of(q, frame);
+			else if (meta)
+				memset(&meta[got], 0, sizeof(*meta));
 			kni_alloc_put(q, (__u32)frame);
 		} else {
 			b->data = q->frames + d.addr;
@@ -345,14 +373,32 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs, unsigned int n,
 	return (int)got;
 }
 
+int kni_recv_burst_meta(struct kni_queue *q, struct kni_buf *bufs,
+			struct virtio_net_hdr *meta, unsigned int n)
+{
+	return kni_take(q, bufs, meta, n, true);
+}
+
 int kni_recv_burst(struct kni_queue *q, struct kni_buf *bufs, unsigned int n)
 {
-	return kni_take(q, bufs, n, true);
+	return kni_take(q, bufs, NULL, n, true);
 }
 
 int kni_frame_recv(struct kni_queue *q, struct kni_buf *bufs, unsigned int n)
 {
-	return kni_take(q, bufs, n, false);
+	return kni_take(q, bufs, NULL, n, false);
+}
+
+struct virtio_net_hdr *kni_frame_meta(struct kni_queue *q, const void *data)
+{
+	long long frame;
+
+	if (!q || !q->info.meta_size)
+		return NULL;
+	frame = kni_frame_of(q, data);
+	if (frame < 0 || q->owner[frame] != KNI_FRAME_CALLER)
+		return NULL;
+	return kni_meta_of(q, (__u64)frame);
 }
 
 int kni_frame_release(struct kni_queue *q, void *const *data, unsigned int n)

@@ -51,6 +51,7 @@
 #include <string.h>
 #include <linux/types.h>
 #include <linux/kni.h>
+#include <linux/virtio_net.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -297,6 +298,9 @@ struct kni_ops {
  *	frame; the kernel refuses larger MTUs while the queue is attached
  * @ops: callbacks for control events, or NULL to only track the state
  * @cookie: passed to every callback
+ * @offloads: KNI_OFFLOAD_* the dataplane handles; kni_queue_info() says
+ *	which the kernel took on. With any, every packet has metadata: see
+ *	kni_send_burst_meta()
  */
 struct kni_queue_opts {
 	size_t sz;
@@ -304,6 +308,8 @@ struct kni_queue_opts {
 	__u32 max_mtu;
 	const struct kni_ops *ops;
 	void *cookie;
+	/* Added after the first version. */
+	__u32 offloads;
 };
 
 /**
@@ -314,15 +320,17 @@ struct kni_queue_opts {
  * @frame_size: bytes per frame
  * @frame_count: frames the library manages, 2 * @ring_size: @ring_size
  *	for sending, @ring_size for receiving
- * @headroom: bytes at the start of every frame that the kernel leaves
- *	alone: it writes the packets the stack sends after them. They are
- *	reserved for per-packet metadata a dataplane will be able to ask for;
- *	until then the caller may use them as it likes
+ * @headroom: bytes at the start of every frame before the packets the
+ *	stack sends; past the first @meta_size, the caller may use them as
+ *	it likes
  * @data_room: bytes available for a packet at a frame's headroom,
  *	@frame_size - @headroom: the largest packet the queue sends and
  *	receives
  * @event_ring_size: entries in the event ring
  * @mmap_size: bytes of the queue's mapping
+ * @offloads: KNI_OFFLOAD_* the kernel took on, of those asked for
+ * @meta_size: bytes of metadata at the start of every frame, 0 without
+ *	offloads
  *
  * kni_queue_info() returns the library's own copy, so it carries no size:
  * a later libkni only adds fields at its end, and a caller reads the
@@ -339,6 +347,8 @@ struct kni_queue_info {
 	__u32 data_room;
 	__u32 event_ring_size;
 	__u64 mmap_size;
+	__u32 offloads;
+	__u32 meta_size;
 };
 
 /**
@@ -567,6 +577,53 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
  * once the device is gone).
  */
 int kni_recv_burst(struct kni_queue *q, struct kni_buf *bufs, unsigned int n);
+
+/**
+ * kni_send_burst_meta() - copy packets and their metadata to the stack
+ * @q: the handle
+ * @bufs: the packets, as for kni_send_burst()
+ * @meta: one struct virtio_net_hdr per packet (see KNI_OFFLOAD_CSUM in
+ *	linux/kni.h), or NULL for none: the stack then checks the packets'
+ *	checksums as it would without offloads
+ * @n: number of packets
+ *
+ * kni_send_burst() is this call with @meta NULL. The kernel checks the
+ * metadata and drops a packet whose metadata it refuses (counted in
+ * kni_queue_stats() as send_dropped once its frame comes back).
+ *
+ * Return: as for kni_send_burst(); -EOPNOTSUPP when @meta is given and
+ * the queue took on no offload.
+ */
+int kni_send_burst_meta(struct kni_queue *q, const struct kni_buf *bufs,
+			const struct virtio_net_hdr *meta, unsigned int n);
+
+/**
+ * kni_recv_burst_meta() - copy packets and their metadata from the stack
+ * @q: the handle
+ * @bufs: buffers, as for kni_recv_burst()
+ * @meta: where each packet's struct virtio_net_hdr is stored, or NULL;
+ *	all zero on a queue that took on no offload (the stack completed
+ *	everything)
+ * @n: number of buffers and of @meta entries
+ *
+ * Return: as for kni_recv_burst().
+ */
+int kni_recv_burst_meta(struct kni_queue *q, struct kni_buf *bufs,
+			struct virtio_net_hdr *meta, unsigned int n);
+
+/**
+ * kni_frame_meta() - the metadata of the packet in a frame
+ * @q: the handle
+ * @data: a pointer into a frame the caller owns, from kni_frame_recv() or
+ *	kni_frame_reserve()
+ *
+ * A reserved frame's metadata starts all zero; the caller sets it before
+ * kni_frame_submit().
+ *
+ * Return: the frame's struct virtio_net_hdr, or NULL when the queue took on
+ * no offload or @data is not in a frame.
+ */
+struct virtio_net_hdr *kni_frame_meta(struct kni_queue *q, const void *data);
 
 /**
  * kni_frame_reserve() - take empty frames for sending in place

@@ -34,7 +34,7 @@ struct kni_sz {
 #define KNI_SZ_DEV_CONFIG \
 	KNI_SZ(kni_dev_config, sizeof(struct kni_dev_config))
 #define KNI_SZ_QUEUE_OPTS \
-	KNI_SZ(kni_queue_opts, sizeof(struct kni_queue_opts))
+	KNI_SZ(kni_queue_opts, offsetof(struct kni_queue_opts, offloads))
 #define KNI_SZ_OPS \
 	KNI_SZ(kni_ops, offsetof(struct kni_ops, mcast))
 #define KNI_SZ_QUEUE_STATS \

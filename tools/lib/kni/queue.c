@@ -67,6 +67,11 @@ static bool kni_layout_ok(const struct kni_attach *at)
 	if (at->headroom >= at->frame_size ||
 	    at->frame_size - at->headroom < ETH_HLEN)
 		return false;
+	/* Metadata the library can read, inside the headroom, with offloads. */
+	if (at->meta_size > at->headroom ||
+	    (at->offloads && at->meta_size < sizeof(struct virtio_net_hdr)) ||
+	    (!at->offloads && at->meta_size))
+		return false;
 	/* Every slot keeps the alignment of the structure in it. */
 	if (at->desc_size % da || at->event_size % ea)
 		return false;
@@ -474,6 +479,7 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 		return -EINVAL;
 	at.flags = o.flags;
 	at.max_mtu = o.max_mtu;
+	at.offloads = o.offloads;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
@@ -491,7 +497,8 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 		err = -EPROTONOSUPPORT;
 		goto err_close;
 	}
-	if (!kni_layout_ok(&at)) {
+	/* Only offloads that were asked for. */
+	if (!kni_layout_ok(&at) || (at.offloads & ~o.offloads)) {
 		err = -EPROTO;
 		goto err_close;
 	}
@@ -512,6 +519,8 @@ int kni_queue_attach(struct kni_queue **qp, int ifindex, unsigned int queue,
 		.data_room = at.frame_size - at.headroom,
 		.event_ring_size = at.event_ring_size,
 		.mmap_size = at.mmap_size,
+		.offloads = at.offloads,
+		.meta_size = at.meta_size,
 	};
 	q->frames = q->map + at.frames;
 	q->state = (struct kni_state *)(q->map + at.state);

@@ -9,7 +9,8 @@
  * while the device keeps changing; a chosen MAC address, the burst calls on
  * a deleted device, sends that must not kick, and one queue driven by a
  * sending and a receiving thread at once; the sizes the public structures
- * carry, as older and newer callers pass them, and the multicast list.
+ * carry, as older and newer callers pass them, the multicast list, and
+ * the metadata of checksum offload.
  *
  * Each test runs in a network namespace of its own.
  */
@@ -742,8 +743,15 @@ TEST_F(dev, sz_queue_opts)
 	ASSERT_EQ(make_kni(""), 0);
 	memset(&big, 0, sizeof(big));
 	big.o.max_mtu = 1500;
-	big.o.sz = sizeof(big.o) - 1;
+	big.o.sz = offsetof(struct kni_queue_opts, offloads) - 1;
 	ASSERT_EQ(attach(&q, 0, &big.o), -EINVAL);
+	/* The first version's: no offloads. */
+	big.o.sz = offsetof(struct kni_queue_opts, offloads);
+	big.o.offloads = KNI_OFFLOAD_CSUM;
+	ASSERT_EQ(attach(&q, 0, &big.o), 0);
+	ASSERT_EQ(kni_queue_info(q)->offloads, 0);
+	kni_queue_detach(q);
+	big.o.offloads = 0;
 	big.o.sz = sizeof(big);
 	big.tail[7] = 1;
 	ASSERT_EQ(attach(&q, 0, &big.o), -E2BIG);
@@ -753,6 +761,181 @@ TEST_F(dev, sz_queue_opts)
 	/* max_mtu was read: a larger MTU is refused. */
 	EXPECT_NE(sh("ip link set kni0 mtu 1600 2>/dev/null"), 0);
 	kni_queue_detach(q);
+}
+
+/* Receive one packet from the stack with kni_recv_burst_meta() into BUF. */
+static int recv_meta_one(struct kni_queue *q, unsigned char *buf, __u32 size,
+			 struct virtio_net_hdr *meta)
+{
+	long long end = now_ms() + WAIT_MS;
+	struct kni_buf b;
+	int ret;
+
+	for (;;) {
+		b = (struct kni_buf){ .data = buf, .len = size };
+		ret = kni_recv_burst_meta(q, &b, meta, 1);
+		if (ret)
+			return ret < 0 ? ret : (int)b.len;
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		ret = wait_readable(q);
+		if (ret)
+			return ret;
+	}
+}
+
+/* Send one UDP datagram to 10.0.0.1 through kni0 from socket S. */
+static int stack_send(int s)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4000),
+		.sin_addr.s_addr = htonl(0x0a000001),
+	};
+
+	return sendto(s, "out", 3, 0, (struct sockaddr *)&to,
+		      sizeof(to)) == 3 ? 0 : -1;
+}
+
+/*
+ * Metadata through libkni, as a dataplane that took on checksum offload
+ * uses it: the option and what the kernel took on; datagrams whose
+ * checksum is partial or verified reach their socket only with the
+ * metadata that says so, sent by copy and in place; datagrams from the
+ * stack come with the metadata of their partial checksum, by copy and in
+ * place. A send without metadata on such a queue carries none, whatever
+ * the frame held; a reserved frame's metadata starts zero. A queue that
+ * took on nothing refuses metadata to send and reports none received.
+ */
+TEST_F(dev, offload_csum)
+{
+	KNI_OPTS(kni_queue_opts, opts,
+		 .offloads = KNI_OFFLOAD_CSUM | 1U << 30);
+	const struct virtio_net_hdr zero = {}, partial = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.csum_start = ETH_HLEN + 20,
+		.csum_offset = 6,
+	}, valid = { .flags = VIRTIO_NET_HDR_F_DATA_VALID };
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4242),
+		.sin_addr.s_addr = htonl(0x0a000002),
+	};
+	struct timeval tv = { .tv_sec = 20 };
+	const struct kni_queue_info *info;
+	unsigned char mac[ETH_ALEN], pkt[256], buf[256];
+	struct virtio_net_hdr meta, *m;
+	__u32 len, i, ulen, nres;
+	struct kni_buf b;
+	struct kni_queue *q;
+	long long errs;
+	void *p[64];
+	int s;
+
+	ASSERT_EQ(make_kni(""), 0);
+	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
+	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(kni0_mac(mac), 0);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(s, 0);
+	ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	ASSERT_EQ(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+
+	/* Nothing taken on: no metadata either way. */
+	ASSERT_EQ(attach(&q, 0, NULL), 0);
+	info = kni_queue_info(q);
+	ASSERT_EQ(info->offloads, 0);
+	ASSERT_EQ(info->meta_size, 0);
+	len = udp_frame(pkt, mac, 4242, "plain", false);
+	b = (struct kni_buf){ .data = pkt, .len = len };
+	ASSERT_EQ(kni_send_burst_meta(q, &b, &valid, 1), -EOPNOTSUPP);
+	ASSERT_EQ(kni_frame_reserve(q, p, 1), 1);
+	ASSERT_EQ(kni_frame_meta(q, p[0]), NULL);
+	ASSERT_EQ(kni_frame_release(q, p, 1), 0);
+	ASSERT_EQ(stack_send(s), 0);
+	memset(&meta, 0xff, sizeof(meta));
+	ASSERT_EQ(recv_meta_one(q, buf, sizeof(buf), &meta), ETH_HLEN + 20 + 8 + 3);
+	ASSERT_EQ(memcmp(&meta, &zero, sizeof(meta)), 0);
+	ASSERT_TRUE(udp_csum_ok(buf));
+	kni_queue_detach(q);
+
+	ASSERT_EQ(attach(&q, 0, &opts), 0);
+	/* The last file's detach took the carrier. */
+	ASSERT_EQ(kni_queue_set_carrier(q, true), 0);
+	info = kni_queue_info(q);
+	ASSERT_EQ(info->offloads, KNI_OFFLOAD_CSUM);
+	ASSERT_EQ(info->meta_size, sizeof(struct virtio_net_hdr));
+
+	/* Every send frame's metadata says "verified"... */
+	nres = kni_frame_reserve(q, p, 64);
+	ASSERT_GT(nres, 0);
+	for (i = 0; i < nres; i++) {
+		m = kni_frame_meta(q, p[i]);
+		ASSERT_NE(m, NULL);
+		ASSERT_EQ(memcmp(m, &zero, sizeof(*m)), 0);
+		*m = valid;
+	}
+	ASSERT_EQ(kni_frame_release(q, p, nres), 0);
+	ASSERT_EQ(kni_frame_meta(q, p[0]), NULL);
+	/* ...but a send without metadata does not say so: UDP drops it. */
+	errs = udp_csum_errors();
+	len = udp_frame(pkt, mac, 4242, "wrong", true);
+	b = (struct kni_buf){ .data = pkt, .len = len };
+	ASSERT_EQ(kni_send_burst(q, &b, 1), 1);
+	WAIT_UNTIL(udp_csum_errors() == errs + 1, 10);
+	ASSERT_EQ(udp_csum_errors(), errs + 1);
+
+	/* With it, the same datagram is delivered. */
+	len = udp_frame(pkt, mac, 4242, "verified", true);
+	b = (struct kni_buf){ .data = pkt, .len = len };
+	ASSERT_EQ(kni_send_burst_meta(q, &b, &valid, 1), 1);
+	ASSERT_EQ(recv(s, buf, sizeof(buf), 0), 8);
+	ASSERT_EQ(memcmp(buf, "verified", 8), 0);
+
+	/* A partial checksum, by copy and in place. */
+	for (i = 0; i < 2; i++) {
+		const char *what = i ? "partial in place" : "partial";
+		unsigned char *ip = pkt + ETH_HLEN;
+
+		len = udp_frame(pkt, mac, 4242, what, false);
+		ulen = len - ETH_HLEN - 20;
+		put16(ip + 26, ~csum_fold(csum_add(IPPROTO_UDP + ulen, ip + 12,
+						   8)) & 0xffff);
+		ASSERT_FALSE(udp_csum_ok(pkt));
+		if (!i) {
+			b = (struct kni_buf){ .data = pkt, .len = len };
+			ASSERT_EQ(kni_send_burst_meta(q, &b, &partial, 1), 1);
+		} else {
+			ASSERT_EQ(kni_frame_reserve(q, p, 1), 1);
+			memcpy(p[0], pkt, len);
+			m = kni_frame_meta(q, p[0]);
+			ASSERT_NE(m, NULL);
+			*m = partial;
+			b = (struct kni_buf){ .data = p[0], .len = len };
+			ASSERT_EQ(kni_frame_submit(q, &b, 1), 1);
+		}
+		ASSERT_EQ(recv(s, buf, sizeof(buf), 0), strlen(what));
+		ASSERT_EQ(memcmp(buf, what, strlen(what)), 0);
+	}
+	ASSERT_EQ(udp_csum_errors(), errs + 1);
+
+	/* From the stack: left to complete, by copy and in place. */
+	ASSERT_EQ(stack_send(s), 0);
+	ASSERT_EQ(recv_meta_one(q, buf, sizeof(buf), &meta), ETH_HLEN + 20 + 8 + 3);
+	ASSERT_EQ(meta.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	ASSERT_EQ(meta.csum_start, ETH_HLEN + 20);
+	ASSERT_EQ(meta.csum_offset, 6);
+	ASSERT_FALSE(udp_csum_ok(buf));
+	ASSERT_EQ(stack_send(s), 0);
+	ASSERT_EQ(recv_inplace(q, &b, 1), 1);
+	m = kni_frame_meta(q, b.data);
+	ASSERT_NE(m, NULL);
+	ASSERT_EQ(m->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	ASSERT_EQ(m->csum_start, ETH_HLEN + 20);
+	p[0] = b.data;
+	ASSERT_EQ(kni_frame_release(q, p, 1), 0);
+	kni_queue_detach(q);
+	close(s);
 }
 
 TEST_F(dev, sz_ops)
