@@ -960,20 +960,15 @@ TEST_F(kni, descriptors_rewritten_under_the_kernel)
 	} while (got != sizeof(want) || memcmp(buf, want, sizeof(want)));
 }
 
-/* Udp InCsumErrors of the test's network namespace, or -1. */
 /*
- * Rx checksum offload (NETIF_F_RXCSUM) of DEV through the ethtool ioctl:
- * with SET -1 whether it is on (0 or 1), otherwise turned on (1) or off
- * (0), and 0; -errno on failure.
+ * One legacy ethtool value of DEV (struct ethtool_value): command CMD with
+ * *DATA in and out; 0 or -errno.
  */
-static int rx_csum(const char *dev, int set)
+static int ethtool_value(const char *dev, __u32 cmd, __u32 *data)
 {
-	struct ethtool_value ev = {
-		.cmd = set < 0 ? ETHTOOL_GRXCSUM : ETHTOOL_SRXCSUM,
-		.data = set < 0 ? 0 : set,
-	};
+	struct ethtool_value ev = { .cmd = cmd, .data = *data };
 	struct ifreq ifr = {};
-	int fd, ret;
+	int fd, ret = 0;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -982,10 +977,26 @@ static int rx_csum(const char *dev, int set)
 	ifr.ifr_data = (void *)&ev;
 	if (ioctl(fd, SIOCETHTOOL, &ifr))
 		ret = -errno;
-	else
-		ret = set < 0 ? (int)ev.data : 0;
 	close(fd);
+	*data = ev.data;
 	return ret;
+}
+
+/*
+ * Rx checksum offload (NETIF_F_RXCSUM) of DEV through the ethtool ioctl:
+ * with SET -1 whether it is on (0 or 1), otherwise turned on (1) or off
+ * (0), and 0; -errno on failure.
+ */
+static int rx_csum(const char *dev, int set)
+{
+	__u32 v = set < 0 ? 0 : set;
+	int ret;
+
+	ret = ethtool_value(dev, set < 0 ? ETHTOOL_GRXCSUM : ETHTOOL_SRXCSUM,
+			    &v);
+	if (ret)
+		return ret;
+	return set < 0 ? (int)v : 0;
 }
 
 /*
@@ -1093,18 +1104,10 @@ TEST_F_TIMEOUT(kni, csum_valid, 60)
  */
 static int ethtool_get(const char *dev, __u32 cmd)
 {
-	struct ethtool_value ev = { .cmd = cmd };
-	struct ifreq ifr = {};
-	int fd, ret;
+	__u32 v = 0;
+	int ret = ethtool_value(dev, cmd, &v);
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	ifr.ifr_data = (void *)&ev;
-	ret = ioctl(fd, SIOCETHTOOL, &ifr) ? -errno : !!ev.data;
-	close(fd);
-	return ret;
+	return ret ? ret : !!v;
 }
 
 /*

@@ -234,6 +234,7 @@ static inline int nl_request(struct nlmsghdr *nlh)
 	return ret;
 }
 
+/* Udp InCsumErrors of the test's network namespace, or -1. */
 static inline long long udp_csum_errors(void)
 {
 	char names[2048], values[2048], *n, *v, *sn, *sv;
