@@ -553,48 +553,54 @@ patches()
 	echo "$series_dir"
 }
 
-if [ "${1:-}" = patches ]; then
+# uapi_headers [KERNEL_BUILD_DIR]: the usr/include of the build (default:
+# the release build's, "make headers" only).
+uapi_headers()
+{
+	local kbuild=${1:-}
+
+	if [ -z "$kbuild" ]; then
+		kbuild=$("$KNI_REPO/tree/build-kernel.sh" release headers | tail -n 1) ||
+			kni_die "no release kernel build"
+	fi
+	kbuild=$(cd "$kbuild" 2>/dev/null && pwd) ||
+		kni_die "no kernel build directory ${1:-}"
+	echo "$kbuild/usr/include"
+}
+
+# The source tree, fetched once. Once it is prepared it is only read: no
+# need to wait for a benchmark build holding dpdk.lock.
+fetch_prepared()
+{
+	mkdir -p "$KNI_CACHE/build"
+	[ -f "$DPDK_SRC/.kni-prepared" ] && return 0
+	exec 8>"$KNI_CACHE/dpdk.lock"
+	flock 8
+	fetch
+	exec 8>&-
+}
+
+case "${1:-}" in
+patches)
 	check=0
 	if [ "${2:-}" = --check ]; then
 		check=1
 		shift
 	fi
-	kbuild=${2:-}
-	if [ -z "$kbuild" ]; then
-		kbuild=$("$KNI_REPO/tree/build-kernel.sh" release headers | tail -n 1) ||
-			kni_die "no release kernel build"
-	fi
-	mkdir -p "$KNI_CACHE/build"
-	if [ ! -f "$DPDK_SRC/.kni-prepared" ]; then
-		exec 8>"$KNI_CACHE/dpdk.lock"
-		flock 8
-		fetch
-		exec 8>&-
-	fi
-	patches $check "$(cd "$kbuild" && pwd)/usr/include"
+	khdr=$(uapi_headers "${2:-}")
+	fetch_prepared
+	patches $check "$khdr"
 	exit 0
-fi
-
-if [ "${1:-}" = lib ]; then
-	kbuild=${2:-}
-	if [ -z "$kbuild" ]; then
-		kbuild=$("$KNI_REPO/tree/build-kernel.sh" release headers | tail -n 1) ||
-			kni_die "no release kernel build"
-	fi
-	mkdir -p "$KNI_CACHE/build"
-	# The source tree is only read once it is prepared: no need to wait
-	# for a benchmark build holding dpdk.lock.
-	if [ ! -f "$DPDK_SRC/.kni-prepared" ]; then
-		exec 8>"$KNI_CACHE/dpdk.lock"
-		flock 8
-		fetch
-		exec 8>&-
-	fi
+	;;
+lib)
+	khdr=$(uapi_headers "${2:-}")
+	fetch_prepared
 	exec 8>"$KNI_CACHE/dpdk-lib.lock"
 	flock 8
-	build_lib "$(cd "$kbuild" && pwd)/usr/include"
+	build_lib "$khdr"
 	exit 0
-fi
+	;;
+esac
 
 kbuild=${1:-}
 if [ -z "$kbuild" ]; then
