@@ -143,6 +143,14 @@ static int kni_region_alloc(struct kni_file *kf, const struct kni_attach *at)
 	struct kni_region *r = &kf->region;
 	void *addr;
 
+	/*
+	 * More than the machine could make available now: vmalloc() would
+	 * only fail after reclaiming and compacting page by page, for long
+	 * enough on a slow machine to starve everything else. Refuse it at
+	 * once; what passes may still fail in vmalloc().
+	 */
+	if (at->mmap_size >> PAGE_SHIFT > si_mem_available())
+		return -ENOMEM;
 	addr = __vmalloc(at->mmap_size, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
 			 __GFP_NOWARN | __GFP_RETRY_MAYFAIL);
 	if (!addr)
