@@ -38,9 +38,9 @@ static void kni_rx_set_wakeup(struct kni_file *kf, bool on)
 }
 
 /*
- * Apply the packet's metadata to its skb, whose data starts at the
- * Ethernet header: a partial checksum to complete, or checksums the
- * dataplane verified. Only what KNI_OFFLOAD_CSUM allows passes.
+ * Check the packet's metadata and apply a partial checksum to its skb,
+ * whose data starts at the Ethernet header. Only what KNI_OFFLOAD_CSUM
+ * allows passes.
  */
 static int kni_rx_meta(struct sk_buff *skb, const struct virtio_net_hdr *hdr)
 {
@@ -48,14 +48,7 @@ static int kni_rx_meta(struct sk_buff *skb, const struct virtio_net_hdr *hdr)
 			   VIRTIO_NET_HDR_F_DATA_VALID) ||
 	    hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE)
 		return -EINVAL;
-	if (virtio_net_hdr_to_skb(skb, hdr, true))
-		return -EINVAL;
-	if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-		return 0;
-	if ((hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
-	    (skb->dev->features & NETIF_F_RXCSUM))
-		skb->ip_summed = CHECKSUM_UNNECESSARY;
-	return 0;
+	return virtio_net_hdr_to_skb(skb, hdr, true) ? -EINVAL : 0;
 }
 
 /*
@@ -83,14 +76,19 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 	}
 
 	if (loopback == KNI_LOOPBACK_NONE) {
+		bool valid = d->flags & KNI_DESC_F_CSUM_VALID;
+
 		skb_record_rx_queue(skb, q->index);
-		skb->dev = dev;
-		if (r->meta_size && kni_rx_meta(skb, hdr)) {
-			kfree_skb(skb);
-			return -EINVAL;
+		if (r->meta_size) {
+			if (kni_rx_meta(skb, hdr)) {
+				kfree_skb(skb);
+				return -EINVAL;
+			}
+			valid |= hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID;
 		}
 		skb->protocol = eth_type_trans(skb, dev);
-		if ((d->flags & KNI_DESC_F_CSUM_VALID) &&
+		/* A checksum still to complete is never vouched for. */
+		if (valid && skb->ip_summed == CHECKSUM_NONE &&
 		    (dev->features & NETIF_F_RXCSUM))
 			skb->ip_summed = CHECKSUM_UNNECESSARY;
 		kni_stats_add(&q->rx, 1, d->len);
