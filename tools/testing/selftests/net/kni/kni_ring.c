@@ -3462,6 +3462,38 @@ static int packet_socket_all(void)
  * queue counts each packet on the way in (rxN_*) and on the way out
  * (txN_*).
  */
+/*
+ * With offloads, a looped packet takes its metadata along, as it was: the
+ * tx frame's header is the rx frame's.
+ */
+TEST_F(loopback, metadata)
+{
+	const struct virtio_net_hdr hdr = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.csum_start = ETH_HLEN + 20,
+		.csum_offset = 6,
+	};
+	struct uqueue *uq = &self->uq;
+	__u32 rs, fs;
+	struct kni_desc *d;
+
+	uq_close(uq);
+	ASSERT_EQ(uq_attach_offloads(uq, "kni0", 0, 0, 0, KNI_OFFLOAD_CSUM), 0);
+	rs = uq->at.ring_size;
+	fs = uq->at.frame_size;
+	give_alloc(uq, rs, 1);
+	post_rx(uq, 0, 64, 100, 7);
+	memcpy(frame(uq, 0), &hdr, sizeof(hdr));
+	produce(&uq->rx, 1);
+	kick_if_needed(uq);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	d = cons_desc(&uq->tx, 0);
+	ASSERT_EQ(d->addr, (__u64)rs * fs + uq->at.headroom);
+	ASSERT_EQ(d->len, 100);
+	ASSERT_EQ(memcmp(frame(uq, (__u64)rs * fs), &hdr, sizeof(hdr)), 0);
+	consume(&uq->tx, 1);
+}
+
 TEST_F(loopback, rx_to_tx)
 {
 	struct uqueue *uq = &self->uq;
