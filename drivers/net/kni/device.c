@@ -301,8 +301,10 @@ static void kni_change_rx_flags(struct net_device *dev, int change)
 
 /*
  * Checksum offload, and scatter-gather with it, only while a dataplane
- * that completes checksums is attached: otherwise the stack hands over
- * what it did before offloads existed.
+ * that completes checksums is attached, segmentation offloads only while
+ * one that segments is: otherwise the stack hands over what it did before
+ * offloads existed. kni_features_check() narrows them to the queue's
+ * dataplane.
  */
 static netdev_features_t kni_fix_features(struct net_device *dev,
 					  netdev_features_t features)
@@ -311,7 +313,7 @@ static netdev_features_t kni_fix_features(struct net_device *dev,
 
 	if (!(kni->offloads & KNI_OFFLOAD_CSUM))
 		features &= ~(NETIF_F_HW_CSUM | NETIF_F_SG);
-	return features;
+	return features & kni_offload_features(kni->offloads);
 }
 
 static const struct net_device_ops kni_netdev_ops = {
@@ -328,6 +330,7 @@ static const struct net_device_ops kni_netdev_ops = {
 	.ndo_change_rx_flags	= kni_change_rx_flags,
 	.ndo_set_rx_mode	= kni_set_rx_mode,
 	.ndo_fix_features	= kni_fix_features,
+	.ndo_features_check	= kni_features_check,
 };
 
 static void kni_setup(struct net_device *dev)
@@ -344,7 +347,8 @@ static void kni_setup(struct net_device *dev)
 	 * verified checksums. The others follow the attached dataplanes'
 	 * offloads (kni_fix_features()).
 	 */
-	dev->hw_features = NETIF_F_RXCSUM | NETIF_F_HW_CSUM | NETIF_F_SG;
+	dev->hw_features = NETIF_F_RXCSUM | NETIF_F_HW_CSUM | NETIF_F_SG |
+			   NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_GSO_UDP_L4;
 	dev->features = dev->hw_features;
 	dev->priv_destructor = kni_dev_free;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;

@@ -37,12 +37,29 @@
  * what is left after them and an Ethernet header with one VLAN tag.
  */
 #define KNI_FRAME_HEADROOM	256
+
+/* Bytes of a chain on rx copied to the skb's linear part: its headers. */
+#define KNI_RX_HEAD		128
 #define KNI_FRAME_L2_OVERHEAD	(ETH_HLEN + VLAN_HLEN)
 
 static inline unsigned int kni_max_mtu(u32 frame_size)
 {
 	return frame_size - KNI_FRAME_HEADROOM - KNI_FRAME_L2_OVERHEAD;
 }
+
+/* Offloads this kernel takes on; segmentation needs the first two. */
+#define KNI_OFFLOAD_GSO		(KNI_OFFLOAD_TSO4 | KNI_OFFLOAD_TSO6 | \
+				 KNI_OFFLOAD_USO)
+#define KNI_OFFLOAD_KNOWN	(KNI_OFFLOAD_CSUM | KNI_OFFLOAD_CHAIN | \
+				 KNI_OFFLOAD_GSO)
+
+/*
+ * Frames the longest chain takes with the smallest frames, each holding
+ * its part after the headroom.
+ */
+#define KNI_CHAIN_MAX		DIV_ROUND_UP(KNI_CHAIN_LEN_MAX, \
+					     KNI_FRAME_SIZE_MIN - \
+					     KNI_FRAME_HEADROOM)
 
 /**
  * struct kni_stats - counters of one direction of one queue
@@ -119,17 +136,23 @@ struct kni_ring {
  * @frame_size: bytes per frame, a power of two
  * @meta_size: bytes of packet metadata at the start of every frame, 0 when
  *	the dataplane took on no offload
+ * @chain_max: descriptors a packet may span: 1, or with KNI_OFFLOAD_CHAIN
+ *	enough tx frames for KNI_CHAIN_LEN_MAX bytes
  * @rx: user -> kernel, packets for the stack
  * @free: kernel -> user, rx frames returned
  * @alloc: user -> kernel, empty frames
  * @tx: kernel -> user, packets from the stack
  * @tx_unflushed: packets posted on @tx whose producer index is not
  *	published yet (the stack said more were coming); tx queue lock
+ * @tx_need: frames the next packet takes: 1, or as many as the chain that
+ *	found too few needs, until it is posted (tx queue lock)
  * @event: kernel -> user, control events (the descriptor pointer is unused)
  * @events: the slots of @event
  * @state: the device's state, in the region
  * @state_seq: the kernel's copy of @state's sequence number
  * @overflows: events the full event ring could not take
+ * @tx_frames: the frames taken from alloc for the packet being posted (tx
+ *	queue lock)
  *
  * @event, @events, @state and the two counters are written under RTNL.
  */
@@ -140,16 +163,19 @@ struct kni_region {
 	u64			area_size;
 	u32			frame_size;
 	u32			meta_size;
+	u32			chain_max;
 	struct kni_ring		rx ____cacheline_aligned_in_smp;
 	struct kni_ring		free;
 	struct kni_ring		alloc ____cacheline_aligned_in_smp;
 	struct kni_ring		tx;
 	u32			tx_unflushed;
+	u32			tx_need;
 	struct kni_ring		event ____cacheline_aligned_in_smp;
 	struct kni_event	*events;
 	struct kni_state	*state;
 	u32			state_seq;
 	u32			overflows;
+	u64			tx_frames[KNI_CHAIN_MAX];
 };
 
 struct kni_queue;
@@ -189,6 +215,11 @@ enum {
  * @rx_blocked: why the last poll left descriptors on rx: KNI_RX_WAIT_FREE
  *	for want of room on free, KNI_RX_WAIT_TX in a loopback mode for want
  *	of room on tx or of an alloc frame, 0 when it did not (NAPI)
+ * @rx_need: descriptors the packet at the head of rx returns on free
+ *	(NAPI; with KNI_RX_WAIT_FREE)
+ * @rx_skip: the rest of an invalid chain is still to be dropped, up to
+ *	its last descriptor (NAPI)
+ * @chain: the kernel's copy of the descriptors of the chain on rx (NAPI)
  * @user: the user whose RLIMIT_MEMLOCK the region is charged to, or NULL
  * @locked_pages: pages of the region charged to @user
  * @rcu: frees the file and its region once no reader can see them
@@ -210,9 +241,12 @@ struct kni_file {
 	u32			max_mtu;
 	u32			offloads;
 	u8			rx_blocked;
+	bool			rx_skip;
+	u32			rx_need;
 	struct user_struct	*user;
 	unsigned long		locked_pages;
 	struct rcu_head		rcu;
+	struct kni_desc		chain[KNI_CHAIN_MAX];
 };
 
 /**
@@ -370,6 +404,10 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		const struct sk_buff *skb, const void *data, u32 len,
 		u32 flags, const struct virtio_net_hdr *hdr);
 bool kni_tx_flush(struct kni_region *r);
+netdev_features_t kni_offload_features(u32 offloads);
+netdev_features_t kni_features_check(struct sk_buff *skb,
+				     struct net_device *dev,
+				     netdev_features_t features);
 bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r);
 void kni_tx_wake(struct kni_queue *q, struct kni_file *kf);
 

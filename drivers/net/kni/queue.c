@@ -162,6 +162,10 @@ static int kni_region_alloc(struct kni_file *kf, const struct kni_attach *at)
 	r->area_size = (u64)at->frame_count * at->frame_size;
 	r->frame_size = at->frame_size;
 	r->meta_size = at->meta_size;
+	r->chain_max = 1;
+	if (at->offloads & KNI_OFFLOAD_CHAIN)
+		r->chain_max = DIV_ROUND_UP(KNI_CHAIN_LEN_MAX, at->frame_size -
+					    KNI_FRAME_HEADROOM);
 	kni_ring_init(&r->rx, addr, &at->rx, at->ring_size);
 	kni_ring_init(&r->free, addr, &at->free, at->ring_size);
 	kni_ring_init(&r->alloc, addr, &at->alloc, at->ring_size);
@@ -171,6 +175,7 @@ static int kni_region_alloc(struct kni_file *kf, const struct kni_attach *at)
 	r->events = addr + at->event.desc;
 	r->state = addr + at->state;
 	r->tx_unflushed = 0;
+	r->tx_need = 1;
 	/* Nothing is polling rx until the first kick. */
 	WRITE_ONCE(*r->rx.flags, KNI_RING_F_NEED_WAKEUP);
 	return 0;
@@ -353,7 +358,10 @@ static long kni_ioctl_attach(struct kni_file *kf, unsigned int cmd,
 	if (at.flags & ~KNI_ATTACH_F_FIXED_MAC)
 		return -EINVAL;
 	/* Only what this kernel knows is taken on; the caller reads it back. */
-	at.offloads &= KNI_OFFLOAD_CSUM;
+	at.offloads &= KNI_OFFLOAD_KNOWN;
+	/* Segments are checksummed, and a segmented packet spans frames. */
+	if (~at.offloads & (KNI_OFFLOAD_CSUM | KNI_OFFLOAD_CHAIN))
+		at.offloads &= ~KNI_OFFLOAD_GSO;
 	if (at.max_mtu && at.max_mtu < ETH_MIN_MTU)
 		return -EINVAL;
 	/*

@@ -30,13 +30,36 @@
 
 #include "kni.h"
 
-/* Flags userspace may set on an rx descriptor. */
+/* Flags userspace may set on an rx descriptor; NEXT only with chains. */
 #define KNI_DESC_F_RX_KNOWN	KNI_DESC_F_CSUM_VALID
+#define KNI_DESC_F_RX_CHAIN	(KNI_DESC_F_CSUM_VALID | KNI_DESC_F_NEXT)
 
 /* The offset of the first byte of the frame a descriptor points into. */
 static inline u64 kni_frame_start(const struct kni_desc *d, u32 frame_size)
 {
 	return d->addr & ~((u64)frame_size - 1);
+}
+
+/*
+ * Does the descriptor's data lie inside one frame of the area, at least
+ * @skip bytes into it, and is it at least @min_len long?
+ */
+static inline int kni_desc_span(const struct kni_desc *d, u64 area_size,
+				u32 frame_size, u32 skip, u32 min_len)
+{
+	u64 frame, end;
+
+	if (d->addr >= area_size)
+		return -EINVAL;
+	if (d->len < min_len)
+		return -EINVAL;
+	frame = kni_frame_start(d, frame_size);
+	if (d->addr - frame < skip)
+		return -EINVAL;
+	if (check_add_overflow(d->addr, (u64)d->len, &end) ||
+	    end > frame + frame_size)
+		return -EINVAL;
+	return 0;
 }
 
 /**
@@ -45,29 +68,37 @@ static inline u64 kni_frame_start(const struct kni_desc *d, u32 frame_size)
  * @area_size: bytes in the frame area
  * @frame_size: bytes per frame, a power of two
  * @meta_size: bytes of metadata at the start of every frame
+ * @known: the flags the descriptor may carry
+ *
+ * Checks a packet's only or first descriptor.
  *
  * Return: 0 if the packet lies inside one frame of the area, after its
- * metadata, is at least an Ethernet header long and carries only known
- * flags; -EINVAL otherwise.
+ * metadata, is at least an Ethernet header long and carries only flags of
+ * @known; -EINVAL otherwise.
  */
 static inline int kni_desc_check(const struct kni_desc *d, u64 area_size,
-				 u32 frame_size, u32 meta_size)
+				 u32 frame_size, u32 meta_size, u32 known)
 {
-	u64 frame, end;
+	if (d->flags & ~known)
+		return -EINVAL;
+	return kni_desc_span(d, area_size, frame_size, meta_size, ETH_HLEN);
+}
 
-	if (d->flags & ~KNI_DESC_F_RX_KNOWN)
+/**
+ * kni_desc_check_part() - validate a later descriptor of a chain on rx
+ * @d: the kernel's copy of the descriptor
+ * @area_size: bytes in the frame area
+ * @frame_size: bytes per frame, a power of two
+ *
+ * Return: 0 if the part lies inside one frame of the area, is not empty
+ * and carries only the flags of a chain; -EINVAL otherwise.
+ */
+static inline int kni_desc_check_part(const struct kni_desc *d,
+				      u64 area_size, u32 frame_size)
+{
+	if (d->flags & ~KNI_DESC_F_RX_CHAIN)
 		return -EINVAL;
-	if (d->addr >= area_size)
-		return -EINVAL;
-	if (d->len < ETH_HLEN)
-		return -EINVAL;
-	frame = kni_frame_start(d, frame_size);
-	if (d->addr - frame < meta_size)
-		return -EINVAL;
-	if (check_add_overflow(d->addr, (u64)d->len, &end) ||
-	    end > frame + frame_size)
-		return -EINVAL;
-	return 0;
+	return kni_desc_span(d, area_size, frame_size, 0, 1);
 }
 
 /**
@@ -122,16 +153,16 @@ static inline u32 kni_ring_room(u32 prod, u32 cons, u32 size)
 }
 
 /*
- * Consumer side: entries available, refreshing the producer when needed.
- * A producer index out of range is an error of userspace's: the kernel
- * skips to it, so the ring works again from there, and returns -ERANGE
- * for the caller to count.
+ * Consumer side: entries available, refreshing the producer when fewer
+ * than @want are known. A producer index out of range is an error of
+ * userspace's: the kernel skips to it, so the ring works again from there,
+ * and returns -ERANGE for the caller to count.
  */
-static inline s64 kni_ring_cons_avail(struct kni_ring *r)
+static inline s64 kni_ring_cons_want(struct kni_ring *r, u32 want)
 {
 	s64 n = kni_ring_entries(r->prod, r->cons, r->mask + 1);
 
-	if (n > 0)
+	if (n >= want)
 		return n;
 	/* (B): pairs with the userspace producer's store-release (A). */
 	r->prod = smp_load_acquire(r->producer);
@@ -141,15 +172,27 @@ static inline s64 kni_ring_cons_avail(struct kni_ring *r)
 	return n;
 }
 
-/* Read the descriptor at the consumer index once, into @d. */
-static inline void kni_ring_read(const struct kni_ring *r,
+static inline s64 kni_ring_cons_avail(struct kni_ring *r)
+{
+	return kni_ring_cons_want(r, 1);
+}
+
+/* Read the descriptor @i entries past the consumer index once, into @d. */
+static inline void kni_ring_peek(const struct kni_ring *r, u32 i,
 				 struct kni_desc *d)
 {
-	const struct kni_desc *slot = &r->desc[r->cons & r->mask];
+	const struct kni_desc *slot = &r->desc[(r->cons + i) & r->mask];
 
 	d->addr = READ_ONCE(slot->addr);
 	d->len = READ_ONCE(slot->len);
 	d->flags = READ_ONCE(slot->flags);
+}
+
+/* Read the descriptor at the consumer index once, into @d. */
+static inline void kni_ring_read(const struct kni_ring *r,
+				 struct kni_desc *d)
+{
+	kni_ring_peek(r, 0, d);
 }
 
 static inline void kni_ring_cons_release(struct kni_ring *r)
@@ -158,16 +201,24 @@ static inline void kni_ring_cons_release(struct kni_ring *r)
 	smp_store_release(r->consumer, r->cons);
 }
 
-/* Producer side: free slots, refreshing the consumer when needed. */
-static inline u32 kni_ring_prod_room(struct kni_ring *r)
+/*
+ * Producer side: free slots, refreshing the consumer when fewer than @want
+ * are known.
+ */
+static inline u32 kni_ring_prod_want(struct kni_ring *r, u32 want)
 {
 	u32 n = kni_ring_room(r->prod, r->cons, r->mask + 1);
 
-	if (n)
+	if (n >= want)
 		return n;
 	/* (D): pairs with the userspace consumer's store-release (C). */
 	r->cons = smp_load_acquire(r->consumer);
 	return kni_ring_room(r->prod, r->cons, r->mask + 1);
+}
+
+static inline u32 kni_ring_prod_room(struct kni_ring *r)
+{
+	return kni_ring_prod_want(r, 1);
 }
 
 static inline void kni_ring_write(struct kni_ring *r, u64 addr, u32 len,

@@ -17,7 +17,21 @@ static int check_meta(u64 addr, u32 len, u32 flags, u32 meta_size)
 {
 	struct kni_desc d = { .addr = addr, .len = len, .flags = flags };
 
-	return kni_desc_check(&d, AREA, FRAME, meta_size);
+	return kni_desc_check(&d, AREA, FRAME, meta_size, KNI_DESC_F_RX_KNOWN);
+}
+
+static int check_first(u64 addr, u32 len, u32 flags)
+{
+	struct kni_desc d = { .addr = addr, .len = len, .flags = flags };
+
+	return kni_desc_check(&d, AREA, FRAME, META, KNI_DESC_F_RX_CHAIN);
+}
+
+static int check_part(u64 addr, u32 len, u32 flags)
+{
+	struct kni_desc d = { .addr = addr, .len = len, .flags = flags };
+
+	return kni_desc_check_part(&d, AREA, FRAME);
 }
 
 static int check(u64 addr, u32 len, u32 flags)
@@ -56,7 +70,8 @@ static void kni_desc_check_address(struct kunit *test)
 
 static void kni_desc_check_flags(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, check(0, 64, 1U << 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(0, 64, KNI_DESC_F_NEXT), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(0, 64, 1U << 2), -EINVAL);
 	KUNIT_EXPECT_EQ(test, check(0, 64, KNI_DESC_F_DROPPED), -EINVAL);
 	KUNIT_EXPECT_EQ(test, check(0, 64, U32_MAX), -EINVAL);
 }
@@ -72,6 +87,31 @@ static void kni_desc_check_meta(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check_meta(META - 1, 64, 0, META), -EINVAL);
 	KUNIT_EXPECT_EQ(test, check_meta(3 * FRAME + 2, 64, 0, META), -EINVAL);
 	KUNIT_EXPECT_EQ(test, check_meta(FRAME + META, FRAME, 0, META), -EINVAL);
+}
+
+/*
+ * With chains, the first part is checked as a packet but may carry NEXT;
+ * a later one may start anywhere in its frame and be a single byte.
+ */
+static void kni_desc_check_chain(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, check_first(META, ETH_HLEN, KNI_DESC_F_NEXT), 0);
+	KUNIT_EXPECT_EQ(test, check_first(META, FRAME - META,
+					  KNI_DESC_F_NEXT |
+					  KNI_DESC_F_CSUM_VALID), 0);
+	KUNIT_EXPECT_EQ(test, check_first(0, 64, KNI_DESC_F_NEXT), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check_first(META, ETH_HLEN - 1, KNI_DESC_F_NEXT),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, check_first(META, 64, 1U << 2), -EINVAL);
+
+	KUNIT_EXPECT_EQ(test, check_part(0, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, check_part(FRAME, FRAME, KNI_DESC_F_NEXT), 0);
+	KUNIT_EXPECT_EQ(test, check_part(AREA - 1, 1, 0), 0);
+	KUNIT_EXPECT_EQ(test, check_part(0, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check_part(FRAME - 1, 2, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check_part(AREA, 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check_part(0, 64, KNI_DESC_F_DROPPED), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check_part(U64_MAX, 1, 0), -EINVAL);
 }
 
 static void kni_frame_of_test(struct kunit *test)
@@ -119,6 +159,7 @@ static struct kunit_case kni_ring_cases[] = {
 	KUNIT_CASE(kni_desc_check_address),
 	KUNIT_CASE(kni_desc_check_flags),
 	KUNIT_CASE(kni_desc_check_meta),
+	KUNIT_CASE(kni_desc_check_chain),
 	KUNIT_CASE(kni_frame_of_test),
 	KUNIT_CASE(kni_ring_entries_test),
 	KUNIT_CASE(kni_ring_room_test),

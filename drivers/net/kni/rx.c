@@ -10,6 +10,7 @@
 #include <linux/netdevice.h>
 #include <linux/poll.h>
 #include <linux/skbuff.h>
+#include <linux/virtio_net.h>
 
 #include "kni.h"
 #include "ring.h"
@@ -38,49 +39,111 @@ static void kni_rx_set_wakeup(struct kni_file *kf, bool on)
 }
 
 /*
- * Check the packet's metadata and apply a partial checksum to its skb,
- * whose data starts at the Ethernet header. Only what KNI_OFFLOAD_CSUM
- * allows passes.
+ * Check the packet's metadata and apply it to its skb, whose data starts at
+ * the Ethernet header. Only what the dataplane's @offloads allow passes.
  */
-static int kni_rx_meta(struct sk_buff *skb, const struct virtio_net_hdr *hdr)
+static int kni_rx_meta(struct sk_buff *skb, const struct virtio_net_hdr *hdr,
+		       u32 offloads)
 {
+	u32 need;
+
 	if (hdr->flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM |
-			   VIRTIO_NET_HDR_F_DATA_VALID) ||
-	    hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+			   VIRTIO_NET_HDR_F_DATA_VALID))
+		return -EINVAL;
+	if (hdr->flags && !(offloads & KNI_OFFLOAD_CSUM))
+		return -EINVAL;
+	switch (hdr->gso_type) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		need = 0;
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+	case VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN:
+		need = KNI_OFFLOAD_TSO4;
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+	case VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN:
+		need = KNI_OFFLOAD_TSO6;
+		break;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		need = KNI_OFFLOAD_USO;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if ((offloads & need) != need)
+		return -EINVAL;
+	if (__virtio16_to_cpu(true, hdr->hdr_len) > skb->len)
 		return -EINVAL;
 	return virtio_net_hdr_to_skb(skb, hdr, true) ? -EINVAL : 0;
 }
 
 /*
- * Pass one valid packet on: to the stack, or in a loopback mode straight
- * back to userspace on tx, under the tx queue lock the caller holds. @hdr
- * is the kernel's copy of the packet's metadata when the dataplane took on
- * offloads. Returns -ENOSPC when loopback found no room on tx; the
- * descriptor is then left on rx for the next poll. -EINVAL when the
- * metadata is wrong.
+ * The skb of a packet of @len bytes in the @k descriptors at @c: linear for
+ * one frame; for a chain, the headers in the linear part and the rest in
+ * page fragments.
  */
-static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
-		      const struct kni_desc *d,
+static struct sk_buff *kni_rx_skb(struct kni_queue *q, struct kni_region *r,
+				  const struct kni_desc *c, u32 k, u32 len)
+{
+	u32 i, off, head;
+	struct sk_buff *skb;
+	int err;
+
+	if (k == 1) {
+		skb = napi_alloc_skb(&q->napi, len);
+		if (likely(skb))
+			skb_put_data(skb, r->frames + c->addr, len);
+		return skb;
+	}
+
+	head = min_t(u32, c->len, KNI_RX_HEAD);
+	skb = alloc_skb_with_frags(NET_SKB_PAD + NET_IP_ALIGN + head, len - head,
+				   PAGE_ALLOC_COSTLY_ORDER, &err, GFP_ATOMIC);
+	if (unlikely(!skb))
+		return NULL;
+	skb_reserve(skb, NET_SKB_PAD + NET_IP_ALIGN);
+	skb_put(skb, head);
+	skb->data_len = len - head;
+	skb->len += len - head;
+	for (i = 0, off = 0; i < k; off += c[i].len, i++) {
+		if (WARN_ON_ONCE(skb_store_bits(skb, off, r->frames + c[i].addr,
+						c[i].len))) {
+			kfree_skb(skb);
+			return NULL;
+		}
+	}
+	return skb;
+}
+
+/*
+ * Pass one valid packet on, @len bytes in the @k descriptors at @c: to the
+ * stack, or in a loopback mode straight back to userspace on tx, under
+ * the tx queue lock the caller holds. @hdr is the kernel's copy of the
+ * packet's metadata when the dataplane took on offloads. Returns -ENOSPC
+ * when loopback found no room on tx; the descriptors are then left on rx
+ * for the next poll. -EINVAL when the metadata is wrong.
+ */
+static int kni_rx_one(struct kni_queue *q, struct kni_file *kf,
+		      const struct kni_desc *c, u32 k, u32 len,
 		      const struct virtio_net_hdr *hdr, u32 loopback)
 {
+	struct kni_region *r = &kf->region;
 	struct net_device *dev = q->kni->dev;
-	const void *data = r->frames + d->addr;
+	bool valid = c->flags & KNI_DESC_F_CSUM_VALID;
 	struct sk_buff *skb = NULL;
 	int err;
 
-	if (loopback != KNI_LOOPBACK_FIFO) {
-		skb = napi_alloc_skb(&q->napi, d->len);
+	/* fifo copies frame to frame, unless the packet spans frames. */
+	if (loopback != KNI_LOOPBACK_FIFO || k > 1) {
+		skb = kni_rx_skb(q, r, c, k, len);
 		if (unlikely(!skb))
 			return -ENOMEM;
-		skb_put_data(skb, data, d->len);
 	}
 
 	if (loopback == KNI_LOOPBACK_NONE) {
-		bool valid = d->flags & KNI_DESC_F_CSUM_VALID;
-
 		skb_record_rx_queue(skb, q->index);
 		if (r->meta_size) {
-			if (kni_rx_meta(skb, hdr)) {
+			if (kni_rx_meta(skb, hdr, kf->offloads)) {
 				kfree_skb(skb);
 				return -EINVAL;
 			}
@@ -91,7 +154,7 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 		if (valid && skb->ip_summed == CHECKSUM_NONE &&
 		    (dev->features & NETIF_F_RXCSUM))
 			skb->ip_summed = CHECKSUM_UNNECESSARY;
-		kni_stats_add(&q->rx, 1, d->len);
+		kni_stats_add(&q->rx, 1, len);
 		napi_gro_receive(&q->napi, skb);
 		return 0;
 	}
@@ -100,70 +163,176 @@ static int kni_rx_one(struct kni_queue *q, struct kni_region *r,
 	 * fifo copies frame to frame; fifo_skb goes through the skb. Either
 	 * way the packet keeps what its descriptor said of its checksums.
 	 */
-	err = kni_tx_post(q, r, skb, data, d->len,
-			  d->flags & KNI_DESC_F_CSUM_VALID, hdr);
+	err = kni_tx_post(q, r, skb, r->frames + c->addr, len,
+			  c->flags & KNI_DESC_F_CSUM_VALID, hdr);
 	/* Without room the packet waits on rx: not a drop. */
 	if (err == -ENOSPC) {
 		consume_skb(skb);
 		return err;
 	}
 	/* In through rx, and out through tx unless it could not leave. */
-	kni_stats_add(&q->rx, 1, d->len);
+	kni_stats_add(&q->rx, 1, len);
 	if (err) {
 		/*
-		 * Too big for a tx frame, or only invalid alloc descriptors:
+		 * Too big for tx frames, or only invalid alloc descriptors:
 		 * a tx drop, as it would be for the stack's packet; the
-		 * descriptor is marked dropped.
+		 * descriptors are marked dropped.
 		 */
 		kfree_skb(skb);
 		kni_stats_inc(&q->tx, &q->tx.drops);
 		return -EMSGSIZE;
 	}
 	consume_skb(skb);
-	kni_stats_add(&q->tx, 1, d->len);
+	kni_stats_add(&q->tx, 1, len);
 	return 0;
 }
 
-/* Consume up to @n descriptors of rx, with room for them on free. */
-static int kni_rx_descs(struct kni_queue *q, struct kni_file *kf, u32 n,
-			u32 loopback)
+/*
+ * Read the packet at the consumer index into kf->chain: its descriptor, or
+ * with chains every descriptor up to the first without KNI_DESC_F_NEXT.
+ * Returns how many were read; sets @bad, and kf->rx_skip for the rest,
+ * when the chain is longer than any valid one or goes on past the
+ * producer index.
+ */
+static u32 kni_rx_gather(struct kni_file *kf, bool *bad)
 {
 	struct kni_region *r = &kf->region;
-	struct virtio_net_hdr hdr;
-	struct kni_desc d;
-	u32 done = 0;
-	int err;
+	struct kni_ring *rx = &r->rx;
+	u32 k = 0, prod;
+	s64 n;
 
-	while (done < n) {
-		kni_ring_read(&r->rx, &d);
-		if (kni_desc_check(&d, r->area_size, r->frame_size,
-				   r->meta_size)) {
-			kni_stats_inc(&q->rx, &q->rx.invalid);
-			d.flags |= KNI_DESC_F_DROPPED;
-		} else {
-			/* One read: the dataplane may rewrite it meanwhile. */
-			if (r->meta_size)
-				memcpy(&hdr, r->frames +
-				       kni_frame_start(&d, r->frame_size),
-				       sizeof(hdr));
-			err = kni_rx_one(q, r, &d, &hdr, loopback);
-			if (err == -ENOSPC) {
-				kf->rx_blocked = KNI_RX_WAIT_TX;
-				break;
-			}
-			/* -EMSGSIZE: a loopback tx drop, counted already. */
-			if (err == -ENOMEM)
-				kni_stats_inc(&q->rx, &q->rx.drops);
-			else if (err == -EINVAL)
-				kni_stats_inc(&q->rx, &q->rx.invalid);
-			if (err)
-				d.flags |= KNI_DESC_F_DROPPED;
+	*bad = false;
+	kni_ring_peek(rx, 0, &kf->chain[0]);
+	if (r->chain_max == 1)
+		return 1;
+	while (kf->chain[k++].flags & KNI_DESC_F_NEXT) {
+		if (k == r->chain_max)
+			goto bad;
+		if (k == kni_ring_entries(rx->prod, rx->cons, rx->mask + 1)) {
+			/* (B): pairs with the userspace producer's (A). */
+			prod = smp_load_acquire(rx->producer);
+			n = kni_ring_entries(prod, rx->cons, rx->mask + 1);
+			/* Published in one go, or not at all. */
+			if (n <= k)
+				goto bad;
+			rx->prod = prod;
 		}
-		/* Hand the frame back as it was given, whatever happened. */
-		kni_ring_write(&r->free, d.addr, d.len, d.flags);
-		r->rx.cons++;
+		kni_ring_peek(rx, k, &kf->chain[k]);
+	}
+	return k;
+bad:
+	*bad = true;
+	kf->rx_skip = true;
+	return k;
+}
+
+/*
+ * Check the @k descriptors of a packet at @c, read once, and set @len to
+ * its length. Every part must be valid, the frames distinct and the whole
+ * no longer than KNI_CHAIN_LEN_MAX.
+ */
+static int kni_rx_check(const struct kni_region *r, const struct kni_desc *c,
+			u32 k, u32 *len)
+{
+	u32 known = r->chain_max > 1 ? KNI_DESC_F_RX_CHAIN :
+				       KNI_DESC_F_RX_KNOWN;
+	u32 i, j, total;
+	u64 frame;
+
+	if (kni_desc_check(c, r->area_size, r->frame_size, r->meta_size,
+			   known))
+		return -EINVAL;
+	total = c->len;
+	for (i = 1; i < k; i++) {
+		if (kni_desc_check_part(&c[i], r->area_size, r->frame_size))
+			return -EINVAL;
+		total += c[i].len;
+		frame = kni_frame_start(&c[i], r->frame_size);
+		for (j = 0; j < i; j++)
+			if (kni_frame_start(&c[j], r->frame_size) == frame)
+				return -EINVAL;
+	}
+	if (k > 1 && total > KNI_CHAIN_LEN_MAX)
+		return -EINVAL;
+	*len = total;
+	return 0;
+}
+
+/* Return @k descriptors of rx on free, as they were given. */
+static void kni_rx_return(struct kni_region *r, const struct kni_desc *c,
+			  u32 k, u32 flags)
+{
+	u32 i;
+
+	for (i = 0; i < k; i++)
+		kni_ring_write(&r->free, c[i].addr, c[i].len,
+			       c[i].flags | flags);
+	r->rx.cons += k;
+}
+
+/*
+ * Consume up to @budget packets of rx, with room for their descriptors on
+ * free. Returns the packets consumed and sets @descs to the descriptors.
+ */
+static int kni_rx_descs(struct kni_queue *q, struct kni_file *kf, int budget,
+			u32 loopback, u32 *descs)
+{
+	struct kni_region *r = &kf->region;
+	const struct kni_desc *c = kf->chain;
+	struct virtio_net_hdr hdr;
+	u32 start = r->rx.cons;
+	int done = 0, err;
+	bool bad;
+	u32 k, len;
+
+	while (done < budget &&
+	       kni_ring_entries(r->rx.prod, r->rx.cons, r->rx.mask + 1) > 0) {
+		if (!kni_ring_prod_room(&r->free)) {
+			kf->rx_blocked = KNI_RX_WAIT_FREE;
+			kf->rx_need = 1;
+			break;
+		}
+		if (kf->rx_skip) {
+			/* The rest of an invalid chain, one at a time. */
+			kni_ring_peek(&r->rx, 0, &kf->chain[0]);
+			kf->rx_skip = c->flags & KNI_DESC_F_NEXT;
+			kni_rx_return(r, c, 1, KNI_DESC_F_DROPPED);
+			done++;
+			continue;
+		}
+		k = kni_rx_gather(kf, &bad);
+		if (kni_ring_prod_want(&r->free, k) < k) {
+			/* Not the rest: it is read again, with room. */
+			kf->rx_skip = false;
+			kf->rx_blocked = KNI_RX_WAIT_FREE;
+			kf->rx_need = k;
+			break;
+		}
+		if (bad || kni_rx_check(r, c, k, &len)) {
+			kni_stats_inc(&q->rx, &q->rx.invalid);
+			kni_rx_return(r, c, k, KNI_DESC_F_DROPPED);
+			done++;
+			continue;
+		}
+		/* One read: the dataplane may rewrite it meanwhile. */
+		if (r->meta_size)
+			memcpy(&hdr, r->frames + kni_frame_start(c, r->frame_size),
+			       sizeof(hdr));
+		err = kni_rx_one(q, kf, c, k, len, &hdr, loopback);
+		if (err == -ENOSPC) {
+			kf->rx_blocked = KNI_RX_WAIT_TX;
+			break;
+		}
+		/* -EMSGSIZE: a loopback tx drop, counted already. */
+		if (err == -ENOMEM)
+			kni_stats_inc(&q->rx, &q->rx.drops);
+		else if (err == -EINVAL)
+			kni_stats_inc(&q->rx, &q->rx.invalid);
+		/* Hand the frames back as they were given, whatever happened. */
+		kni_rx_return(r, c, k, err ? KNI_DESC_F_DROPPED : 0);
 		done++;
 	}
+	*descs = r->rx.cons - start;
 	return done;
 }
 
@@ -172,8 +341,8 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 	u32 loopback = READ_ONCE(q->kni->loopback);
 	struct kni_region *r = &kf->region;
 	struct netdev_queue *txq;
+	u32 descs;
 	s64 avail;
-	u32 room;
 	int done;
 
 	kf->rx_blocked = 0;
@@ -182,17 +351,14 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 		/* The producer jumped: skip to it and count it once. */
 		kni_stats_inc(&q->rx, &q->rx.invalid);
 		kni_ring_cons_release(&r->rx);
+		kf->rx_skip = false;
 		avail = 0;
 	}
-	room = kni_ring_prod_room(&r->free);
-	if (avail && !room)
-		kf->rx_blocked = KNI_RX_WAIT_FREE;
-	room = min3(room, (u32)avail, (u32)budget);
-	if (!room)
+	if (!avail)
 		return 0;
 
 	if (loopback == KNI_LOOPBACK_NONE) {
-		done = kni_rx_descs(q, kf, room, loopback);
+		done = kni_rx_descs(q, kf, budget, loopback, &descs);
 	} else {
 		/* Loopback posts on tx: its lock once for the whole poll. */
 		txq = netdev_get_tx_queue(q->kni->dev, q->index);
@@ -200,13 +366,13 @@ static int kni_rx_ring(struct kni_queue *q, struct kni_file *kf, int budget)
 		/* A kick for alloc or tx is only wanted by a stopped queue. */
 		if (!netif_tx_queue_stopped(txq))
 			WRITE_ONCE(*r->alloc.flags, 0);
-		done = kni_rx_descs(q, kf, room, loopback);
+		done = kni_rx_descs(q, kf, budget, loopback, &descs);
 		if (kni_tx_flush(r))
 			kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
 		__netif_tx_unlock(txq);
 	}
 
-	if (done) {
+	if (descs) {
 		kni_ring_cons_release(&r->rx);
 		kni_ring_prod_release(&r->free);
 	}
@@ -234,7 +400,8 @@ static bool kni_rx_pending(struct kni_queue *q, struct kni_file *kf)
 	case KNI_RX_WAIT_FREE:
 		/* (D): pairs with the userspace consumer's store-release (C). */
 		cons = smp_load_acquire(r->free.consumer);
-		return kni_ring_room(r->free.prod, cons, r->free.mask + 1);
+		return kni_ring_room(r->free.prod, cons, r->free.mask + 1) >=
+		       kf->rx_need;
 	case KNI_RX_WAIT_TX:
 		/* Loopback: userspace kicks for alloc's flag once it made room. */
 		txq = netdev_get_tx_queue(q->kni->dev, q->index);

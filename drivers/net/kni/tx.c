@@ -19,12 +19,14 @@
 #include "ring.h"
 
 /*
- * Entries on alloc. A producer index out of range is skipped to (see
- * kni_ring_cons_avail()) and counted.
+ * Entries on alloc, looking at the producer again when fewer than @want
+ * are known. A producer index out of range is skipped to (see
+ * kni_ring_cons_want()) and counted.
  */
-static s64 kni_alloc_avail(struct kni_queue *q, struct kni_region *r)
+static s64 kni_alloc_avail(struct kni_queue *q, struct kni_region *r,
+			   u32 want)
 {
-	s64 n = kni_ring_cons_avail(&r->alloc);
+	s64 n = kni_ring_cons_want(&r->alloc, want);
 
 	if (unlikely(n < 0)) {
 		kni_stats_inc(&q->tx, &q->tx.invalid);
@@ -35,50 +37,93 @@ static s64 kni_alloc_avail(struct kni_queue *q, struct kni_region *r)
 }
 
 /*
- * Copy a packet into the next alloc frame and post it on tx, with the
- * descriptor flags @flags and, when the dataplane took on offloads, the
- * metadata @hdr; the packet is @skb if given, else @len bytes at @data.
- * Called under the tx queue lock; kni_tx_flush() publishes what was
- * posted. Returns -ENOSPC when there is no frame or no tx slot, -EMSGSIZE
- * when the packet cannot fit a frame, -EINVAL when the only alloc
+ * Take @need frames from alloc into r->tx_frames, skipping and counting
+ * invalid descriptors. Without enough valid ones, only the invalid
+ * descriptors in front of the first valid one are consumed: the frames
+ * stay for a later packet. Returns -ENOSPC then, or -EINVAL when only
+ * invalid descriptors were left.
+ */
+static int kni_tx_frames(struct kni_queue *q, struct kni_region *r, u32 need)
+{
+	s64 avail = kni_alloc_avail(q, r, need);
+	u32 cons = r->alloc.cons, got = 0, lead = 0, skipped = 0;
+	struct kni_desc d;
+	u64 frame;
+
+	while (got < need && avail-- > 0) {
+		kni_ring_read(&r->alloc, &d);
+		r->alloc.cons++;
+		/* No flag is defined for alloc yet. */
+		if (!d.flags &&
+		    !kni_frame_of(d.addr, r->area_size, r->frame_size, &frame)) {
+			r->tx_frames[got++] = frame;
+			continue;
+		}
+		skipped++;
+		if (!got)
+			lead++;
+	}
+	if (got < need) {
+		r->alloc.cons = cons + lead;
+		skipped = lead;
+	}
+	while (skipped--)
+		kni_stats_inc(&q->tx, &q->tx.invalid);
+	if (got == need)
+		return 0;
+	return !got && lead ? -EINVAL : -ENOSPC;
+}
+
+/*
+ * Copy a packet into alloc frames and post it on tx, with the descriptor
+ * flags @flags and, when the dataplane took on offloads, the metadata @hdr;
+ * the packet is @skb if given, else @len bytes at @data. A packet longer
+ * than a frame holds takes a chain of frames when the dataplane took on
+ * chains. Called under the tx queue lock; kni_tx_flush() publishes what
+ * was posted. Returns -ENOSPC when there are not enough frames or tx
+ * slots, -EMSGSIZE when the packet cannot fit, -EINVAL when the only alloc
  * descriptors left were invalid (each counted).
  */
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		const struct sk_buff *skb, const void *data, u32 len,
 		u32 flags, const struct virtio_net_hdr *hdr)
 {
-	bool invalid = false;
-	struct kni_desc d;
-	u64 frame;
+	u32 room = r->frame_size - KNI_FRAME_HEADROOM;
+	u32 need = DIV_ROUND_UP(len, room);
+	u32 i, off, part;
 	void *dst;
+	int err;
 
-	if (len > r->frame_size - KNI_FRAME_HEADROOM)
+	if (need > r->chain_max)
 		return -EMSGSIZE;
-	if (!kni_ring_prod_room(&r->tx))
-		return -ENOSPC;
-
-	for (;;) {
-		if (!kni_alloc_avail(q, r))
-			return invalid ? -EINVAL : -ENOSPC;
-		kni_ring_read(&r->alloc, &d);
-		r->alloc.cons++;
-		/* No flag is defined for alloc yet. */
-		if (!d.flags &&
-		    !kni_frame_of(d.addr, r->area_size, r->frame_size, &frame))
-			break;
-		kni_stats_inc(&q->tx, &q->tx.invalid);
-		invalid = true;
-	}
+	err = kni_ring_prod_want(&r->tx, need) < need ? -ENOSPC :
+	      kni_tx_frames(q, r, need);
+	/* Until it is posted, the queue waits for room for this packet. */
+	r->tx_need = err == -ENOSPC ? need : 1;
+	if (err)
+		return err;
 
 	if (r->meta_size)
-		memcpy(r->frames + frame, hdr, r->meta_size);
-	dst = r->frames + frame + KNI_FRAME_HEADROOM;
-	/* Most packets from the stack are linear: no walk over frags. */
-	if (skb && skb_headlen(skb) < len)
-		skb_copy_bits(skb, 0, dst, len);
-	else
-		memcpy(dst, skb ? skb->data : data, len);
-	kni_ring_write(&r->tx, frame + KNI_FRAME_HEADROOM, len, flags);
+		memcpy(r->frames + r->tx_frames[0], hdr, r->meta_size);
+	for (i = 0, off = 0; i < need; i++, off += part) {
+		part = min(len - off, room);
+		dst = r->frames + r->tx_frames[i] + KNI_FRAME_HEADROOM;
+		/* Most packets from the stack are linear: no walk over frags. */
+		if (!skb)
+			memcpy(dst, data + off, part);
+		else if (off + part <= skb_headlen(skb))
+			memcpy(dst, skb->data + off, part);
+		else
+			skb_copy_bits(skb, off, dst, part);
+		if (i + 1 < need)
+			flags |= KNI_DESC_F_NEXT;
+		else
+			flags &= ~KNI_DESC_F_NEXT;
+		kni_ring_write(&r->tx, r->tx_frames[i] + KNI_FRAME_HEADROOM,
+			       part, flags);
+		/* The first descriptor speaks for the checksums. */
+		flags &= ~KNI_DESC_F_CSUM_VALID;
+	}
 	r->tx_unflushed++;
 	return 0;
 }
@@ -98,10 +143,14 @@ bool kni_tx_flush(struct kni_region *r)
 	return posted;
 }
 
-/* Could one more packet be posted? Called under the tx queue lock. */
+/*
+ * Could one more packet be posted: one of a frame, or the one that found
+ * too few? Called under the tx queue lock.
+ */
 static bool kni_tx_has_room(struct kni_queue *q, struct kni_region *r)
 {
-	return kni_ring_prod_room(&r->tx) && kni_alloc_avail(q, r);
+	return kni_ring_prod_want(&r->tx, r->tx_need) >= r->tx_need &&
+	       kni_alloc_avail(q, r, r->tx_need) >= r->tx_need;
 }
 
 /**
@@ -170,18 +219,81 @@ void kni_tx_wake(struct kni_queue *q, struct kni_file *kf)
 
 /*
  * What the dataplane did not take on is done here: a partial checksum is
- * completed unless it completes checksums. With offloads, @hdr is the
- * packet's metadata.
+ * completed unless it completes checksums. A packet to segment that it
+ * cannot take is refused: kni_features_check() saw another dataplane on
+ * the queue. With offloads, @hdr is the packet's metadata.
  */
 static int kni_tx_prepare(struct sk_buff *skb, const struct kni_file *kf,
 			  struct virtio_net_hdr *hdr)
 {
+	netdev_features_t gso = kni_offload_features(kf->offloads) &
+				(NETIF_F_TSO | NETIF_F_TSO6 |
+				 NETIF_F_GSO_UDP_L4);
+
+	/* Checked by the core already, but not trusted to stay so. */
+	if (skb_is_gso(skb) && !skb_gso_ok(skb, gso | NETIF_F_GSO_ROBUST))
+		return -EINVAL;
 	if (skb->ip_summed == CHECKSUM_PARTIAL &&
 	    !(kf->offloads & KNI_OFFLOAD_CSUM) && skb_checksum_help(skb))
 		return -EINVAL;
 	if (!kf->offloads)
 		return 0;
 	return virtio_net_hdr_from_skb(skb, hdr, true, true, 0);
+}
+
+/**
+ * kni_offload_features() - the features a set of offloads allows
+ * @offloads: KNI_OFFLOAD_*
+ *
+ * Return: a mask that keeps every feature but the checksum and
+ * segmentation offloads @offloads does not take on.
+ */
+netdev_features_t kni_offload_features(u32 offloads)
+{
+	netdev_features_t off = 0;
+
+	if (!(offloads & KNI_OFFLOAD_CSUM))
+		off |= NETIF_F_CSUM_MASK;
+	if (!(offloads & KNI_OFFLOAD_TSO4))
+		off |= NETIF_F_TSO;
+	if (!(offloads & KNI_OFFLOAD_TSO6))
+		off |= NETIF_F_TSO6;
+	if (!(offloads & KNI_OFFLOAD_USO))
+		off |= NETIF_F_GSO_UDP_L4;
+	return ~off;
+}
+
+/*
+ * The device offers what any attached dataplane takes on: the core
+ * completes in software, before kni_start_xmit(), what the dataplane of
+ * the packet's queue does not, and segments what a chain cannot carry.
+ */
+netdev_features_t kni_features_check(struct sk_buff *skb,
+				     struct net_device *dev,
+				     netdev_features_t features)
+{
+	struct kni_dev *kni = netdev_priv(dev);
+	u16 index = skb_get_queue_mapping(skb);
+	struct kni_file *kf = NULL;
+	u32 offloads = 0;
+
+	/*
+	 * A packet socket that bypasses the qdisc validates its packets
+	 * before it picks their queue, and with BHs on: the mapping may be
+	 * another queue's, or none. Software does it all then, and
+	 * kni_tx_prepare() refuses what the queue turns out not to take.
+	 */
+	if (index < kni->num_queues) {
+		rcu_read_lock();
+		kf = rcu_dereference(kni->queues[index].file);
+		if (kf)
+			offloads = kf->offloads;
+		rcu_read_unlock();
+	}
+	features &= kni_offload_features(offloads);
+	if (skb_is_gso(skb) && skb->len > KNI_CHAIN_LEN_MAX)
+		features &= ~NETIF_F_GSO_MASK;
+	return features;
 }
 
 netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
@@ -218,9 +330,10 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	err = kni_tx_post(q, r, skb, NULL, len, flags, &hdr);
 	if (unlikely(err == -ENOSPC)) {
 		/*
-		 * Only when userspace took back room it had given (the check
-		 * below stops the subqueue before it runs out): the qdisc
-		 * keeps the packet.
+		 * When userspace took back room it had given (the check below
+		 * stops the subqueue before it runs out), or a chain needs
+		 * more frames than are left: the qdisc keeps the packet, and
+		 * the subqueue waits for room for all of it.
 		 */
 		kni_tx_stop(q, kf, txq);
 		if (netif_tx_queue_stopped(txq))

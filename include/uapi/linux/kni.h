@@ -144,13 +144,43 @@ struct kni_attach {
  * its checksum is to be completed from csum_start, into csum_offset after
  * it; VIRTIO_NET_HDR_F_DATA_VALID says the stack verified its checksums.
  * On rx, the dataplane may set either flag with the same meaning. gso_type
- * is VIRTIO_NET_HDR_GSO_NONE both ways. A packet on rx whose metadata is
- * wrong (another flag or gso_type, a checksum to complete that does not
- * start after the Ethernet header or does not end inside the packet) is
+ * is VIRTIO_NET_HDR_GSO_NONE both ways, unless a segmentation offload
+ * below is in effect. A packet on rx whose metadata is wrong (another flag
+ * or a gso_type not taken on, a checksum to complete that does not start
+ * after the Ethernet header or does not end inside the packet) is
  * dropped and counted as invalid. In the loopback modes the metadata goes
  * from the rx frame to the tx frame as it was.
  */
 #define KNI_OFFLOAD_CSUM	(1U << 0)
+
+/*
+ * KNI_OFFLOAD_CHAIN: a packet may span several frames, one descriptor per
+ * frame, each but the last with KNI_DESC_F_NEXT, published together (one
+ * producer index update covers the whole chain). Only the first frame
+ * holds the metadata, whose flags must be 0 on rx without KNI_OFFLOAD_CSUM;
+ * every frame of a tx chain holds its part of the packet at the frame's
+ * start plus the headroom. A chain carries up to
+ * KNI_CHAIN_LEN_MAX bytes; one on rx that is longer, that is not whole
+ * where the producer index stops, or that names a frame twice is dropped
+ * up to and including its first descriptor without KNI_DESC_F_NEXT, each
+ * descriptor returned on free with KNI_DESC_F_DROPPED, and counted once as
+ * invalid.
+ *
+ * KNI_OFFLOAD_TSO4, KNI_OFFLOAD_TSO6, KNI_OFFLOAD_USO: with CSUM and CHAIN,
+ * packets may be segmentation offloads (gso_type VIRTIO_NET_HDR_GSO_TCPV4,
+ * _TCPV6, with VIRTIO_NET_HDR_GSO_ECN, or _UDP_L4): on tx the stack hands
+ * over unsegmented packets the dataplane segments; on rx the dataplane may
+ * pass coalesced ones, which need gso_size and, for UDP_L4,
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM. hdr_len is a hint on tx; on rx it may not
+ * exceed the packet. Without CSUM and CHAIN they are not taken on.
+ */
+#define KNI_OFFLOAD_CHAIN	(1U << 1)
+#define KNI_OFFLOAD_TSO4	(1U << 2)
+#define KNI_OFFLOAD_TSO6	(1U << 3)
+#define KNI_OFFLOAD_USO		(1U << 4)
+
+/* The longest packet a chain carries: an IP packet of 64 KiB, tagged. */
+#define KNI_CHAIN_LEN_MAX	(65535 + 18)
 
 /**
  * struct kni_desc - one ring slot
@@ -158,12 +188,18 @@ struct kni_attach {
  *	is addr / frame_size; the packet must end inside that frame, and
  *	on rx start at least meta_size bytes into it. On the
  *	alloc ring only the frame counts: the kernel writes at its start plus
- *	the headroom.
- * @len: length of the packet in bytes, from the Ethernet header
- * @flags: KNI_DESC_F_*. rx: only KNI_DESC_F_CSUM_VALID; a descriptor
- *	with any other flag is dropped. alloc: 0; a descriptor with a flag is
- *	skipped. tx: KNI_DESC_F_CSUM_VALID or 0; a dataplane ignores flags
- *	it does not know. free: see below.
+ *	the headroom. In a chain (KNI_OFFLOAD_CHAIN), the same holds for
+ *	each descriptor's part of the packet, except that only the first
+ *	frame holds metadata.
+ * @len: length of the packet in bytes, from the Ethernet header; in a
+ *	chain, of this descriptor's part, at least 1 byte (the first part at
+ *	least an Ethernet header)
+ * @flags: KNI_DESC_F_*. rx: only KNI_DESC_F_CSUM_VALID, and
+ *	KNI_DESC_F_NEXT with KNI_OFFLOAD_CHAIN; a descriptor with any other
+ *	flag is dropped. alloc: 0; a descriptor with a flag is skipped. tx:
+ *	KNI_DESC_F_CSUM_VALID, KNI_DESC_F_NEXT or 0; a dataplane ignores
+ *	flags it does not know. free: see below. Only the first descriptor
+ *	of a chain says whether the checksums were verified.
  *
  * The free ring returns the descriptors of rx as they were read, with
  * KNI_DESC_F_DROPPED added when the kernel dropped the packet.
@@ -181,6 +217,8 @@ struct kni_desc {
  * from a device that checked them, or looped back with the flag set).
  */
 #define KNI_DESC_F_CSUM_VALID	(1U << 0)
+/* The packet continues in the frame of the ring's next descriptor. */
+#define KNI_DESC_F_NEXT		(1U << 1)
 /* free: the packet was not passed on; a counter says why. */
 #define KNI_DESC_F_DROPPED	(1U << 31)
 
