@@ -100,7 +100,9 @@ static void kni_reclaim(struct kni_queue *q)
 			q->send_stats.bad_desc++;
 			continue;
 		}
-		if (d.flags & KNI_DESC_F_DROPPED)
+		/* A packet's last descriptor speaks for the whole. */
+		if ((d.flags & (KNI_DESC_F_DROPPED | KNI_DESC_F_NEXT)) ==
+		    KNI_DESC_F_DROPPED)
 			q->send_stats.send_dropped++;
 		q->owner[frame] = KNI_FRAME_LIBRARY;
 		q->pool[q->pool_len++] = (__u32)frame;
@@ -114,15 +116,30 @@ static void kni_reclaim(struct kni_queue *q)
 	 */
 }
 
-static bool kni_send_ok(const struct kni_buf *b)
+/* The largest packet the queue carries: one frame's, or a chain's. */
+static __u32 kni_max_packet(const struct kni_queue *q)
 {
-	return b->len >= ETH_HLEN && !(b->flags & ~KNI_DESC_F_CSUM_VALID);
+	if (q->info.offloads & KNI_OFFLOAD_CHAIN)
+		return KNI_CHAIN_LEN_MAX;
+	return q->info.data_room;
 }
 
-/* A buffer kni_send_burst() can copy into one frame. */
+/*
+ * A packet, or with NEXT allowed a part of one; PART says that it follows
+ * a part with KNI_DESC_F_NEXT, so a byte will do.
+ */
+static bool kni_send_ok(const struct kni_buf *b, bool next, bool part)
+{
+	__u32 known = KNI_DESC_F_CSUM_VALID | (next ? KNI_DESC_F_NEXT : 0);
+
+	return b->len >= (part ? 1 : ETH_HLEN) && !(b->flags & ~known);
+}
+
+/* A buffer kni_send_burst() can copy into frames. */
 static bool kni_send_copy_ok(const struct kni_queue *q, const struct kni_buf *b)
 {
-	return b->data && kni_send_ok(b) && b->len <= q->info.data_room;
+	return b->data && kni_send_ok(b, false, false) &&
+	       b->len <= kni_max_packet(q);
 }
 
 /* Publish N packets put on rx; the only place the send side kicks. */
@@ -146,7 +163,7 @@ static struct virtio_net_hdr *kni_meta_of(const struct kni_queue *q,
 int kni_send_burst_meta(struct kni_queue *q, const struct kni_buf *bufs,
 			const struct virtio_net_hdr *meta, unsigned int n)
 {
-	__u32 fs, space;
+	__u32 fs, room, space;
 	unsigned int i;
 
 	if (!q || (n && !bufs))
@@ -158,30 +175,43 @@ int kni_send_burst_meta(struct kni_queue *q, const struct kni_buf *bufs,
 	if (n && !kni_send_copy_ok(q, &bufs[0]))
 		return -EINVAL;
 	fs = q->info.frame_size;
+	room = q->info.data_room;
 	kni_send_lock(q);
 	if (q->pool_len < n)
 		kni_reclaim(q);
 	space = kni_prod_space(&q->rx, n);
 	for (i = 0; i < n; i++) {
 		const struct kni_buf *b = &bufs[i];
-		__u32 frame;
+		__u32 frame, j, k, off, part;
 		__u64 addr;
 
 		if (!kni_send_copy_ok(q, b))
 			break;
-		if (!q->pool_len || !space)
+		/* A packet longer than a frame holds takes a chain of them. */
+		k = (b->len + room - 1) / room;
+		if (q->pool_len < k)
+			kni_reclaim(q);
+		if (space < k)
+			space = kni_prod_space(&q->rx, k);
+		if (q->pool_len < k || space < k)
 			break;
-		frame = q->pool[--q->pool_len];
-		addr = (__u64)frame * fs + q->info.headroom;
-		memcpy(q->frames + addr, b->data, b->len);
-		/* Without metadata, none: not what the frame held before. */
-		if (meta)
-			*kni_meta_of(q, frame) = meta[i];
-		else if (q->info.meta_size)
-			memset(kni_meta_of(q, frame), 0, sizeof(*meta));
-		q->owner[frame] = KNI_FRAME_KERNEL;
-		kni_prod_put(&q->rx, addr, b->len, b->flags);
-		space--;
+		for (j = 0, off = 0; j < k; j++, off += part) {
+			part = b->len - off < room ? b->len - off : room;
+			frame = q->pool[--q->pool_len];
+			addr = (__u64)frame * fs + q->info.headroom;
+			memcpy(q->frames + addr, (const char *)b->data + off,
+			       part);
+			/* Without metadata, none: not what the frame held. */
+			if (!j && meta)
+				*kni_meta_of(q, frame) = meta[i];
+			else if (!j && q->info.meta_size)
+				memset(kni_meta_of(q, frame), 0, sizeof(*meta));
+			q->owner[frame] = KNI_FRAME_KERNEL;
+			kni_prod_put(&q->rx, addr, part,
+				     (j ? 0 : b->flags) |
+				     (j + 1 < k ? KNI_DESC_F_NEXT : 0));
+		}
+		space -= k;
 	}
 	kni_send_publish(q, i);
 	kni_send_unlock(q);
@@ -248,22 +278,25 @@ static long long kni_caller_send_frame(const struct kni_queue *q,
 int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
 		     unsigned int n)
 {
+	unsigned int i, whole = 0, packets = 0, stop;
 	__u32 fs, space;
-	unsigned int i;
+	bool chain;
 
 	if (!q || (n && !bufs))
 		return -EINVAL;
 	if (kni_queue_gone(q))
 		return -ENODEV;
 	fs = q->info.frame_size;
+	chain = q->info.offloads & KNI_OFFLOAD_CHAIN;
 	kni_send_lock(q);
 	space = kni_prod_space(&q->rx, n);
 	for (i = 0; i < n && space; i++, space--) {
 		const struct kni_buf *b = &bufs[i];
 		long long frame = kni_caller_send_frame(q, b->data);
+		bool part = i > whole;
 		__u64 addr;
 
-		if (frame < 0 || !kni_send_ok(b))
+		if (frame < 0 || !kni_send_ok(b, chain, part))
 			break;
 		addr = (__u64)((unsigned char *)b->data - q->frames);
 		/* The packet ends inside its frame. */
@@ -271,11 +304,27 @@ int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
 			break;
 		q->owner[frame] = KNI_FRAME_KERNEL;
 		kni_prod_put(&q->rx, addr, b->len, b->flags);
+		if (!(b->flags & KNI_DESC_F_NEXT)) {
+			whole = i + 1;
+			packets++;
+		}
 	}
-	kni_send_publish(q, i);
+	/* The kernel takes a chain whole: the parts of one cut short stay. */
+	stop = i;
+	while (i > whole) {
+		i--;
+		q->owner[kni_frame_of(q, bufs[i].data)] = KNI_FRAME_CALLER;
+		q->rx.cached_prod--;
+	}
+	kni_send_publish(q, packets);
 	kni_send_unlock(q);
-	if (!i && n)
-		return space ? -EINVAL : 0;
+	if (!i && n) {
+		/* Stopped for want of room: the caller tries again. */
+		if (stop < n && !space)
+			return 0;
+		/* A bad buffer, or a chain the burst does not end. */
+		return -EINVAL;
+	}
 	return (int)i;
 }
 
@@ -292,14 +341,79 @@ static void kni_alloc_put(struct kni_queue *q, __u32 frame)
 }
 
 /*
+ * Does the packet at the consumer index end within the AVAIL descriptors
+ * the kernel posted? It posts a chain whole, so only a kernel gone wrong
+ * leaves one cut short.
+ */
+static bool kni_chain_posted(const struct kni_uring *r, __u32 avail)
+{
+	__u32 i;
+
+	for (i = 0; i < avail; i++)
+		if (!(kni_desc_read(r, r->cached_cons + i).flags &
+		      KNI_DESC_F_NEXT))
+			return true;
+	return false;
+}
+
+/* A packet being copied out of a chain of receive frames. */
+struct kni_copy {
+	__u32 off;
+	__u32 flags;
+	bool open;
+};
+
+/*
+ * Copy the part of a packet descriptor D names, in receive frame FRAME,
+ * into B after what C says was copied, with the metadata of its first
+ * frame into META when given, and give the frame back. Returns true once
+ * the packet is whole: B then has its length and flags.
+ */
+static bool kni_copy_part(struct kni_queue *q, struct kni_buf *b,
+			  struct virtio_net_hdr *meta, const struct kni_desc *d,
+			  __u64 frame, struct kni_copy *c)
+{
+	__u32 len = d->len;
+
+	if (!c->open) {
+		c->open = true;
+		c->off = 0;
+		c->flags = d->flags & ~KNI_DESC_F_NEXT;
+		if (meta && q->info.meta_size)
+			*meta = *kni_meta_of(q, frame);
+		else if (meta)
+			memset(meta, 0, sizeof(*meta));
+	}
+	if (len > b->len - c->off) {
+		len = b->len - c->off;
+		if (!(c->flags & KNI_BUF_F_TRUNCATED))
+			q->recv_stats.truncated++;
+		c->flags |= KNI_BUF_F_TRUNCATED;
+	}
+	if (len)
+		memcpy((char *)b->data + c->off, q->frames + d->addr, len);
+	c->off += len;
+	kni_alloc_put(q, (__u32)frame);
+	if (d->flags & KNI_DESC_F_NEXT)
+		return false;
+	b->len = c->off;
+	b->flags = c->flags;
+	c->open = false;
+	return true;
+}
+
+/*
  * Take up to N packets from tx: copied into BUFS and their frames given
- * back to the kernel when COPY, else handed to the caller in place.
+ * back to the kernel when COPY, a chain into one buffer, else handed to
+ * the caller in place, one buffer per frame.
  */
 static int kni_take(struct kni_queue *q, struct kni_buf *bufs,
 		    struct virtio_net_hdr *meta, unsigned int n, bool copy)
 {
+	struct kni_copy c = { .open = false };
 	__u32 rs, fs, avail, i, got = 0;
 	struct kni_uring *r;
+	bool skip = false;
 	__u32 alloc_prod;
 
 	if (!q || (n && !bufs))
@@ -323,10 +437,14 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs,
 	}
 	avail = kni_cons_avail(r);
 	for (i = 0; i < avail && got < n; i++) {
-		struct kni_desc d = kni_desc_read(r, r->cached_cons++);
-		__u64 frame = d.addr / fs;
-		struct kni_buf *b = &bufs[got];
+		struct kni_desc d;
+		__u64 frame;
 
+		/* A copy takes a chain whole, once the kernel posted it all. */
+		if (copy && !c.open && !skip && !kni_chain_posted(r, avail - i))
+			break;
+		d = kni_desc_read(r, r->cached_cons++);
+		frame = d.addr / fs;
 		/*
 		 * Only the copy is looked at and used: a receive frame the
 		 * kernel holds, and a packet that ends inside it.
@@ -335,32 +453,27 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs,
 		    q->owner[frame] != KNI_FRAME_KERNEL ||
 		    d.len > fs - d.addr % fs) {
 			q->recv_stats.bad_desc++;
+			/* The rest of its packet is not worth copying. */
+			c.open = false;
+			skip = d.flags & KNI_DESC_F_NEXT;
 			continue;
 		}
-		if (copy) {
-			__u32 len = d.len;
-
-			b->flags = d.flags;
-			if (len > b->len) {
-				len = b->len;
-				b->flags |= KNI_BUF_F_TRUNCATED;
-				q->recv_stats.truncated++;
-			}
-			if (len)
-				memcpy(b->data, q->frames + d.addr, len);
-			b->len = len;
-			if (meta && q->info.meta_size)
-				meta[got] = *kni_meta_of(q, frame);
-			else if (meta)
-				memset(&meta[got], 0, sizeof(*meta));
-			kni_alloc_put(q, (__u32)frame);
-		} else {
-			b->data = q->frames + d.addr;
-			b->len = d.len;
-			b->flags = d.flags;
+		if (!copy) {
+			bufs[got].data = q->frames + d.addr;
+			bufs[got].len = d.len;
+			bufs[got].flags = d.flags;
 			q->owner[frame] = KNI_FRAME_CALLER;
+			got++;
+			continue;
 		}
-		got++;
+		if (skip) {
+			skip = d.flags & KNI_DESC_F_NEXT;
+			kni_alloc_put(q, (__u32)frame);
+			continue;
+		}
+		if (kni_copy_part(q, &bufs[got], meta ? &meta[got] : NULL,
+				  &d, frame, &c))
+			got++;
 	}
 	if (!i)
 		return 0;

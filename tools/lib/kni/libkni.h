@@ -534,7 +534,10 @@ __u32 kni_queue_event_overflows(const struct kni_queue *q);
  *	sending, 0 or KNI_DESC_F_CSUM_VALID: the packet's checksums were
  *	verified (the stack trusts them unless rx checksumming is off on the
  *	device). Received, KNI_DESC_F_CSUM_VALID says that the stack had
- *	verified them; a caller ignores flags it does not know
+ *	verified them; a caller ignores flags it does not know. In place
+ *	(kni_frame_submit(), kni_frame_recv()) on a queue that took on
+ *	KNI_OFFLOAD_CHAIN, KNI_DESC_F_NEXT says the packet goes on in the
+ *	next buffer
  */
 struct kni_buf {
 	void *data;
@@ -546,7 +549,9 @@ struct kni_buf {
  * kni_send_burst() - copy packets to the network stack
  * @q: the handle
  * @bufs: the packets; each at least an Ethernet header and at most
- *	kni_queue_info()->data_room long
+ *	kni_queue_info()->data_room long, or KNI_CHAIN_LEN_MAX on a queue
+ *	that took on KNI_OFFLOAD_CHAIN: a longer packet is copied into a
+ *	chain of frames
  * @n: number of packets
  *
  * Copies as many packets as there are free frames, in order, and rings the
@@ -569,7 +574,9 @@ int kni_send_burst(struct kni_queue *q, const struct kni_buf *bufs,
  *	flags, with KNI_BUF_F_TRUNCATED when the packet was longer
  * @n: number of buffers
  *
- * The frames go straight back to the kernel. Also takes the frames of sent
+ * A packet over a chain of frames (KNI_OFFLOAD_CHAIN) is copied whole into
+ * one buffer: KNI_CHAIN_LEN_MAX bytes hold any. The frames go straight
+ * back to the kernel. Also takes the frames of sent
  * packets the kernel is done with, so a caller that receives whenever the
  * queue's file is readable does not see it readable again for them.
  *
@@ -645,16 +652,22 @@ unsigned int kni_frame_reserve(struct kni_queue *q, void **data,
  * kni_frame_submit() - send reserved frames to the network stack
  * @q: the handle
  * @bufs: the packets; @data must lie in a frame from kni_frame_reserve()
- *	and the packet must end inside that frame
- * @n: number of packets
+ *	and the packet must end inside that frame. On a queue that took on
+ *	KNI_OFFLOAD_CHAIN, a packet may go on in the following buffers, each
+ *	but its last with KNI_DESC_F_NEXT, each in a frame of its own; the
+ *	metadata is the first frame's
+ * @n: number of buffers
  *
  * Publishes all the packets at once and rings the doorbell when it sent
  * any and the kernel asks for it. The frames belong to the library again.
+ * A chain is sent whole or not at all.
  *
- * Return: the number of packets sent, -EINVAL when the first packet is
- * invalid (a later invalid one ends the burst; it and the following ones
- * still belong to the caller), or -ENODEV once the device is gone (the
- * packets still belong to the caller).
+ * Return: the number of buffers sent, -EINVAL when the first packet is
+ * invalid or the burst ends inside a chain (a later invalid one ends the
+ * burst; it and the following ones still belong to the caller, as do the
+ * buffers of a chain not sent whole), 0 when there was no room for the
+ * first packet, or -ENODEV once the device is gone (the packets still
+ * belong to the caller).
  */
 int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
 		     unsigned int n);
@@ -665,12 +678,14 @@ int kni_frame_submit(struct kni_queue *q, const struct kni_buf *bufs,
  * @bufs: where the packets are described; @data points into the frame
  * @n: number of entries of @bufs
  *
- * The frames belong to the caller until it passes them to
+ * A packet over a chain of frames (KNI_OFFLOAD_CHAIN) takes one entry per
+ * frame, each but the last with KNI_DESC_F_NEXT; a chain may end in the
+ * next call's entries. The frames belong to the caller until it passes them to
  * kni_frame_release(). Like kni_recv_burst(), it also takes the frames of
  * sent packets.
  *
- * Return: the number of packets, or a negative errno (-ENODEV once the
- * device is gone).
+ * Return: the number of entries filled, or a negative errno (-ENODEV once
+ * the device is gone).
  */
 int kni_frame_recv(struct kni_queue *q, struct kni_buf *bufs, unsigned int n);
 

@@ -938,6 +938,138 @@ TEST_F(dev, offload_csum)
 	close(s);
 }
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
+
+/*
+ * Packets longer than a frame, as a dataplane that took on chains and
+ * segmentation uses them: a datagram of 5000 bytes reaches its socket
+ * when copied (one buffer, a chain in the ring) and when sent in place
+ * (three frames chained by the caller); a burst that ends inside a chain
+ * sends nothing and leaves the frames to the caller; a packet longer than
+ * any chain is refused. From the stack, a UDP send in segments of 1000
+ * comes whole with its segmentation metadata, copied into one buffer
+ * (or cut to a smaller one) and in place, one entry per frame.
+ */
+TEST_F(dev, offload_chain)
+{
+	KNI_OPTS(kni_queue_opts, opts,
+		 .offloads = KNI_OFFLOAD_CSUM | KNI_OFFLOAD_CHAIN |
+			     KNI_OFFLOAD_USO);
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4242),
+		.sin_addr.s_addr = htonl(0x0a000002),
+	}, to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4000),
+		.sin_addr.s_addr = htonl(0x0a000001),
+	};
+	static unsigned char pkt[KNI_CHAIN_LEN_MAX + 1], buf[8192];
+	static char payload[5001];
+	struct timeval tv = { .tv_sec = 20 };
+	KNI_OPTS(kni_queue_stats, st);
+	struct virtio_net_hdr meta;
+	unsigned char mac[ETH_ALEN];
+	__u32 len, i, off, room;
+	struct kni_buf b, parts[8];
+	struct kni_queue *q;
+	int s, seg = 1000;
+	void *p[3];
+
+	ASSERT_EQ(make_kni(""), 0);
+	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
+	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(kni0_mac(mac), 0);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(s, 0);
+	ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	ASSERT_EQ(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	for (i = 0; i < 5000; i++)
+		payload[i] = 'a' + i % 26;
+
+	/* Without chains, a packet longer than a frame is refused. */
+	ASSERT_EQ(attach(&q, 0, NULL), 0);
+	len = udp_frame(pkt, mac, 4242, payload, false);
+	b = (struct kni_buf){ .data = pkt, .len = len };
+	ASSERT_EQ(kni_send_burst(q, &b, 1), -EINVAL);
+	kni_queue_detach(q);
+
+	ASSERT_EQ(attach(&q, 0, &opts), 0);
+	ASSERT_EQ(kni_queue_set_carrier(q, true), 0);
+	ASSERT_EQ(kni_queue_info(q)->offloads, opts.offloads);
+	room = kni_queue_info(q)->data_room;
+
+	/* By copy. */
+	ASSERT_EQ(kni_send_burst(q, &b, 1), 1);
+	ASSERT_EQ(recv(s, buf, sizeof(buf), 0), 5000);
+	ASSERT_EQ(memcmp(buf, payload, 5000), 0);
+
+	/* In place, three frames. */
+	ASSERT_EQ(kni_frame_reserve(q, p, 3), 3);
+	for (i = 0, off = 0; i < 3; i++) {
+		__u32 part = i < 2 ? 1700 : len - 3400;
+
+		ASSERT_LE(part, room);
+		memcpy(p[i], pkt + off, part);
+		parts[i] = (struct kni_buf){
+			.data = p[i], .len = part,
+			.flags = i < 2 ? KNI_DESC_F_NEXT : 0,
+		};
+		off += part;
+	}
+	/* A burst that ends inside the chain sends nothing of it. */
+	ASSERT_EQ(kni_frame_submit(q, parts, 2), -EINVAL);
+	ASSERT_EQ(kni_frame_submit(q, parts, 3), 3);
+	ASSERT_EQ(recv(s, buf, sizeof(buf), 0), 5000);
+	ASSERT_EQ(memcmp(buf, payload, 5000), 0);
+
+	/* Longer than any chain. */
+	memset(pkt + len, 0, sizeof(pkt) - len);
+	b = (struct kni_buf){ .data = pkt, .len = KNI_CHAIN_LEN_MAX + 1 };
+	ASSERT_EQ(kni_send_burst(q, &b, 1), -EINVAL);
+
+	/* From the stack, whole. */
+	ASSERT_EQ(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &seg, sizeof(seg)), 0);
+	ASSERT_EQ(sendto(s, payload, 4500, 0, (struct sockaddr *)&to,
+			 sizeof(to)), 4500);
+	ASSERT_EQ(recv_meta_one(q, buf, sizeof(buf), &meta), 42 + 4500);
+	ASSERT_EQ(meta.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	ASSERT_EQ(meta.gso_size, 1000);
+	ASSERT_EQ(memcmp(buf + 42, payload, 4500), 0);
+
+	/* Cut to a smaller buffer, counted once. */
+	ASSERT_EQ(sendto(s, payload, 4500, 0, (struct sockaddr *)&to,
+			 sizeof(to)), 4500);
+	ASSERT_EQ(recv_meta_one(q, buf, 3000, &meta), 3000);
+	ASSERT_EQ(memcmp(buf + 42, payload, 3000 - 42), 0);
+	ASSERT_EQ(kni_queue_stats(q, &st), 0);
+	ASSERT_EQ(st.truncated, 1);
+
+	/* In place: an entry per frame, the last one ending the packet. */
+	ASSERT_EQ(sendto(s, payload, 4500, 0, (struct sockaddr *)&to,
+			 sizeof(to)), 4500);
+	ASSERT_EQ(recv_inplace(q, parts, 3), 3);
+	for (i = 0, off = 0; i < 3; i++) {
+		ASSERT_EQ(!!(parts[i].flags & KNI_DESC_F_NEXT), i < 2);
+		memcpy(buf + off, parts[i].data, parts[i].len);
+		off += parts[i].len;
+		p[i] = parts[i].data;
+	}
+	ASSERT_EQ(off, 42 + 4500);
+	ASSERT_EQ(kni_frame_meta(q, p[0])->gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	ASSERT_EQ(memcmp(buf + 42, payload, 4500), 0);
+	ASSERT_EQ(kni_frame_release(q, p, 3), 0);
+
+	ASSERT_EQ(kni_queue_stats(q, &st), 0);
+	ASSERT_EQ(st.sent, 2);
+	ASSERT_EQ(st.send_dropped, 0);
+	ASSERT_EQ(st.bad_desc, 0);
+	kni_queue_detach(q);
+	close(s);
+}
+
 TEST_F(dev, sz_ops)
 {
 	struct {
