@@ -45,6 +45,7 @@
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/rtnetlink.h>
+#include <linux/virtio_net.h>
 
 #include "libkni.h"
 
@@ -59,10 +60,13 @@
 #define MAX_QUEUES	64
 #define BURST		64
 #define PKT_FRAMES	512	/* frames in each of the port's rings */
+#define PKT_FRAMES_BIG	64	/* the same with -o, for 64 KiB packets */
+#define FWD_OFFLOADS	(KNI_OFFLOAD_CSUM | KNI_OFFLOAD_CHAIN | \
+			 KNI_OFFLOAD_TSO4 | KNI_OFFLOAD_TSO6 | KNI_OFFLOAD_USO)
 #define DEFAULT_MTU_CAP	9000
 
 static const char usage[] =
-"usage: kni-fwd -p PORT -k KNI [-q QUEUES] [-x ADDR] [-m MTU] [-b] [-v]\n"
+"usage: kni-fwd -p PORT -k KNI [-q QUEUES] [-x ADDR] [-m MTU] [-o] [-b] [-v]\n"
 "\n"
 "Forward packets between the network device PORT (through an AF_PACKET\n"
 "socket) and the kni device KNI, apply KNI's control events (MTU, MAC\n"
@@ -77,6 +81,9 @@ static const char usage[] =
 "             IPv4 packets to ADDR to KNI; count and drop the rest\n"
 "  -m MTU     largest MTU to accept on KNI (default: the smallest of PORT's\n"
 "             and KNI's maximum and 9000)\n"
+"  -o         offloads: pass checksums to complete and unsegmented packets\n"
+"             between PORT and KNI as they are (PACKET_VNET_HDR), packets\n"
+"             longer than a kni frame over chains of frames\n"
 "  -b         busy mode: poll the rings without sleeping\n"
 "  -v         print the counters every second\n";
 
@@ -126,6 +133,7 @@ struct fwd {
 	bool busy;
 	bool verbose;
 	bool except;
+	bool offload;
 	struct in_addr except_addr;
 	__u32 mtu_cap;
 
@@ -487,22 +495,29 @@ static int port_open(struct fwd *f, __u32 max_len)
 		.sll_protocol = htons(ETH_P_ALL),
 		.sll_ifindex = f->port_ifindex,
 	};
+	unsigned int frames = f->offload ? PKT_FRAMES_BIG : PKT_FRAMES;
 	int ver = TPACKET_V2, one = 1;
 	struct tpacket_req req = {};
 	__u32 fsz;
 
+	/* With offloads, a virtio_net_hdr precedes every packet. */
+	if (f->offload)
+		max_len = KNI_CHAIN_LEN_MAX + sizeof(struct virtio_net_hdr);
 	fsz = pow2_at_least(max_len + TPACKET_ALIGN(TPACKET2_HDRLEN) + 64);
 	if (fsz < 2048)
 		fsz = 2048;
 	req.tp_frame_size = fsz;
 	req.tp_block_size = fsz < 65536 ? 65536 : fsz;
-	req.tp_frame_nr = PKT_FRAMES;
-	req.tp_block_nr = PKT_FRAMES / (req.tp_block_size / fsz);
-	if (req.tp_block_nr * (req.tp_block_size / fsz) != PKT_FRAMES)
+	req.tp_frame_nr = frames;
+	req.tp_block_nr = frames / (req.tp_block_size / fsz);
+	if (req.tp_block_nr * (req.tp_block_size / fsz) != frames)
 		return -EINVAL;
 
 	f->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (f->pkt_fd < 0)
+		return -errno;
+	if (f->offload &&
+	    setsockopt(f->pkt_fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)))
 		return -errno;
 	if (setsockopt(f->pkt_fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) ||
 	    setsockopt(f->pkt_fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
@@ -521,7 +536,7 @@ static int port_open(struct fwd *f, __u32 max_len)
 	f->rx = (struct pkt_ring) {
 		.base = f->pkt_map,
 		.frame_size = fsz,
-		.frames = PKT_FRAMES,
+		.frames = frames,
 	};
 	f->tx = f->rx;
 	f->tx.base += f->pkt_map_len / 2;
@@ -687,6 +702,48 @@ static __u32 port_frame_copy(struct fwd *f, const struct tpacket2_hdr *h,
 	return len;
 }
 
+/*
+ * Port to kni with offloads: each packet with its virtio_net_hdr, which
+ * the port's socket wrote before it, copied by libkni into one frame or a
+ * chain. A VLAN tag AF_PACKET took out is put back first, in BOUNCE, and
+ * the checksum's start moves with it.
+ */
+static bool port_to_kni_meta(struct fwd *f, const struct tpacket2_hdr *h,
+			     __u32 status, unsigned int qi)
+{
+	static __u8 bounce[KNI_CHAIN_LEN_MAX + VLAN_HLEN];
+	const __u8 *data = (const __u8 *)h + h->tp_mac;
+	struct virtio_net_hdr meta;
+	struct kni_buf b = {
+		.data = (void *)data,
+		.len = h->tp_snaplen,
+	};
+
+	memcpy(&meta, data - sizeof(meta), sizeof(meta));
+	if (status & TP_STATUS_CSUM_VALID)
+		b.flags = KNI_DESC_F_CSUM_VALID;
+	if (status & TP_STATUS_VLAN_VALID) {
+		__u16 tpid = status & TP_STATUS_VLAN_TPID_VALID ?
+			     h->tp_vlan_tpid : ETH_P_8021Q;
+
+		if (b.len < ETH_HLEN || b.len + VLAN_HLEN > sizeof(bounce))
+			return false;
+		memcpy(bounce, data, 2 * ETH_ALEN);
+		bounce[12] = (__u8)(tpid >> 8);
+		bounce[13] = (__u8)tpid;
+		bounce[14] = (__u8)(h->tp_vlan_tci >> 8);
+		bounce[15] = (__u8)h->tp_vlan_tci;
+		memcpy(bounce + 16, data + 12, b.len - 12);
+		b.data = bounce;
+		b.len += VLAN_HLEN;
+		if (meta.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+			meta.csum_start += VLAN_HLEN;
+		if (meta.hdr_len)
+			meta.hdr_len += VLAN_HLEN;
+	}
+	return kni_send_burst_meta(f->q[qi], &b, &meta, 1) == 1;
+}
+
 /* Port to kni: a burst of frames from the port's rx ring. */
 static int port_to_kni(struct fwd *f)
 {
@@ -711,7 +768,12 @@ static int port_to_kni(struct fwd *f)
 		} else {
 			qi = pick_queue(f, data, h->tp_snaplen);
 			b = &batch[qi][count[qi]];
-			if (!kni_frame_reserve(f->q[qi], &frame, 1)) {
+			if (f->offload) {
+				if (port_to_kni_meta(f, h, status, qi))
+					f->c.to_kni++;
+				else
+					f->c.kni_full++;
+			} else if (!kni_frame_reserve(f->q[qi], &frame, 1)) {
 				f->c.kni_full++;
 			} else {
 				b->len = port_frame_copy(f, h, status, frame,
@@ -771,6 +833,45 @@ static unsigned int port_tx_room(struct fwd *f, unsigned int max)
 }
 
 /*
+ * Kni to port with offloads: up to SLOTS packets of queue QI copied by
+ * libkni, chains whole, into the port's tx slots after their
+ * virtio_net_hdr. Returns how many were queued.
+ */
+static int kni_to_port_meta(struct fwd *f, unsigned int qi, unsigned int slots)
+{
+	__u32 room = f->tx.frame_size - TPACKET2_HDRLEN +
+		     sizeof(struct sockaddr_ll) - sizeof(struct virtio_net_hdr);
+	unsigned int i;
+
+	for (i = 0; i < slots; i++) {
+		struct tpacket2_hdr *h = pkt_frame(&f->tx);
+		__u8 *p = (__u8 *)h + TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
+		struct virtio_net_hdr *meta = (struct virtio_net_hdr *)p;
+		struct kni_buf b = {
+			.data = p + sizeof(*meta),
+			.len = room,
+		};
+
+		if (kni_recv_burst_meta(f->q[qi], &b, meta, 1) != 1)
+			break;
+		f->c.from_kni++;
+		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) ==
+		    TP_STATUS_WRONG_FORMAT)
+			f->c.port_errors++;
+		if (b.flags & KNI_BUF_F_TRUNCATED) {
+			f->c.port_errors++;
+			continue;
+		}
+		h->tp_len = b.len + sizeof(*meta);
+		/* The bytes are in place before the kernel may send. */
+		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST,
+				 __ATOMIC_RELEASE);
+		f->tx.head = (f->tx.head + 1) % f->tx.frames;
+	}
+	return (int)i;
+}
+
+/*
  * Kni to port: the packets the stack sent, onto the port's tx ring. Only
  * as many as the port has room for are taken: the rest wait on kni's tx
  * ring, and when that fills, kni stops its queue and the stack's qdisc
@@ -793,6 +894,12 @@ static int kni_to_port(struct fwd *f)
 		if (!slots) {
 			blocked = true;
 			break;
+		}
+		if (f->offload) {
+			n = kni_to_port_meta(f, qi, slots);
+			queued += n;
+			total += n;
+			continue;
 		}
 		n = kni_frame_recv(f->q[qi], bufs, slots);
 		for (i = 0; i < n; i++) {
@@ -1034,6 +1141,8 @@ static int setup(struct fwd *f)
 	}
 	opts.max_mtu = f->mtu_cap;
 	opts.cookie = f;
+	if (f->offload)
+		opts.offloads = FWD_OFFLOADS;
 	for (qi = 0; qi < f->nq; qi++) {
 		/* Queue 0 applies the events; the others only keep up. */
 		opts.ops = qi ? NULL : &fwd_ops;
@@ -1042,6 +1151,12 @@ static int setup(struct fwd *f)
 			fprintf(stderr, "kni-fwd: attach %s queue %u (max_mtu %u): %s\n",
 				f->kni_name, qi, opts.max_mtu, kni_strerror(err));
 			return err;
+		}
+		if (kni_queue_info(f->q[qi])->offloads != opts.offloads) {
+			fprintf(stderr, "kni-fwd: %s takes on offloads %#x, not %#x\n",
+				f->kni_name, kni_queue_info(f->q[qi])->offloads,
+				opts.offloads);
+			return -EOPNOTSUPP;
 		}
 		if (f->busy) {
 			err = kni_queue_set_busy(f->q[qi], true);
@@ -1153,7 +1268,7 @@ int main(int argc, char **argv)
 	int opt, err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "p:k:q:x:m:bvh")) != -1) {
+	while ((opt = getopt(argc, argv, "p:k:q:x:m:obvh")) != -1) {
 		switch (opt) {
 		case 'p':
 			f.port_name = optarg;
@@ -1173,6 +1288,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			f.mtu_cap = (__u32)strtoul(optarg, NULL, 0);
+			break;
+		case 'o':
+			f.offload = true;
 			break;
 		case 'b':
 			f.busy = true;
