@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""TCP transfers of the kni shell selftests, checked end to end.
+"""TCP and UDP transfers of the kni shell selftests, checked end to end.
 
 usage: kni_tcp.py sink ADDR PORT
            accept one connection on ADDR:PORT, read it to the end and
@@ -8,6 +8,16 @@ usage: kni_tcp.py sink ADDR PORT
        kni_tcp.py send ADDR PORT FILE
            connect to ADDR:PORT (retrying while the sink starts) and
            send FILE
+       kni_tcp.py udp-sink ADDR PORT
+           receive one UDP transfer on ADDR:PORT and print "BYTES SHA256"
+       kni_tcp.py udp-send ADDR PORT FILE SEGMENT
+           send FILE to ADDR:PORT over UDP, in chunks the kernel segments
+           (UDP_SEGMENT) into datagrams of SEGMENT bytes; each chunk is
+           acknowledged, and sent again until it is
+
+A UDP datagram carries the chunk's number and its own index in the chunk
+(4 bytes each) before its data; chunk 0xffffffff, with the length of the
+file, ends the transfer.
 
 The budgets are generous: a debug kernel under emulation is slow, and a
 correct run never comes near them.
@@ -15,10 +25,13 @@ correct run never comes near them.
 
 import hashlib
 import socket
+import struct
 import sys
 import time
 
 TIMEOUT = 120
+UDP_SEGMENT = 103
+END = 0xFFFFFFFF
 
 
 def sink(addr, port):
@@ -54,11 +67,84 @@ def send(addr, port, path):
     s.close()
 
 
+def udp_sink(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
+    s.bind((addr, port))
+    s.settimeout(TIMEOUT)
+    chunks, done = {}, set()
+    while True:
+        b, peer = s.recvfrom(1 << 16)
+        chunk, index = struct.unpack("!II", b[:8])
+        if chunk == END:
+            total = struct.unpack("!Q", b[8:16])[0]
+            s.sendto(struct.pack("!I", END), peer)
+            break
+        parts, count = chunks.setdefault(chunk, ({}, None))
+        parts[index] = b[8:]
+        if index == 0:
+            count = struct.unpack("!I", b[8:12])[0]
+            parts[0] = b[12:]
+            chunks[chunk] = (parts, count)
+        if count is not None and len(parts) == count:
+            done.add(chunk)
+        if chunk in done:
+            s.sendto(struct.pack("!I", chunk), peer)
+    h, n = hashlib.sha256(), 0
+    for chunk in range(len(chunks)):
+        parts, count = chunks[chunk]
+        for index in range(count):
+            h.update(parts[index])
+            n += len(parts[index])
+    print(n if n == total else "%d of %d" % (n, total), h.hexdigest())
+
+
+def udp_send(addr, port, path, segment):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_UDP, UDP_SEGMENT, segment)
+    s.settimeout(0.5)
+    data = open(path, "rb").read()
+    per = min(64, 65000 // segment)
+    room = segment - 8
+    chunk_len = per * room - 4
+    deadline = time.monotonic() + TIMEOUT
+    for chunk, off in enumerate(range(0, len(data), chunk_len)):
+        body = data[off:off + chunk_len]
+        pieces = [struct.pack("!I", 0) + body[:room - 4]]
+        pieces += [body[i:i + room] for i in range(room - 4, len(body), room)]
+        pieces[0] = struct.pack("!I", len(pieces)) + pieces[0][4:]
+        buf = b"".join(struct.pack("!II", chunk, i) + p
+                       for i, p in enumerate(pieces))
+        while True:
+            if time.monotonic() > deadline:
+                sys.exit("UDP transfer timed out at chunk %d" % chunk)
+            s.sendto(buf, (addr, port))
+            try:
+                while struct.unpack("!I", s.recv(16))[0] != chunk:
+                    pass
+                break
+            except socket.timeout:
+                continue
+    s.setsockopt(socket.IPPROTO_UDP, UDP_SEGMENT, 0)
+    while time.monotonic() < deadline:
+        s.sendto(struct.pack("!IIQ", END, 0, len(data)), (addr, port))
+        try:
+            if struct.unpack("!I", s.recv(16))[0] == END:
+                return
+        except socket.timeout:
+            pass
+    sys.exit("the UDP sink did not acknowledge the end")
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "sink":
         sink(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) == 5 and sys.argv[1] == "send":
         send(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif len(sys.argv) == 4 and sys.argv[1] == "udp-sink":
+        udp_sink(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 6 and sys.argv[1] == "udp-send":
+        udp_send(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
     else:
         sys.exit(__doc__)
 

@@ -1,0 +1,195 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Offloads end to end: the topology of kni_demo.sh (the peer namespace
+# behind a veth pair whose end port0 kni-fwd drives, kni0 on the other
+# side), with kni-fwd -o passing checksums to complete and unsegmented
+# packets both ways, and the peer's veth segmenting nothing itself. At MTU
+# 1500 and 9000: 64 MiB over TCP and over UDP (segmented by the kernel,
+# UDP_SEGMENT) each way, sha256 compared, and kni0's counters showing that
+# packets longer than the MTU went through it both ways. Then one iperf3
+# TCP stream from kni0 to the peer with and without offloads, as a figure.
+#
+# kni-fwd is taken from $KNI_FWD, else from beside this script. Exit 0
+# when all succeeded, 1 on a failure, 4 (skip) when something needed is
+# missing.
+# shellcheck disable=SC2016 # wait_for evaluates its argument itself
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/testing/selftests/net/kni/kni_steps.sh
+. "$here/kni_steps.sh"
+fwd=${KNI_FWD:-$here/kni-fwd}
+tmp=
+fwd_pid=
+iperf_pid=
+
+fail()
+{
+	echo "FAIL: $*"
+	[ -z "$tmp" ] || [ ! -f "$tmp/fwd.log" ] || cat "$tmp/fwd.log"
+	exit 1
+}
+
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup()
+{
+	[ -z "$fwd_pid" ] || stop "$fwd_pid" INT
+	[ -z "$iperf_pid" ] || stop "$iperf_pid" TERM
+	ip link del kni0 2>/dev/null
+	ip link del port0 2>/dev/null
+	ip netns del peer 2>/dev/null
+	[ -z "$tmp" ] || rm -rf "$tmp"
+}
+
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+[ -x "$fwd" ] || skip "no kni-fwd at $fwd"
+python=$(command -v python3) || skip "no python3"
+command -v iperf3 >/dev/null || skip "no iperf3"
+ip link show kni0 >/dev/null 2>&1 && skip "kni0 exists already"
+ip netns list | grep -qw peer && skip "netns peer exists already"
+if ! ip link add kni0 type kni 2>/dev/null; then
+	skip "cannot create a kni device (CONFIG_KNI)"
+fi
+ip link del kni0
+
+trap cleanup EXIT
+tmp=$(mktemp -d)
+
+# start_fwd [ARGS]: kni-fwd between port0 and kni0, up once kni0 has its
+# carrier.
+start_fwd()
+{
+	"$fwd" -p port0 -k kni0 "$@" > "$tmp/fwd.log" 2>&1 &
+	fwd_pid=$!
+	wait_for 10 '[ "$(cat /sys/class/net/kni0/carrier)" = 1 ]' ||
+		fail "kni-fwd $* did not start"
+}
+
+# stat_of NAME: kni0's ethtool counter NAME.
+stat_of()
+{
+	ethtool -S kni0 | awk -v n="$1:" '$1 == n { print $2 }'
+}
+
+# transfer KIND FROM TO: 64 MiB from the FROM side (kni or peer) to the
+# TO side over KIND (tcp or udp), sha256 compared.
+transfer()
+{
+	local kind=$1 src=$2 addr port=$((5300 + RANDOM % 100)) sink send
+	local out="$tmp/sink.$kind.$src"
+
+	if [ "$src" = kni ]; then
+		addr=10.0.0.1
+		sink=(ip netns exec peer)
+		send=()
+	else
+		addr=10.0.0.2
+		sink=()
+		send=(ip netns exec peer)
+	fi
+	if [ "$kind" = tcp ]; then
+		"${sink[@]}" "$python" "$here/kni_tcp.py" sink "$addr" "$port" \
+			> "$out" &
+		local pid=$!
+		"${send[@]}" "$python" "$here/kni_tcp.py" send "$addr" "$port" \
+			"$tmp/data" || fail "TCP from $src"
+	else
+		"${sink[@]}" "$python" "$here/kni_tcp.py" udp-sink "$addr" \
+			"$port" > "$out" &
+		local pid=$!
+		sleep 0.5
+		"${send[@]}" "$python" "$here/kni_tcp.py" udp-send "$addr" \
+			"$port" "$tmp/data" "$seg" || fail "UDP from $src"
+	fi
+	wait "$pid" || fail "the $kind receiver"
+	echo "$kind from $src: sent $want, received $(cat "$out")"
+	[ "$(cat "$out")" = "$want" ] || fail "$kind from $src: other bytes arrived"
+}
+
+step "netns peer with veth1 10.0.0.1/24, port0 for kni-fwd, kni0 10.0.0.2/24 with 16 KiB frames"
+ip netns add peer || fail "ip netns add peer"
+ip link add port0 type veth peer name veth1 netns peer || fail "veth"
+ip -n peer addr add 10.0.0.1/24 dev veth1 || fail "address on veth1"
+ip -n peer link set lo up || fail "lo up in peer"
+ip -n peer link set veth1 up || fail "veth1 up"
+sysctl -qw net.ipv6.conf.port0.disable_ipv6=1
+sysctl -qw net.core.rmem_max=16777216
+tc qdisc add dev port0 clsact &&
+	tc filter add dev port0 ingress matchall action drop ||
+	fail "dropping port0's packets at ingress"
+ip link set port0 up || fail "port0 up"
+ip link add kni0 type kni frame_size 16384 || fail "ip link add kni0"
+ip addr add 10.0.0.2/24 dev kni0 || fail "address on kni0"
+ip link set kni0 up || fail "kni0 up"
+head -c 64M /dev/urandom > "$tmp/data"
+want="$(stat -c %s "$tmp/data") $(sha256sum < "$tmp/data" | cut -d' ' -f1)"
+
+step "kni-fwd -o: offloads between port0 and kni0"
+start_fwd -o
+ethtool -k kni0 | grep -E "^(tx-checksumming|scatter-gather|tcp-segmentation-offload|	tx-tcp6-segmentation|tx-udp-segmentation):"
+for f in tx-checksumming tcp-segmentation-offload tx-udp-segmentation; do
+	ethtool -k kni0 | grep -q "^$f: on" || fail "kni0 does not offer $f"
+done
+ping -c 2 -i 0.2 -W 2 10.0.0.1 || fail "ping"
+
+for mtu in 1500 9000; do
+	seg=$((mtu - 28))
+	step "MTU $mtu: 64 MiB each way over TCP and UDP (segments of $seg)"
+	ip link set kni0 mtu "$mtu" || fail "kni0 mtu $mtu"
+	ip -n peer link set veth1 mtu "$mtu" || fail "veth1 mtu $mtu"
+	wait_for 10 '[ "$(cat /sys/class/net/port0/mtu)" = "$mtu" ]' ||
+		fail "kni-fwd did not give port0 MTU $mtu"
+	tx0=$(stat_of tx0_packets) txb0=$(stat_of tx0_bytes)
+	rx0=$(stat_of rx0_packets) rxb0=$(stat_of rx0_bytes)
+	for kind in tcp udp; do
+		transfer "$kind" kni
+		transfer "$kind" peer
+	done
+	tx=$(($(stat_of tx0_packets) - tx0)) txb=$(($(stat_of tx0_bytes) - txb0))
+	rx=$(($(stat_of rx0_packets) - rx0)) rxb=$(($(stat_of rx0_bytes) - rxb0))
+	echo "kni0 sent $tx packets of $((txb / tx)) bytes on average, received $rx of $((rxb / rx))"
+	[ $((txb / tx)) -gt $((mtu + 14)) ] ||
+		fail "the stack segmented what it sent to kni-fwd"
+	[ $((rxb / rx)) -gt $((mtu + 14)) ] ||
+		fail "kni-fwd passed the peer's packets segmented"
+done
+ip link set kni0 mtu 1500 && ip -n peer link set veth1 mtu 1500 ||
+	fail "MTU back to 1500"
+
+# iperf_run: one TCP stream from kni0 to the peer for 3 s; Mbit/s.
+iperf_run()
+{
+	ip netns exec peer iperf3 -s -1 -B 10.0.0.1 > "$tmp/iperf-server.log" 2>&1 &
+	iperf_pid=$!
+	wait_for 10 'ip netns exec peer ss -Hltn "sport = :5201" | grep -q .' ||
+		fail "the iperf3 server does not listen"
+	timeout 60 iperf3 -c 10.0.0.1 -t 3 --connect-timeout 10000 -J \
+		> "$tmp/iperf.json" 2>&1 || fail "iperf3: $(head -c 300 "$tmp/iperf.json")"
+	stop "$iperf_pid" TERM
+	iperf_pid=
+	"$python" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("%.0f" % (r["end"]["sum_received"]["bits_per_second"] / 1e6))
+' "$tmp/iperf.json"
+}
+
+step "iperf3, one TCP stream from kni0 to the peer, with and without offloads"
+with=$(iperf_run) || fail "iperf3 with offloads"
+stop "$fwd_pid" INT || fail "kni-fwd -o exited with an error: $(cat "$tmp/fwd.log")"
+fwd_pid=
+cat "$tmp/fwd.log"
+grep -qE "port errors 0$" "$tmp/fwd.log" || fail "kni-fwd -o had port errors"
+wait_for 10 '[ "$(cat /sys/class/net/kni0/carrier)" = 0 ]'
+start_fwd
+without=$(iperf_run) || fail "iperf3 without offloads"
+"$python" -c 'import sys; w, o = map(float, sys.argv[1:])
+print("kni-fwd with offloads: %.0f Mbit/s, without: %.0f Mbit/s, ratio %.2f" %
+      (w, o, w / o if o else 0))' "$with" "$without"
+stop "$fwd_pid" INT
+fwd_pid=
+
+echo
+echo "offload: all steps succeeded"
+exit 0
