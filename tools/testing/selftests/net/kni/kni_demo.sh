@@ -44,12 +44,7 @@ cleanup()
 [ -x "$fwd" ] || skip "no kni-fwd at $fwd"
 python=$(command -v python3) || skip "no python3"
 command -v iperf3 >/dev/null || skip "no iperf3"
-ip link show kni0 >/dev/null 2>&1 && skip "kni0 exists already"
-ip netns list | grep -qw peer && skip "netns peer exists already"
-if ! ip link add kni0 type kni 2>/dev/null; then
-	skip "cannot create a kni device (CONFIG_KNI)"
-fi
-ip link del kni0
+need_topology
 
 trap cleanup EXIT
 tmp=$(mktemp -d)
@@ -57,21 +52,11 @@ tmp=$(mktemp -d)
 step "kernel $(uname -r) on $(nproc) CPUs"
 
 step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address, mtu 1450, its ingress dropped"
-ip netns add peer || fail "ip netns add peer"
-ip link add port0 type veth peer name veth1 netns peer || fail "veth"
-ip -n peer addr add 10.0.0.1/24 dev veth1 || fail "address on veth1"
-ip -n peer link set lo up || fail "lo up in peer"
-ip -n peer link set veth1 up || fail "veth1 up"
-# kni has no segmentation offload yet: the peer sends MTU-sized frames.
+# port0 belongs to the dataplane, like a NIC a DPDK application drives
+# (kni-fwd gives it kni0's address).
+make_peer
+# kni-fwd without -o takes no offloads: the peer sends MTU-sized frames.
 ip netns exec peer ethtool -K veth1 tso off gso off >/dev/null 2>&1
-sysctl -qw net.ipv6.conf.port0.disable_ipv6=1
-# port0 belongs to the dataplane, like a NIC a DPDK application drives:
-# this netns's stack must not take its packets too (kni-fwd gives it
-# kni0's address, so the stack would answer for kni0 a second time).
-# Packet sockets see a frame before ingress filters do.
-tc qdisc add dev port0 clsact &&
-	tc filter add dev port0 ingress matchall action drop ||
-	fail "dropping port0's packets at ingress"
 # kni-fwd gives port0 kni0's MTU (1500) when it starts.
 ip link set port0 mtu 1450 up || fail "port0 up"
 

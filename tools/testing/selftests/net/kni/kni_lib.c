@@ -816,12 +816,6 @@ TEST_F(dev, offload_csum)
 		.csum_start = ETH_HLEN + 20,
 		.csum_offset = 6,
 	}, valid = { .flags = VIRTIO_NET_HDR_F_DATA_VALID };
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(4242),
-		.sin_addr.s_addr = htonl(0x0a000002),
-	};
-	struct timeval tv = { .tv_sec = 20 };
 	const struct kni_queue_info *info;
 	unsigned char mac[ETH_ALEN], pkt[256], buf[256];
 	struct virtio_net_hdr meta, *m;
@@ -833,13 +827,10 @@ TEST_F(dev, offload_csum)
 	int s;
 
 	ASSERT_EQ(make_kni(""), 0);
-	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
-	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(kni0_ipv4(), 0);
 	ASSERT_EQ(kni0_mac(mac), 0);
-	s = socket(AF_INET, SOCK_DGRAM, 0);
+	s = udp_socket_on(4242);
 	ASSERT_GE(s, 0);
-	ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	ASSERT_EQ(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
 
 	/* Nothing taken on: no metadata either way. */
 	ASSERT_EQ(attach(&q, 0, NULL), 0);
@@ -957,18 +948,13 @@ TEST_F(dev, offload_chain)
 	KNI_OPTS(kni_queue_opts, opts,
 		 .offloads = KNI_OFFLOAD_CSUM | KNI_OFFLOAD_CHAIN |
 			     KNI_OFFLOAD_USO);
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(4242),
-		.sin_addr.s_addr = htonl(0x0a000002),
-	}, to = {
+	struct sockaddr_in to = {
 		.sin_family = AF_INET,
 		.sin_port = htons(4000),
 		.sin_addr.s_addr = htonl(0x0a000001),
 	};
 	static unsigned char pkt[KNI_CHAIN_LEN_MAX + 1], buf[8192];
 	static char payload[5001];
-	struct timeval tv = { .tv_sec = 20 };
 	KNI_OPTS(kni_queue_stats, st);
 	struct virtio_net_hdr meta;
 	unsigned char mac[ETH_ALEN];
@@ -979,13 +965,10 @@ TEST_F(dev, offload_chain)
 	void *p[3];
 
 	ASSERT_EQ(make_kni(""), 0);
-	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
-	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(kni0_ipv4(), 0);
 	ASSERT_EQ(kni0_mac(mac), 0);
-	s = socket(AF_INET, SOCK_DGRAM, 0);
+	s = udp_socket_on(4242);
 	ASSERT_GE(s, 0);
-	ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	ASSERT_EQ(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	for (i = 0; i < 5000; i++)
 		payload[i] = 'a' + i % 26;
 

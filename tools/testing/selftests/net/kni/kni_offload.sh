@@ -46,12 +46,7 @@ cleanup()
 [ -x "$fwd" ] || skip "no kni-fwd at $fwd"
 python=$(command -v python3) || skip "no python3"
 command -v iperf3 >/dev/null || skip "no iperf3"
-ip link show kni0 >/dev/null 2>&1 && skip "kni0 exists already"
-ip netns list | grep -qw peer && skip "netns peer exists already"
-if ! ip link add kni0 type kni 2>/dev/null; then
-	skip "cannot create a kni device (CONFIG_KNI)"
-fi
-ip link del kni0
+need_topology
 
 trap cleanup EXIT
 tmp=$(mktemp -d)
@@ -108,16 +103,8 @@ transfer()
 }
 
 step "netns peer with veth1 10.0.0.1/24, port0 for kni-fwd, kni0 10.0.0.2/24 with 16 KiB frames"
-ip netns add peer || fail "ip netns add peer"
-ip link add port0 type veth peer name veth1 netns peer || fail "veth"
-ip -n peer addr add 10.0.0.1/24 dev veth1 || fail "address on veth1"
-ip -n peer link set lo up || fail "lo up in peer"
-ip -n peer link set veth1 up || fail "veth1 up"
-sysctl -qw net.ipv6.conf.port0.disable_ipv6=1
+make_peer
 sysctl -qw net.core.rmem_max=16777216
-tc qdisc add dev port0 clsact &&
-	tc filter add dev port0 ingress matchall action drop ||
-	fail "dropping port0's packets at ingress"
 ip link set port0 up || fail "port0 up"
 ip link add kni0 type kni frame_size 16384 || fail "ip link add kni0"
 ip addr add 10.0.0.2/24 dev kni0 || fail "address on kni0"
@@ -154,8 +141,9 @@ for mtu in 1500 9000; do
 	[ $((rxb / rx)) -gt $((mtu + 14)) ] ||
 		fail "kni-fwd passed the peer's packets segmented"
 done
-ip link set kni0 mtu 1500 && ip -n peer link set veth1 mtu 1500 ||
+if ! ip link set kni0 mtu 1500 || ! ip -n peer link set veth1 mtu 1500; then
 	fail "MTU back to 1500"
+fi
 
 # iperf_run: one TCP stream from kni0 to the peer for 3 s; Mbit/s.
 iperf_run()

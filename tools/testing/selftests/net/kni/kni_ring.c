@@ -1150,8 +1150,7 @@ static void mixed_queues(struct __test_metadata *_metadata,
 	__u32 i, got[2] = { 0, 0 };
 	int s;
 
-	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
-	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(kni0_ipv4(), 0);
 	give_alloc(plain, 0, n);
 	give_alloc(csum, 0, n);
 	for (i = 0; i < n; i++) {
@@ -1369,24 +1368,14 @@ FIXTURE_VARIANT_ADD(offload, gso)
  */
 FIXTURE_SETUP(offload)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(4242),
-		.sin_addr.s_addr = htonl(0x0a000002),
-	};
-	struct timeval tv = { .tv_sec = 20 };
-
 	ASSERT_EQ(setup_netns(0, ""), 0);
 	ASSERT_EQ(uq_attach_offloads(&self->uq, "kni0", 0, 0, 0,
 				     variant->offloads), 0);
 	ASSERT_EQ(self->uq.at.offloads, variant->offloads);
-	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
-	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(kni0_ipv4(), 0);
 	ASSERT_EQ(kni0_mac(self->mac), 0);
-	self->s = socket(AF_INET, SOCK_DGRAM, 0);
+	self->s = udp_socket_on(4242);
 	ASSERT_GE(self->s, 0);
-	ASSERT_EQ(setsockopt(self->s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	ASSERT_EQ(bind(self->s, (struct sockaddr *)&sin, sizeof(sin)), 0);
 }
 
 FIXTURE_TEARDOWN(offload)
@@ -1968,11 +1957,7 @@ TEST_F_TIMEOUT(offload, tx_udp_segments, 60)
  */
 TEST(offload_chain_only)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(4242),
-		.sin_addr.s_addr = htonl(0x0a000002),
-	}, to = {
+	struct sockaddr_in to = {
 		.sin_family = AF_INET,
 		.sin_port = htons(4000),
 		.sin_addr.s_addr = htonl(0x0a000001),
@@ -1980,7 +1965,6 @@ TEST(offload_chain_only)
 	static const __u8 flags[] = { VIRTIO_NET_HDR_F_NEEDS_CSUM,
 				      VIRTIO_NET_HDR_F_DATA_VALID, 0 };
 	static unsigned char pkt[2048], buf[2048];
-	struct timeval tv = { .tv_sec = 20 };
 	struct virtio_net_hdr h = { 0 };
 	__u32 i, len, got, fl, descs;
 	unsigned char mac[ETH_ALEN];
@@ -1993,13 +1977,10 @@ TEST(offload_chain_only)
 	ASSERT_EQ(uq.at.offloads, KNI_OFFLOAD_CHAIN);
 	ASSERT_EQ(uq.at.meta_size, sizeof(struct virtio_net_hdr));
 	ASSERT_EQ(ethtool_get("kni0", ETHTOOL_GTXCSUM), 0);
-	ASSERT_EQ(sh("ip addr add 10.0.0.2/24 dev kni0"), 0);
-	ASSERT_EQ(sh("ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(kni0_ipv4(), 0);
 	ASSERT_EQ(kni0_mac(mac), 0);
-	s = socket(AF_INET, SOCK_DGRAM, 0);
+	s = udp_socket_on(4242);
 	ASSERT_GE(s, 0);
-	ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	ASSERT_EQ(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
 
 	len = ip_frame(pkt, mac, false, IPPROTO_UDP, 100, false, false,
 		       &start, &off);

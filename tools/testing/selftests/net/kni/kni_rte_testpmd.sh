@@ -52,34 +52,17 @@ if [ -z "$rte_kni" ] || [ ! -f "$rte_kni/librte_kni.so" ] ||
 	skip "no librte_kni.so and librte_net_kni.so (RTE_KNI=${rte_kni:-unset})"
 fi
 python=$(command -v python3) || skip "no python3"
-ip link show kni0 >/dev/null 2>&1 && skip "kni0 exists already"
-ip netns list | grep -qw peer && skip "netns peer exists already"
-if ! ip link add kni0 type kni 2>/dev/null; then
-	skip "cannot create a kni device (CONFIG_KNI)"
-fi
-ip link del kni0
+need_topology
 
 trap cleanup EXIT
 tmp=$(mktemp -d)
 
 step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address, its ingress dropped"
-ip netns add peer || fail "ip netns add peer"
-ip link add port0 type veth peer name veth1 netns peer || fail "veth"
-ip -n peer addr add 10.0.0.1/24 dev veth1 || fail "address on veth1"
-ip -n peer link set lo up || fail "lo up in peer"
-ip -n peer link set veth1 up || fail "veth1 up"
+make_peer
 # testpmd forwards frames as they are: the peer must send complete
 # checksums and frames no larger than the MTU.
 ip netns exec peer ethtool -K veth1 tx off tso off gso off >/dev/null 2>&1 ||
 	fail "offloads off on veth1"
-sysctl -qw net.ipv6.conf.port0.disable_ipv6=1
-# port0 belongs to the dataplane: this netns's stack must not answer on
-# it (for kni0's address) as well. Packet sockets see a frame before
-# ingress filters do.
-if ! tc qdisc add dev port0 clsact ||
-   ! tc filter add dev port0 ingress matchall action drop; then
-	fail "dropping port0's packets at ingress"
-fi
 ip link set port0 up || fail "port0 up"
 
 step "dpdk-testpmd -d librte_kni.so -d librte_net_kni.so --vdev=net_kni0 --vdev=net_af_packet0,iface=port0 -- --forward-mode=io"

@@ -328,6 +328,37 @@ static inline __u32 udp_frame(unsigned char *f, const unsigned char *dst,
 	return ETH_HLEN + 20 + ulen;
 }
 
+/* kni0 at 10.0.0.2/24, its peer 10.0.0.1 at 02:00:00:00:00:01. */
+static inline int kni0_ipv4(void)
+{
+	return sh("ip addr add 10.0.0.2/24 dev kni0 && "
+		  "ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0");
+}
+
+/*
+ * A UDP socket bound to 10.0.0.2:PORT whose receives give up after 20
+ * seconds, or -1.
+ */
+static inline int udp_socket_on(__u16 port)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(0x0a000002),
+	};
+	struct timeval tv = { .tv_sec = 20 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (s < 0)
+		return -1;
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    bind(s, (struct sockaddr *)&sin, sizeof(sin))) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
 /* kni0's Ethernet address. */
 static inline int kni0_mac(unsigned char *mac)
 {
