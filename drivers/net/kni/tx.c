@@ -226,12 +226,11 @@ void kni_tx_wake(struct kni_queue *q, struct kni_file *kf)
 static int kni_tx_prepare(struct sk_buff *skb, const struct kni_file *kf,
 			  struct virtio_net_hdr *hdr)
 {
-	netdev_features_t gso = kni_offload_features(kf->offloads) &
-				(NETIF_F_TSO | NETIF_F_TSO6 |
-				 NETIF_F_GSO_UDP_L4);
-
 	/* Checked by the core already, but not trusted to stay so. */
-	if (skb_is_gso(skb) && !skb_gso_ok(skb, gso | NETIF_F_GSO_ROBUST))
+	if (skb_is_gso(skb) &&
+	    !skb_gso_ok(skb, (kni_offload_features(kf->offloads) &
+			      (NETIF_F_TSO | NETIF_F_TSO6 |
+			       NETIF_F_GSO_UDP_L4)) | NETIF_F_GSO_ROBUST))
 		return -EINVAL;
 	if (skb->ip_summed == CHECKSUM_PARTIAL &&
 	    !(kf->offloads & KNI_OFFLOAD_CSUM) && skb_checksum_help(skb))

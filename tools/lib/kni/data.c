@@ -440,10 +440,12 @@ static int kni_take(struct kni_queue *q, struct kni_buf *bufs,
 		struct kni_desc d;
 		__u64 frame;
 
+		d = kni_desc_read(r, r->cached_cons);
 		/* A copy takes a chain whole, once the kernel posted it all. */
-		if (copy && !c.open && !skip && !kni_chain_posted(r, avail - i))
+		if (copy && !c.open && !skip && (d.flags & KNI_DESC_F_NEXT) &&
+		    !kni_chain_posted(r, avail - i))
 			break;
-		d = kni_desc_read(r, r->cached_cons++);
+		r->cached_cons++;
 		frame = d.addr / fs;
 		/*
 		 * Only the copy is looked at and used: a receive frame the
