@@ -36,7 +36,12 @@ idle=${BENCH_IDLE_SECONDS:-10}
 pings=${BENCH_PINGS:-1000}
 
 out=${BENCH_KERNEL:-}
-[ -n "$out" ] || out=$(./tree/build-kernel.sh release headers | tail -n 1)
+# "headers" alone would only install the headers of whatever kernel the
+# cache holds, however old: build the kernel first.
+if [ -z "$out" ]; then
+	./tree/build-kernel.sh release > /dev/null
+	out=$(./tree/build-kernel.sh release headers | tail -n 1)
+fi
 ipdir=$(./tree/iproute2.sh | tail -n 1)
 make -s -C tools/lib/kni/bench O="$KNI_REPO/build/bench-bin" \
 	KHDR_INCLUDES="-isystem $out/usr/include"
