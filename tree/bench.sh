@@ -14,7 +14,9 @@
 # BENCH_ROUNDS (interleaved rounds, default 3), BENCH_SIZES (default
 # "64 1500"), BENCH_ONLY (a regular expression on TEST:METHOD, e.g.
 # 'to_stack:kni' or 'rtt:', to measure a subset), BENCH_IDLE_SECONDS
-# (default 10), BENCH_PINGS (default 1000), BENCH_DPDK (0 leaves the DPDK
+# (default 10), BENCH_PINGS (default 1000), BENCH_TCP_SECONDS (iperf3's
+# window in the tcp test, default 5), BENCH_TCP_STREAMS (default "1 4"),
+# BENCH_DPDK (0 leaves the DPDK
 # methods out, and they report why; a directory is used as tree/dpdk.sh's
 # artefacts instead of running it), BENCH_KERNEL (a release build
 # directory with its headers installed, used instead of building one),
@@ -34,6 +36,8 @@ rounds=${BENCH_ROUNDS:-3}
 sizes=${BENCH_SIZES:-64 1500}
 idle=${BENCH_IDLE_SECONDS:-10}
 pings=${BENCH_PINGS:-1000}
+tcp_secs=${BENCH_TCP_SECONDS:-5}
+tcp_streams=${BENCH_TCP_STREAMS:-1 4}
 
 out=${BENCH_KERNEL:-}
 # "headers" alone would only install the headers of whatever kernel the
@@ -45,6 +49,8 @@ fi
 ipdir=$(./tree/iproute2.sh | tail -n 1)
 make -s -C tools/lib/kni/bench O="$KNI_REPO/build/bench-bin" \
 	KHDR_INCLUDES="-isystem $out/usr/include"
+make -s -C tools/lib/kni O="$KNI_REPO/build/bench-bin/libkni" \
+	KHDR_INCLUDES="-isystem $out/usr/include" all
 
 # dpdk_dir NAME CMD...: run CMD (a tree/dpdk.sh command, NAME for
 # messages); print the directory its last line names, or "error REASON"
@@ -89,14 +95,20 @@ fi
 
 # Each measurement takes its window plus about 3 s of setup, warm-up and
 # teardown; DPDK's start under TCG takes up to a minute or two more.
+# The tcp test: 6 methods, both ways, each stream count, iperf3's window
+# plus 1 s left out and about 10 s of setup.
 n=$(wc -w <<< "$sizes")
-limit=${VM_TIMEOUT:-$((600 + rounds * n * 40 * (secs + 5) + 4 * idle))}
+ntcp=$((6 * 2 * $(wc -w <<< "$tcp_streams")))
+limit=${VM_TIMEOUT:-$((600 + rounds * n * 40 * (secs + 5) + 4 * idle +
+	rounds * ntcp * (tcp_secs + 11)))}
 
 rm -rf "$results"
 mkdir -p "$results"
 cmd=$(printf '%q ' env BENCH_SECONDS="$secs" BENCH_ROUNDS="$rounds" \
 	BENCH_SIZES="$sizes" BENCH_ONLY="${BENCH_ONLY:-}" \
 	BENCH_IDLE_SECONDS="$idle" BENCH_PINGS="$pings" \
+	BENCH_TCP_SECONDS="$tcp_secs" BENCH_TCP_STREAMS="$tcp_streams" \
+	BENCH_KNI_FWD="$KNI_REPO/build/bench-bin/libkni/kni-fwd" \
 	BENCH_DPDK="$dpdk" BENCH_DPDK_ERROR="$dpdk_error" \
 	BENCH_DPDK_LIB="$dpdk_lib" BENCH_DPDK_LIB_ERROR="$dpdk_lib_error" \
 	"$KNI_REPO/$qemu/bench.sh" "$KNI_REPO/build/bench-bin/kni-bench")

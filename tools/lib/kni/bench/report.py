@@ -9,7 +9,9 @@ Every figure is the median over the rounds; the spread is
 whose every round failed keeps its entry, with the first round's reason
 as "error" instead of "pps". "kni" is the best of the single-queue kni
 figures (kni-b*, kni-busy-*, kni-defer-*, kni-threaded-*) for that test and size, with "best_of"
-naming it.
+naming it. The tcp test's figures are in "tcp_mbps", Mbit/s per method,
+direction ("to" the peer or "from" it) and number of streams, with
+kni-offload's ratio to each method in the table.
 """
 
 import json
@@ -23,12 +25,29 @@ def median_spread(values):
     return med, spread
 
 
+def summarize(e, key, values, errors):
+    """Add to entry E the median of VALUES as KEY, with its spread and
+    rounds, and the failed rounds; or the first error when none passed."""
+    if values:
+        med, spread = median_spread(values)
+        e.update({key: round(med, 1), 'spread': round(spread, 3),
+                  'rounds': len(values)})
+        if errors:
+            e['failed_rounds'] = len(errors)
+            e['last_error'] = errors[-1]
+    else:
+        e['error'] = errors[0]
+    return e
+
+
 def parse(path):
     meta = {}
     runs = {}       # (test, size, method) -> {"pps": [], "errors": []}
     order = {}      # test -> [method, ...] in the order first seen
     rtt = {}        # (method, mode) -> {"p50": [], "p99": [], "errors": []}
     idle = {}       # method -> {"pct": float} or {"error": str}
+    tcp = {}        # (method, dir, streams) -> {"mbps": [], "cpu": [[]],
+                    #                            "errors": []}
     with open(path) as f:
         for line in f:
             w = line.split()
@@ -56,12 +75,22 @@ def parse(path):
                 else:
                     r['p50'].append(float(w[4]))
                     r['p99'].append(float(w[5]))
+            elif w[0] == 'tcp' and len(w) >= 7:
+                method, direction, streams = w[2], w[3], int(w[4])
+                r = tcp.setdefault((method, direction, streams),
+                                   {'mbps': [], 'cpu': [], 'errors': []})
+                if w[5] == 'mbps':
+                    r['mbps'].append(float(w[6]))
+                    if len(w) > 8 and w[7] == 'cpu':
+                        r['cpu'].append([float(x) for x in w[8:]])
+                else:
+                    r['errors'].append(' '.join(w[6:]) or 'unknown')
             elif w[0] == 'idle' and len(w) >= 3:
                 if w[2] == 'error':
                     idle[w[1]] = {'error': ' '.join(w[3:]) or 'unknown'}
                 else:
                     idle[w[1]] = {'pct': float(w[2])}
-    return meta, runs, order, rtt, idle
+    return meta, runs, order, rtt, idle, tcp
 
 
 def is_single_queue_kni(method):
@@ -69,7 +98,7 @@ def is_single_queue_kni(method):
                                'kni-threaded-'))
 
 
-def build(meta, runs, order, rtt, idle):
+def build(meta, runs, order, rtt, idle, tcp):
     results = []
     sizes = sorted({size for (_, size, _) in runs})
     for test in ('to_stack', 'from_stack'):
@@ -80,16 +109,7 @@ def build(meta, runs, order, rtt, idle):
                 if r is None:
                     continue
                 e = {'test': test, 'method': method, 'size': size}
-                if r['pps']:
-                    med, spread = median_spread(r['pps'])
-                    e.update(pps=round(med, 1), spread=round(spread, 3),
-                             rounds=len(r['pps']))
-                    if r['errors']:
-                        e['failed_rounds'] = len(r['errors'])
-                        e['last_error'] = r['errors'][-1]
-                else:
-                    e['error'] = r['errors'][0]
-                entries.append(e)
+                entries.append(summarize(e, 'pps', r['pps'], r['errors']))
             kni = [e for e in entries
                    if is_single_queue_kni(e['method']) and 'pps' in e]
             best = {'test': test, 'method': 'kni', 'size': size}
@@ -119,6 +139,14 @@ def build(meta, runs, order, rtt, idle):
         e = {'method': method}
         e.update(r)
         idles.append(e)
+    tcps = []
+    for (method, direction, streams), r in tcp.items():
+        e = {'method': method, 'direction': direction, 'streams': streams}
+        summarize(e, 'mbps', r['mbps'], r['errors'])
+        if r['cpu']:
+            e['cpu_pct'] = [round(statistics.median(c), 1)
+                            for c in zip(*r['cpu'])]
+        tcps.append(e)
     return {
         'kernel': meta.get('kernel', ''),
         'cpus': int(meta.get('cpus', 0) or 0),
@@ -127,6 +155,7 @@ def build(meta, runs, order, rtt, idle):
         'results': results,
         'rtt_us': rtts,
         'idle_cpu_pct': idles,
+        'tcp_mbps': tcps,
     }
 
 
@@ -203,7 +232,63 @@ def table(doc):
             out.append('%-18s error: %s' % (e['method'], e['error']))
         else:
             out.append('%-18s %6.2f%%' % (e['method'], e['pct']))
+    out.extend(tcp_table(doc['tcp_mbps']))
     return '\n'.join(out)
+
+
+def tcp_table(res):
+    if not res:
+        return []
+    cols = sorted({(e['direction'] != 'to', e['streams']) for e in res})
+    out = ['', 'tcp: iperf3 through a forwarding dataplane, median Mbit/s '
+           '(spread); ko/x = kni-offload divided by the method',
+           'cpu: % busy of CPU 0 (both iperf3 ends) and CPU 1 (the '
+           'forwarder), medians',
+           '%-18s' % 'method' + ''.join(
+               ' | %-24s' % ('%s peer, %d stream%s' %
+                             ('from' if d else 'to', n, 's' if n > 1 else ''))
+               for d, n in cols)]
+    out.append('-' * len(out[-1]))
+    methods = []
+    for e in res:
+        if e['method'] not in methods:
+            methods.append(e['method'])
+    errors = []
+    cpus = []
+    for m in methods:
+        row = '%-18s' % m
+        for d, n in cols:
+            direction = 'from' if d else 'to'
+            e = next((x for x in res if x['method'] == m and
+                      x['direction'] == direction and x['streams'] == n), None)
+            k = next((x for x in res if x['method'] == 'kni-offload' and
+                      x['direction'] == direction and x['streams'] == n), None)
+            if e is None:
+                row += ' | %-24s' % '-'
+            elif 'mbps' not in e:
+                row += ' | %-24s' % 'error'
+                errors.append('  %s, %s, %d: %s' % (m, direction, n,
+                                                   e['error']))
+            else:
+                ratio = ''
+                if k and 'mbps' in k and e['mbps']:
+                    ratio = 'ko/x %.2f' % (k['mbps'] / e['mbps'])
+                row += ' | %7.1f %4.0f%% %-10s' % (e['mbps'],
+                                                   e['spread'] * 100, ratio)
+                if e.get('cpu_pct'):
+                    cpus.append('  %s, %s, %d: cpu %s' % (
+                        m, direction, n,
+                        ' '.join('%.0f%%' % c for c in e['cpu_pct'])))
+                if e.get('failed_rounds'):
+                    errors.append('  %s, %s, %d: %d round(s) failed: %s' %
+                                  (m, direction, n, e['failed_rounds'],
+                                   e['last_error']))
+        out.append(row)
+    out.extend(cpus)
+    if errors:
+        out.append('errors:')
+        out.extend(errors)
+    return out
 
 
 def main():

@@ -33,6 +33,11 @@
 #               dataplane gets, not what the kernel tried to send.
 # idle_dpdk_kni SECONDS prints "pct N": the CPU the whole guest spent, in
 # percent of one vCPU, while a KNI device exists and nobody uses it.
+# tcp_virtio_user DIR STREAMS SECONDS prints "mbps N": bench.sh's tcp test
+# with testpmd's io engine forwarding between virtio_user0 (the kernel's
+# end vhost_dpdk0) and net_af_packet1 on bport0. No offloads pass end to
+# end: net_af_packet has none, so the peer checksums and segments itself,
+# and virtio_user, asked for no LRO, lets the kernel hand it none either.
 #
 # testpmd runs interactively with its commands on a FIFO, on lcores 0-1
 # (one forwarding core), without PCI, in memory (no hugepage files), with
@@ -417,6 +422,43 @@ idle_dpdk_kni()
 	fi
 }
 
+dpdk_tcp()
+{
+	local dev=vhost_dpdk0
+
+	dpdk_testpmd=$BENCH_DPDK/dpdk-testpmd
+	dpdk_eal=("--vdev=net_af_packet1,iface=bport0,qpairs=1")
+	dpdk_available && dpdk_hugepages || return 1
+	tcp_peer off || { dpdk_fail "peer setup"; return 1; }
+	dpdk_start virtio-user-tcp \
+		"virtio_user0,path=/dev/vhost-net,queues=1,queue_size=1024,iface=$dev" \
+		io && dpdk_wait_dev "$dev" || return 1
+	{ ip addr add 10.96.0.2/24 dev "$dev" && ip link set "$dev" up; } ||
+		{ dpdk_fail "$dev setup"; return 1; }
+	dpdk_cmd start || return 1
+	dpdk_out=$(tcp_iperf "$@")
+	case "$dpdk_out" in
+	mbps\ *) ;;
+	*) dpdk_fail "${dpdk_out#error }"; dpdk_out= ;;
+	esac
+	dpdk_cmd stop
+}
+
+tcp_virtio_user()
+{
+	dpdk_err=
+	dpdk_out=
+	mkdir -p "$dpdk_work"
+	dpdk_tcp "$@" 2>>"$dpdk_work/stderr" || true
+	dpdk_stop
+	dpdk_hugepages_release
+	if [ -n "$dpdk_out" ]; then
+		echo "$dpdk_out"
+	else
+		echo "error ${dpdk_err:-virtio-user tcp failed}"
+	fi
+}
+
 m_to_stack_dpdk_kni() { dpdk_run to_stack dpdk-kni "$1" "$2"; }
 m_from_stack_dpdk_kni() { dpdk_run from_stack dpdk-kni "$1" "$2"; }
 m_to_stack_virtio_user() { dpdk_run to_stack virtio-user "$1" "$2"; }
@@ -433,3 +475,4 @@ bench_methods_add to_stack kni-testpmd dpdk-kni virtio-user testpmd-tap \
 	testpmd-af_packet
 bench_methods_add from_stack kni-testpmd dpdk-kni virtio-user testpmd-tap \
 	testpmd-af_packet
+bench_tcp_add virtio-user

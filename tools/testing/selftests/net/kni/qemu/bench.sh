@@ -8,11 +8,17 @@
 #
 # usage: bench.sh KNI_BENCH [DPDK_DIR]
 #
+# tap-fwd is taken from beside KNI_BENCH, kni-fwd from $BENCH_KNI_FWD
+# (default: beside KNI_BENCH too).
+#
 # Environment: BENCH_SECONDS (window of one measurement, default 3),
 # BENCH_ROUNDS (interleaved rounds, default 3), BENCH_SIZES (frame sizes,
 # default "64 1500"), BENCH_ONLY (an extended regular expression: run only
-# the methods it matches, e.g. while working on one), BENCH_IDLE_SECONDS
+# the methods it matches, e.g. while working on one; it sees TEST:METHOD,
+# rtt:METHOD:MODE, idle:METHOD and tcp:METHOD:DIR:STREAMS), BENCH_IDLE_SECONDS
 # (default 10), BENCH_PINGS (pings per latency figure, default 1000),
+# BENCH_TCP_SECONDS (iperf3's window, default 5), BENCH_TCP_STREAMS
+# (default "1 4"), BENCH_KNI_FWD (kni-fwd),
 # BENCH_DPDK (the DPDK artefacts directory; DPDK_DIR sets it) and
 # BENCH_DPDK_ERROR (why there is none).
 #
@@ -30,6 +36,18 @@
 #   latency     ping RTT to an address a userspace responder answers
 #   idle        CPU time of the whole guest with the method set up and no
 #               traffic, in % of one vCPU
+#   tcp         iperf3 TCP throughput between the stack (10.96.0.2) and a
+#               peer netns (10.96.0.1) behind a veth pair whose end bport0
+#               a forwarding dataplane drives, from the stack to the peer
+#               ("to") and back ("from"), over 1 and 4 streams
+#               (BENCH_TCP_STREAMS) for BENCH_TCP_SECONDS (default 5) after
+#               1 s left out, with how busy each CPU was; both iperf3 ends
+#               run on CPU 0, the forwarder on the last CPU. Methods: the
+#               two ends on a veth pair with no forwarder (ceiling),
+#               kni-fwd with offloads (kni-offload) and without (kni),
+#               tap-fwd with IFF_VNET_HDR and offloads (tap-vnet) and
+#               without (tap). Without offloads the peer checksums and
+#               segments itself.
 #
 # Interface for more methods (tools/testing/selftests/net/kni/qemu/
 # bench-dpdk.sh is sourced, when it exists, after the helpers below are
@@ -73,6 +91,12 @@
 #       prints one line, "pct <number>" or "error <reason>": the idle
 #       cost with METHOD set up (found by name; bench_idle_add METHOD...
 #       fixes the order).
+#   tcp_<method> DIR STREAMS SECONDS
+#       prints one line, "mbps <number> cpu <% of CPU 0> <% of CPU 1>..."
+#       or "error <reason>": the tcp test
+#       of METHOD (found by name; bench_tcp_add METHOD... fixes the order).
+#       tcp_peer OFFLOADS (on|off) sets up the peer and bport0, tcp_iperf
+#       DIR STREAMS SECONDS measures once the local end has 10.96.0.2.
 #   bench_rtt_add METHOD:MODE...
 #       registers rtt_<method>_<mode> functions (no arguments) that print
 #       "rtt <p50 us> <p99 us>" or "error <reason>"; ping_rtt ADDR prints
@@ -85,6 +109,8 @@
 #   round R TEST SIZE METHOD pps N | error REASON
 #   rtt R METHOD MODE p50 p99 | rtt R METHOD MODE error REASON
 #   idle METHOD pct | idle METHOD error REASON
+#   tcp R METHOD DIR STREAMS mbps N cpu P0 P1... |
+#       tcp R METHOD DIR STREAMS error REASON
 set -uo pipefail
 
 KB=${1:?usage: bench.sh KNI_BENCH [DPDK_DIR]}
@@ -99,6 +125,8 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SIZES=${BENCH_SIZES:-64 1500}
 ONLY=${BENCH_ONLY:-}
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-10}
+TCP_SECONDS=${BENCH_TCP_SECONDS:-5}
+TCP_STREAMS=${BENCH_TCP_STREAMS:-1 4}
 PINGS=${BENCH_PINGS:-1000}
 RESULTS=${KNI_RESULTS:-/tmp}
 RAW=$RESULTS/bench.raw
@@ -120,6 +148,9 @@ FROM_STACK_METHODS=(ceiling kni-b1 kni-b32 kni-b64 kni-busy-b32 kni-2q
 	tap tap-napi af_packet af_xdp)
 RTT_METHODS=(kni:interrupt kni:busy tap:interrupt tap:busy)
 IDLE_METHODS=(none kni tap)
+TCP_METHODS=(ceiling kni-offload kni tap-vnet tap)
+TAP_FWD=$(dirname "$KB")/tap-fwd
+KNI_FWD=${BENCH_KNI_FWD:-$(dirname "$KB")/kni-fwd}
 
 log()
 {
@@ -148,6 +179,11 @@ bench_idle_add()
 bench_rtt_add()
 {
 	RTT_METHODS+=("$@")
+}
+
+bench_tcp_add()
+{
+	TCP_METHODS+=("$@")
 }
 
 now()
@@ -221,7 +257,8 @@ cleanup()
 	for d in kni0 veth0 pgdummy0 tap0; do
 		ip link del "$d" 2>/dev/null
 	done
-	for d in kni0 veth0 veth1 pgdummy0 tap0; do
+	ip netns del bpeer 2>/dev/null
+	for d in kni0 veth0 veth1 pgdummy0 tap0 bport0; do
 		wait_for 10 dev_gone "$d" || log "$d is still there"
 	done
 	find "$WORK" -maxdepth 1 -type f -delete
@@ -684,6 +721,125 @@ idle_tap()
 	with_idle_cmd "$1" "$KB" tap-idle -i tap0
 }
 
+# tcp
+
+# tcp_peer OFFLOADS [direct]: the netns bpeer with bveth1 10.96.0.1/24,
+# whose other end bport0 stays in this netns for the forwarder, up, its
+# frames dropped at ingress after the forwarder's AF_PACKET socket saw
+# them (with "direct", no forwarder: bport0 gets 10.96.0.2). With OFFLOADS
+# off the peer checksums and segments itself, so that every packet on
+# bport0 is complete and fits the MTU.
+tcp_peer()
+{
+	ip netns add bpeer &&
+		ip link add bport0 type veth peer name bveth1 netns bpeer &&
+		ip -n bpeer addr add 10.96.0.1/24 dev bveth1 &&
+		ip -n bpeer link set lo up && ip -n bpeer link set bveth1 up &&
+		ip link set bport0 up || return 1
+	if [ "${2:-}" = direct ]; then
+		ip addr add 10.96.0.2/24 dev bport0 || return 1
+	else
+		ingress_drop_add bport0 || return 1
+	fi
+	[ "$1" = on ] ||
+		ip netns exec bpeer ethtool -K bveth1 tx off tso off gso off > /dev/null
+}
+
+iperf_listening()
+{
+	[[ $(ip netns exec bpeer ss -Hltn 'sport = :5201') ]]
+}
+
+# cpu_ticks: "busy total" jiffies of each CPU, one line per CPU.
+cpu_ticks()
+{
+	awk '$1 ~ /^cpu[0-9]/ { t = 0; for (i = 2; i <= 9; i++) t += $i
+		print t - $5 - $6, t }' /proc/stat
+}
+
+# tcp_iperf DIR STREAMS SECONDS: iperf3 from the stack to the peer (DIR
+# to) or back (from); prints "mbps N cpu P0 P1...", what the receiver got
+# and how busy each CPU was, in %, over iperf3's run.
+tcp_iperf()
+{
+	local dir=$1 streams=$2 secs=$3 out=$WORK/iperf.json rev=() c0 c1
+
+	[ "$dir" = to ] || rev=(-R)
+	bg "$WORK/iperf-server.log" ip netns exec bpeer taskset -c 0 \
+		iperf3 -s -1 -B 10.96.0.1
+	wait_for 10 iperf_listening ||
+		{ echo "error the iperf3 server does not listen"; return; }
+	if ! ping -c 1 -W 10 10.96.0.1 > /dev/null 2>&1; then
+		echo "error no ping reply from the peer"
+		return
+	fi
+	c0=$(cpu_ticks)
+	if ! timeout $((secs + 60)) taskset -c 0 iperf3 -c 10.96.0.1 \
+	     -t "$secs" -O 1 -P "$streams" "${rev[@]}" --connect-timeout 10000 \
+	     -J > "$out" 2>&1; then
+		echo "error iperf3: $(head -c 200 "$out" | tr '\n\t' '  ')"
+		return
+	fi
+	c1=$(cpu_ticks)
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = [l.split() for l in sys.argv[2].splitlines()]
+b = [l.split() for l in sys.argv[3].splitlines()]
+cpu = ["%.0f" % (100.0 * (int(y[0]) - int(x[0])) /
+                 max(int(y[1]) - int(x[1]), 1)) for x, y in zip(a, b)]
+print("mbps %.1f cpu %s" % (r["end"]["sum_received"]["bits_per_second"] / 1e6,
+                            " ".join(cpu)))
+' "$out" "$c0" "$c1" || echo "error no iperf3 result"
+}
+
+# tcp_fwd DIR STREAMS SECONDS DEV OFFLOADS CMD...: the peer, the forwarder
+# CMD between bport0 and DEV on the last CPU, DEV 10.96.0.2/24, tcp_iperf.
+tcp_fwd()
+{
+	local dir=$1 streams=$2 secs=$3 dev=$4 offloads=$5 out=$WORK/fwd.out pid
+
+	shift 5
+	tcp_peer "$offloads" || { echo "error peer setup"; return; }
+	bg "$out" taskset -c "$LAST_CPU" "$@"
+	pid=$LAST_PID
+	if ! wait_for 20 eval "grep -q forwarding $out || ! kill -0 $pid 2>/dev/null" ||
+	   ! grep -q forwarding "$out"; then
+		stop_pid "$pid"
+		echo "error the forwarder did not start: $(tail -n 1 "$out")"
+		return
+	fi
+	ip addr add 10.96.0.2/24 dev "$dev" && ip link set "$dev" up ||
+		{ echo "error $dev setup"; return; }
+	tcp_iperf "$dir" "$streams" "$secs"
+	stop_pid "$pid"
+	cat "$out" >&2
+}
+
+# kni0's frames hold 16 KiB with offloads: a 64 KiB packet takes 5.
+tcp_kni_offload()
+{
+	ip link add kni0 type kni frame_size 16384 || { echo "error kni0 setup"; return; }
+	tcp_fwd "$@" kni0 on "$KNI_FWD" -p bport0 -k kni0 -o
+}
+
+tcp_kni()
+{
+	ip link add kni0 type kni || { echo "error kni0 setup"; return; }
+	tcp_fwd "$@" kni0 off "$KNI_FWD" -p bport0 -k kni0
+}
+
+# The ceiling: the stack and the peer on the two ends of the veth pair,
+# with their offloads, and no dataplane between them.
+tcp_ceiling()
+{
+	tcp_peer on direct || { echo "error peer setup"; return; }
+	tcp_iperf "$@"
+}
+
+tcp_tap_vnet() { tcp_fwd "$@" tap0 on "$TAP_FWD" -p bport0 -t tap0 -o; }
+tcp_tap() { tcp_fwd "$@" tap0 off "$TAP_FWD" -p bport0 -t tap0; }
+
 # Running
 
 selected()
@@ -704,7 +860,7 @@ run_one()
 	fi
 	log "$name"
 	"$fn" "$@" > "$WORK/result" 2> "$LOGS/$name.log"
-	res=$(grep -E '^(pps|pct|rtt|error) ' "$WORK/result" | tail -n 1)
+	res=$(grep -E '^(pps|pct|rtt|mbps|error) ' "$WORK/result" | tail -n 1)
 	cleanup 2>> "$LOGS/$name.log"
 	[ -n "$res" ] || res="error $fn printed no result"
 	log "  $res"
@@ -713,7 +869,7 @@ run_one()
 
 run_round()
 {
-	local round=$1 size test m res list mm mode
+	local round=$1 size test m res list mm mode dir streams
 
 	for size in $SIZES; do
 		for test in to_stack from_stack; do
@@ -739,6 +895,16 @@ run_round()
 		rtt\ *) res=${res#rtt } ;;
 		esac
 		echo "rtt $round $m $mode $res" >> "$RAW"
+	done
+	for m in "${TCP_METHODS[@]}"; do
+		for dir in to from; do
+			for streams in $TCP_STREAMS; do
+				selected "tcp:$m:$dir:$streams" || continue
+				res=$(run_one "r$round-tcp-$m-$dir-$streams" \
+					"tcp_${m//-/_}" "$dir" "$streams" "$TCP_SECONDS")
+				echo "tcp $round $m $dir $streams $res" >> "$RAW"
+			done
+		done
 	done
 }
 
@@ -766,6 +932,7 @@ fi
 log "$ROUNDS rounds of ${SECONDS_PER} s windows, sizes $SIZES, $NCPUS CPUs"
 log "to_stack: ${TO_STACK_METHODS[*]}"
 log "from_stack: ${FROM_STACK_METHODS[*]}"
+log "tcp: ${TCP_METHODS[*]}"
 [ -z "$BENCH_DPDK_ERROR" ] || log "DPDK: $BENCH_DPDK_ERROR"
 
 for ((r = 1; r <= ROUNDS; r++)); do
