@@ -311,8 +311,9 @@ static netdev_features_t kni_fix_features(struct net_device *dev,
 {
 	struct kni_dev *kni = netdev_priv(dev);
 
+	/* kni_offload_features() masks the checksum features, not SG. */
 	if (!(kni->offloads & KNI_OFFLOAD_CSUM))
-		features &= ~(NETIF_F_HW_CSUM | NETIF_F_SG);
+		features &= ~NETIF_F_SG;
 	return features & kni_offload_features(kni->offloads);
 }
 

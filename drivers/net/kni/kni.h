@@ -37,10 +37,10 @@
  * what is left after them and an Ethernet header with one VLAN tag.
  */
 #define KNI_FRAME_HEADROOM	256
+#define KNI_FRAME_L2_OVERHEAD	(ETH_HLEN + VLAN_HLEN)
 
 /* Bytes of a chain on rx copied to the skb's linear part: its headers. */
 #define KNI_RX_HEAD		128
-#define KNI_FRAME_L2_OVERHEAD	(ETH_HLEN + VLAN_HLEN)
 
 static inline unsigned int kni_max_mtu(u32 frame_size)
 {
