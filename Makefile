@@ -13,12 +13,14 @@ CMD ?= ip -d link show
 # Limit for one VM run, in seconds.
 VM_TIMEOUT ?= 3000
 
-.PHONY: help deps tree kernel kernel-debug static check check-kcsan vm demo bench
+.PHONY: help deps tree kernel kernel-debug static check check-kcsan vm demo bench \
+	patches
 
 help:
 	@echo "make demo    build and boot the kni kernel, run kni-fwd between kni0 and a veth"
 	@echo "make check   static checks, then the selftests in a VM (debug kernel)"
 	@echo "make check-kcsan   the selftests on a KCSAN kernel (data races in kni fail)"
+	@echo "make patches  regenerate patches/linux, the series for netdev"
 	@echo "make vm CMD='...' [KERNEL=debug|release]   run CMD in the test VM"
 	@echo "make bench [BENCH_SECONDS=3 BENCH_ROUNDS=3]   kni against its peers, build/bench.json"
 
@@ -39,6 +41,11 @@ static: tree
 
 check: tree
 	@VM_TIMEOUT=$(VM_TIMEOUT) ./tree/check.sh
+
+# patches/linux, the kernel side as a series for netdev (make check fails
+# when it is stale).
+patches: tree
+	@./tree/linux-series.sh
 
 # Not part of make check: a kernel of its own, and as long a VM run again.
 check-kcsan: tree

@@ -32,6 +32,21 @@ if [ "$flavour" = debug ]; then
 	tail -n 1 "$log.static" >> "$log"
 fi
 
+# The Linux series (patches/linux) is what tree/linux-series.sh writes,
+# applies to the base and builds after each patch.
+if [ "$flavour" = debug ]; then
+	echo "== the Linux series"
+	if msg=$("$KNI_REPO/tree/linux-series.sh" --check 2> "$log.linux" | tail -n 1); then
+		echo "ok - $msg"
+		echo "1 passed, 0 failed" >> "$log"
+	else
+		sed 's/^/  | /' "$log.linux"
+		echo "not ok - patches/linux"
+		echo "0 passed, 1 failed" >> "$log"
+		static_rc=1
+	fi
+fi
+
 # The DPDK companion's series (patches/dpdk) is what tree/dpdk.sh writes,
 # applies to DPDK's source and builds there.
 if [ "$flavour" = debug ]; then
