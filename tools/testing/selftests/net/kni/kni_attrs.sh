@@ -77,7 +77,8 @@ test_all_attributes()
 	check_err $? "creating kni0 with owner and group root failed"
 	expect_out "loopback fifo_skb owner 0 group 0" ip -n "$NS" -d link show kni0
 	check_info_data "$NS" kni0 \
-		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'fifo_skb', 'owner': 0, 'group': 0}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'fifo_skb',
+		  'owner': 0, 'group': 0}"
 	ip -n "$NS" link del kni0
 	check_err $? "ip link del kni0 failed"
 	log_test "loopback fifo_skb, owner and group by name"

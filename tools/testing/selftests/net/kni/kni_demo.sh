@@ -51,7 +51,8 @@ tmp=$(mktemp -d)
 
 step "kernel $(uname -r) on $(nproc) CPUs"
 
-step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address, mtu 1450, its ingress dropped"
+step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns," \
+	"no address, mtu 1450, its ingress dropped"
 # port0 belongs to the dataplane, like a NIC a DPDK application drives
 # (kni-fwd gives it kni0's address).
 make_peer
@@ -149,7 +150,8 @@ print("throughput: %.0f Mbit/s through kni0 and kni-fwd" %
       (r["end"]["sum_received"]["bits_per_second"] / 1e6))
 ' "$tmp/iperf.json" || fail "iperf3: $(head -c 500 "$tmp/iperf.json")"
 
-step "backpressure: port0 stalls (tbf at 1 kbit/s); kni-fwd takes from kni0 only what port0 has room for"
+step "backpressure: port0 stalls (tbf at 1 kbit/s);" \
+	"kni-fwd takes from kni0 only what port0 has room for"
 tc qdisc add dev port0 root tbf rate 1kbit burst 4kb limit 2mb ||
 	fail "tbf on port0"
 stops=$(ethtool -S kni0 | awk '/^ +tx0_stops:/ { print $2 }')

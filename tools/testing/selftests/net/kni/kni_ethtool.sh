@@ -139,8 +139,8 @@ test_stats()
 	[ $((after - before)) -ge 1 ]
 	check_err $? "tx drops went from $before to $after"
 	# ndo_get_stats64 adds the queues up.
-	d=$(ip -n "$NS" -j -s link show kni0 |
-		python3 -c "import json, sys; print(json.load(sys.stdin)[0]['stats64']['tx']['dropped'])")
+	d=$(ip -n "$NS" -j -s link show kni0 | python3 -c "import json, sys
+print(json.load(sys.stdin)[0]['stats64']['tx']['dropped'])")
 	[ "$d" = "$after" ]
 	check_err $? "ip -s reports $d tx drops, ethtool -S $after"
 	ip -n "$NS" link del kni0

@@ -57,7 +57,8 @@ need_topology
 trap cleanup EXIT
 tmp=$(mktemp -d)
 
-step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns, no address, its ingress dropped"
+step "netns peer with veth1 10.0.0.1/24; its other end port0 up in this netns," \
+	"no address, its ingress dropped"
 make_peer
 # testpmd forwards frames as they are: the peer must send complete
 # checksums and frames no larger than the MTU.
@@ -65,7 +66,8 @@ ip netns exec peer ethtool -K veth1 tx off tso off gso off >/dev/null 2>&1 ||
 	fail "offloads off on veth1"
 ip link set port0 up || fail "port0 up"
 
-step "dpdk-testpmd -d librte_kni.so -d librte_net_kni.so --vdev=net_kni0 --vdev=net_af_packet0,iface=port0 -- --forward-mode=io"
+step "dpdk-testpmd -d librte_kni.so -d librte_net_kni.so --vdev=net_kni0" \
+	"--vdev=net_af_packet0,iface=port0 -- --forward-mode=io"
 # No hugepages: kni needs no physical addresses. The default pool would
 # not fit in 256 MiB.
 "$testpmd" --no-huge -m 256 --no-pci \

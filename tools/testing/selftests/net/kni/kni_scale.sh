@@ -188,7 +188,7 @@ some()
 KNI_MS=
 test_kni()
 {
-	local ns i out bad=() start
+	local ns i out bad=() start q why t
 
 	RET=0
 	if ! new_netns ns; then
@@ -217,9 +217,10 @@ test_kni()
 		grep -c ' numtxqueues 4 numrxqueues 4 ')
 	[ "$i" = "$N" ]
 	check_err $? "$i kni devices of $N show numtxqueues 4 numrxqueues 4"
+	q=$(grep -oE 'numtxqueues [0-9]+ numrxqueues [0-9]+' <<< "$out" | tail -n 1)
 	grep -E '^[0-9]+: kni_def:' <<< "$out" |
 		grep -q ' numtxqueues 1 numrxqueues 1 '
-	check_err $? "a default kni device does not show numtxqueues 1 numrxqueues 1: $(grep -oE 'numtxqueues [0-9]+ numrxqueues [0-9]+' <<< "$out" | tail -n 1)"
+	check_err $? "a default kni device does not show numtxqueues 1 numrxqueues 1: $q"
 
 	# Dataplanes on every other device, on each of the 4 queues in turn,
 	# attached from outside the namespace: they hold their device, not
@@ -234,8 +235,10 @@ test_kni()
 	check_err $? "the dataplanes neither attached nor exited"
 	# shellcheck disable=SC2207 # the names are words
 	bad=($(cd "$DIR" && grep -Lx attached hold*))
-	check_err ${#bad[@]} "attach failed on $(some "${bad[@]//hold/kni}"): $(cat "$DIR/${bad[0]}" 2> /dev/null)"
-	echo "attached $(((N + 1) / 2)) dataplanes in $(ms $(((${EPOCHREALTIME/./} - start) / 1000))) s"
+	why=$(cat "$DIR/${bad[0]}" 2> /dev/null)
+	check_err ${#bad[@]} "attach failed on $(some "${bad[@]//hold/kni}"): $why"
+	t=$(ms $(((${EPOCHREALTIME/./} - start) / 1000)))
+	echo "attached $(((N + 1) / 2)) dataplanes in $t s"
 
 	# The dataplanes are part of it: a device is gone once they let go.
 	if teardown "$ns" KNI_MS; then
@@ -256,10 +259,13 @@ test_kni()
 		fi
 		wait "${HOLDERS[i]}" || bad+=("kni$i")
 	done
-	check_err ${#bad[@]} "the dataplane of $(some "${bad[@]}") failed or still runs: $(cat "$DIR/hold${bad[0]#kni}" 2> /dev/null)"
+	why=$(cat "$DIR/hold${bad[0]#kni}" 2> /dev/null)
+	check_err ${#bad[@]} "the dataplane of $(some "${bad[@]}") failed or still runs: $why"
 	# shellcheck disable=SC2207
 	bad=($(cd "$DIR" && grep -Lx gone hold*))
-	check_err ${#bad[@]} "the dataplanes of $(some "${bad[@]//hold/kni}") did not see their device go: $(cat "$DIR/${bad[0]}" 2> /dev/null)"
+	why=$(cat "$DIR/${bad[0]}" 2> /dev/null)
+	check_err ${#bad[@]} \
+		"the dataplanes of $(some "${bad[@]//hold/kni}") did not see their device go: $why"
 	HOLDERS=()
 	log_test "$N kni devices of 4 queues, half attached: create, delete the namespace"
 }

@@ -75,10 +75,12 @@ test_create()
 		owner 1000 group 1001
 	check_err $? "the root of the user namespace cannot create kni0"
 	check_info_in_userns kni0 \
-		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 1000, 'group': 1001}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none',
+		  'owner': 1000, 'group': 1001}"
 	# The same ids, seen from the initial user namespace.
 	check_info_data "$NSU" kni0 \
-		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 101000, 'group': 101001}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none',
+		  'owner': 101000, 'group': 101001}"
 	check_queues "$NSU" kni0 2
 	in_userns ip link set kni0 up
 	check_err $? "the root of the user namespace cannot set kni0 up"
@@ -96,7 +98,8 @@ test_create()
 	ip -n "$NSU" link set kni0 type kni owner 101001 group 101002
 	check_err $? "changing kni0 from the initial user namespace failed"
 	check_info_in_userns kni0 \
-		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 1001, 'group': 1002}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none',
+		  'owner': 1001, 'group': 1002}"
 
 	in_userns ip link del kni0
 	check_err $? "the root of the user namespace cannot delete kni0"
@@ -156,11 +159,13 @@ test_unmapped()
 	ip -n "$NSU" link add kni0 type kni owner 100005 group 165535
 	check_err $? "creating kni0 with ids mapped in both namespaces failed"
 	check_info_in_userns kni0 \
-		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 5, 'group': 65535}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none',
+		  'owner': 5, 'group': 65535}"
 	expect_fail "kni owner uid is not mapped in the device's user namespace" \
 		ip -n "$NSU" link set kni0 type kni owner 99999 group 100000
 	check_info_in_userns kni0 \
-		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none', 'owner': 5, 'group': 65535}"
+		"{'ring_size': 1024, 'frame_size': 2048, 'loopback': 'none',
+		  'owner': 5, 'group': 65535}"
 	in_userns ip link del kni0
 	check_err $? "deleting kni0 failed"
 	log_test "owner and group unmapped in the device's user namespace refused"

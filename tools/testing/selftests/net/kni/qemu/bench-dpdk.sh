@@ -284,7 +284,10 @@ dpdk_from_stack()
 	b=$(dpdk_rx_packets)
 	dpdk_cmd stop || return 1
 	{ [ -n "$b" ] && [ "$b" -gt 0 ]; } ||
-		{ dpdk_fail "testpmd received nothing from $dev (tx_packets $(cat "/sys/class/net/$dev/statistics/tx_packets"), tx_dropped $(cat "/sys/class/net/$dev/statistics/tx_dropped"))"; return 1; }
+		{ dpdk_fail "testpmd received nothing from $dev" \
+			"(tx_packets $(cat "/sys/class/net/$dev/statistics/tx_packets")," \
+			"tx_dropped $(cat "/sys/class/net/$dev/statistics/tx_dropped"))"
+		  return 1; }
 	dpdk_out=$(awk -v n="$b" -v t0="$t0" -v t1="$t1" \
 		'BEGIN { printf "pps %d\n", n / (t1 - t0) }')
 }
@@ -384,7 +387,8 @@ dpdk_kni_unload()
 # Busy and total jiffies of all CPUs, from /proc/stat.
 dpdk_cpu_ticks()
 {
-	awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i
+		print t - $5 - $6, t }' /proc/stat
 }
 
 dpdk_idle_measure()

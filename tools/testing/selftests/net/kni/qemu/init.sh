@@ -25,9 +25,9 @@ mark()
 	[ -w /dev/kmsg ] && echo "kni-init: $*" > /dev/kmsg
 }
 
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
+mount -t proc -o nosuid,nodev,noexec proc /proc
+mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
+mount -t devtmpfs -o nosuid devtmpfs /dev
 # devtmpfs lacks the links udev would add; the kselftest runner writes its
 # per-test output to /dev/stdout.
 ln -sf /proc/self/fd /dev/fd
@@ -35,22 +35,22 @@ ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /dev/shm
+mount -t devpts -o nosuid,noexec devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 # /tmp becomes a writable tmpfs, but the host's /tmp may hold the clone,
 # the build cache or the tools under test: its directories stay visible
 # (read-only, like the rest of the host) through bind mounts.
 mkdir -p /dev/.host-tmp
 mount --bind /tmp /dev/.host-tmp
-mount -t tmpfs tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /tmp
 for d in /dev/.host-tmp/*/; do
 	[ -d "$d" ] || continue
 	d=${d%/}
 	mkdir -p "/tmp/${d##*/}" && mount --bind "$d" "/tmp/${d##*/}"
 done
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /var/tmp
-mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs -o mode=1777 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+mount -t debugfs -o nosuid,nodev,noexec debugfs /sys/kernel/debug
 mark "file systems mounted"
 
 results=/run/kni-results
