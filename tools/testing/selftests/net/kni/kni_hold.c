@@ -28,11 +28,13 @@
 
 #include "kni_uq.h"
 
-static volatile sig_atomic_t stop;
+/* Set by the signal handler: read and written with __atomic builtins. */
+static sig_atomic_t stop;
 
-static void on_signal(int sig __attribute__((unused)))
+static void on_signal(int sig)
 {
-	stop = 1;
+	(void)sig;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 }
 
 /* Enter the network namespace at PATH; the caller's own is left in *OLD. */
@@ -70,7 +72,7 @@ static bool wait_gone(struct uqueue *uq)
 {
 	struct pollfd pfd = { .fd = uq->fd };
 
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		if (uq->fd < 0) {
 			/* -c: nothing to poll; only a signal ends the wait. */
 			pause();
@@ -123,7 +125,8 @@ int main(int argc, char **argv)
 		return 1;
 	err = uq_attach(&uq, argv[optind], queue, 0, 0);
 	if (err == -EPROTO) {
-		fprintf(stderr, "kni_hold: %s queue %u: the kernel's slots (%u, %u, %u bytes) are smaller than this program's (%zu, %zu, %zu)\n",
+		fprintf(stderr,
+			"kni_hold: %s queue %u: the kernel's slots (%u, %u, %u bytes) are smaller than this program's (%zu, %zu, %zu)\n",
 			argv[optind], queue, uq.at.desc_size, uq.at.event_size,
 			uq.at.state_size, sizeof(struct kni_desc),
 			sizeof(struct kni_event), sizeof(struct kni_state));
@@ -154,7 +157,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	while (traffic && !stop) {
+	while (traffic && !__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		err = pump_round(&p);
 		if (err == -ENODEV) {
 			gone = true;

@@ -269,9 +269,10 @@ static bool mc_has(const __u8 (*list)[ETH_ALEN], int n, const __u8 *addr)
 static bool mc_matches(const __u8 (*list)[ETH_ALEN], unsigned int n,
 		       bool all, const __u8 (*want)[ETH_ALEN], int count)
 {
+	bool over = count > KNI_STATE_MC_MAX;
 	unsigned int i;
 
-	if (all != (count > KNI_STATE_MC_MAX) ||
+	if (all != over ||
 	    n != (all ? KNI_STATE_MC_MAX : (unsigned int)count))
 		return false;
 	for (i = 0; i < n; i++)
@@ -288,10 +289,10 @@ static bool mc_matches(const __u8 (*list)[ETH_ALEN], unsigned int n,
  */
 static int mcast_wait(struct kni_queue *q, const struct seen *seen)
 {
+	KNI_OPTS(kni_dev_state, st);
 	struct pollfd pfd = { .fd = kni_queue_fd(q), .events = POLLPRI };
 	long long end = now_ms() + WAIT_MS;
 	__u8 want[PROC_MC_MAX][ETH_ALEN];
-	KNI_OPTS(kni_dev_state, st);
 	unsigned int n;
 	int count, ret;
 
@@ -332,7 +333,7 @@ static int kni0_multi(unsigned long cmd, const __u8 *addr)
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return -errno;
-	strcpy(ifr.ifr_name, "kni0");
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", "kni0");
 	ifr.ifr_hwaddr.sa_family = AF_UNSPEC;
 	memcpy(ifr.ifr_hwaddr.sa_data, addr, ETH_ALEN);
 	if (ioctl(fd, cmd, &ifr))
@@ -369,18 +370,18 @@ FIXTURE_TEARDOWN(dev)
 TEST_F(dev, create_every_attribute)
 {
 	KNI_OPTS(kni_dev_config, cfg,
-		.present = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE |
-			   KNI_CFG_FRAME_SIZE | KNI_CFG_CARRIER |
-			   KNI_CFG_LOOPBACK | KNI_CFG_OWNER | KNI_CFG_GROUP |
-			   KNI_CFG_MTU,
-		.queues = 3,
-		.ring_size = 128,
-		.frame_size = 4096,
-		.carrier = 1,
-		.loopback = KNI_LOOPBACK_FIFO,
-		.owner = 1234,
-		.group = 4321,
-		.mtu = 3000,
+		 .present = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE |
+			    KNI_CFG_FRAME_SIZE | KNI_CFG_CARRIER |
+			    KNI_CFG_LOOPBACK | KNI_CFG_OWNER | KNI_CFG_GROUP |
+			    KNI_CFG_MTU,
+		 .queues = 3,
+		 .ring_size = 128,
+		 .frame_size = 4096,
+		 .carrier = 1,
+		 .loopback = KNI_LOOPBACK_FIFO,
+		 .owner = 1234,
+		 .group = 4321,
+		 .mtu = 3000,
 	);
 	const struct kni_queue_info *info;
 	struct kni_queue *q;
@@ -469,8 +470,8 @@ static int sysfs_addr(const char *dev, char *buf, size_t len)
 TEST_F(dev, address)
 {
 	KNI_OPTS(kni_dev_config, cfg,
-		.present = KNI_CFG_ADDR,
-		.addr = { 0x02, 0x12, 0x34, 0x56, 0x78, 0x9a },
+		 .present = KNI_CFG_ADDR,
+		 .addr = { 0x02, 0x12, 0x34, 0x56, 0x78, 0x9a },
 	);
 	KNI_OPTS(kni_dev_state, st);
 	struct kni_queue *q;
@@ -525,8 +526,8 @@ TEST_F(dev, defaults)
 TEST_F(dev, bad_attribute)
 {
 	KNI_OPTS(kni_dev_config, cfg,
-		.present = KNI_CFG_RING_SIZE,
-		.ring_size = 100,
+		 .present = KNI_CFG_RING_SIZE,
+		 .ring_size = 100,
 	);
 
 	ASSERT_EQ(kni_dev_create("kni0", &cfg, self->msg, sizeof(self->msg)),
@@ -566,8 +567,8 @@ TEST_F(dev, bad_attribute)
 
 TEST_F(dev, nonexistent)
 {
-	struct kni_queue *q = (struct kni_queue *)1;
 	KNI_OPTS(kni_dev_config, none);
+	struct kni_queue *q = (struct kni_queue *)1;
 
 	ASSERT_EQ(kni_dev_delete("kni0", self->msg, sizeof(self->msg)), -ENODEV);
 	ASSERT_EQ(kni_dev_ifindex("kni0"), -ENODEV);
@@ -631,10 +632,10 @@ TEST_F(dev, bad_arguments)
 TEST_F(dev, memlock)
 {
 	KNI_OPTS(kni_dev_config, cfg,
-		.present = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE | KNI_CFG_OWNER,
-		.queues = 2,
-		.ring_size = 64,
-		.owner = 4242,
+		 .present = KNI_CFG_QUEUES | KNI_CFG_RING_SIZE | KNI_CFG_OWNER,
+		 .queues = 2,
+		 .ring_size = 64,
+		 .owner = 4242,
 	);
 	struct kni_queue *q = NULL, *q2 = NULL;
 	struct rlimit rl;
@@ -948,6 +949,7 @@ TEST_F(dev, offload_chain)
 	KNI_OPTS(kni_queue_opts, opts,
 		 .offloads = KNI_OFFLOAD_CSUM | KNI_OFFLOAD_CHAIN |
 			     KNI_OFFLOAD_USO);
+	KNI_OPTS(kni_queue_stats, st);
 	struct sockaddr_in to = {
 		.sin_family = AF_INET,
 		.sin_port = htons(4000),
@@ -955,7 +957,6 @@ TEST_F(dev, offload_chain)
 	};
 	static unsigned char pkt[KNI_CHAIN_LEN_MAX + 1], buf[8192];
 	static char payload[5001];
-	KNI_OPTS(kni_queue_stats, st);
 	struct virtio_net_hdr meta;
 	unsigned char mac[ETH_ALEN];
 	__u32 len, i, off, room;
@@ -1394,12 +1395,12 @@ TEST_F(data, frames)
  */
 TEST_F(data, no_idle_kick)
 {
+	KNI_OPTS(kni_queue_stats, st0);
+	KNI_OPTS(kni_queue_stats, st);
 	const struct kni_queue_info *info = kni_queue_info(self->q);
 	struct pollfd pfd = { .fd = kni_queue_fd(self->q), .events = POLLIN };
 	unsigned int rs = info->ring_size;
 	unsigned char pkt[64] = {}, buf[128];
-	KNI_OPTS(kni_queue_stats, st0);
-	KNI_OPTS(kni_queue_stats, st);
 	struct kni_buf b;
 	void *p[1024];
 
@@ -1648,11 +1649,11 @@ out:
 
 TEST_F_TIMEOUT(threads, both_ways, 600)
 {
+	KNI_OPTS(kni_queue_stats, st);
 	const struct kni_queue_info *info = kni_queue_info(self->q);
 	unsigned int n = 32 * info->ring_size;
 	struct flow tx = { .q = self->q, .n = n, .inplace = variant->inplace };
 	struct flow rx = tx;
-	KNI_OPTS(kni_queue_stats, st);
 	unsigned char buf[64];
 	struct kni_buf b = { .data = buf, .len = sizeof(buf) };
 	pthread_t ts, tr;
@@ -1776,10 +1777,10 @@ static int attach_ctl(struct kni_queue **q, struct seen *seen, __u32 flags,
 		      __u32 max_mtu)
 {
 	KNI_OPTS(kni_queue_opts, opts,
-		.flags = flags,
-		.max_mtu = max_mtu,
-		.ops = &recorder,
-		.cookie = seen,
+		 .flags = flags,
+		 .max_mtu = max_mtu,
+		 .ops = &recorder,
+		 .cookie = seen,
 	);
 	KNI_OPTS(kni_dev_state, st);
 	int ret;
@@ -1974,8 +1975,8 @@ TEST_F(ctl, mcast)
 		{ 0x01, 0x00, 0x5e, 0x01, 0x02, 0x04 },
 		{ 0x33, 0x33, 0x00, 0x00, 0x12, 0x34 },
 	};
-	__u8 many[40][ETH_ALEN], list[PROC_MC_MAX][ETH_ALEN];
 	KNI_OPTS(kni_dev_state, st);
+	__u8 many[40][ETH_ALEN], list[PROC_MC_MAX][ETH_ALEN];
 	int base, count, calls;
 	unsigned int i;
 
@@ -2051,8 +2052,8 @@ TEST_F(ctl, mcast_old_ops)
 		.mtu = on_mtu,
 		.mcast = on_mcast,
 	};
-	static const __u8 group[ETH_ALEN] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x05 };
 	KNI_OPTS(kni_queue_opts, opts, .ops = &old, .cookie = &self->seen);
+	static const __u8 group[ETH_ALEN] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x05 };
 	int base;
 
 	ASSERT_EQ(attach(&self->q, 0, &opts), 0);
@@ -2074,10 +2075,10 @@ TEST_F(ctl, mcast_old_ops)
 /* More changes than the event ring holds: the state makes up for them. */
 TEST_F_TIMEOUT(ctl, event_overflow, 120)
 {
-	static const __u8 mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x07 };
-	char path[] = "/tmp/kni_lib.XXXXXX";
 	KNI_OPTS(kni_queue_stats, stats);
 	KNI_OPTS(kni_dev_state, st);
+	static const __u8 mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x07 };
+	char path[] = "/tmp/kni_lib.XXXXXX";
 	unsigned int ers, n, i;
 	__u32 last = 0;
 	FILE *f;
@@ -2232,11 +2233,12 @@ TEST_F_TIMEOUT(ctl, mtu_order, 600)
 	};
 	struct mtu_writer w = { .from = 1001, .to = 1500 };
 	struct mtu_order o = { .w = &w, .last = w.from - 1 };
+
 	KNI_OPTS(kni_queue_opts, opts, .ops = &ops, .cookie = &o);
-	unsigned int holds = 0, calls = 0, released_at = 0, ers;
-	struct pollfd pfd = { .events = POLLPRI };
 	KNI_OPTS(kni_queue_stats, stats);
 	KNI_OPTS(kni_dev_state, st);
+	unsigned int holds = 0, calls = 0, released_at = 0, ers;
+	struct pollfd pfd = { .events = POLLPRI };
 	__u32 hold_from = 0;
 	bool hold = true;
 	pthread_t writer;

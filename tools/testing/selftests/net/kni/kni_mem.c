@@ -43,8 +43,8 @@
 #include "../../kselftest_harness.h"
 #include "kni_test.h"
 
-#define MIB		(1ULL << 20)
-#define GIB		(1ULL << 30)
+#define MIB		BIT_ULL(20)
+#define GIB		BIT_ULL(30)
 
 /* Users no process of the machine runs as: their charges are the tests'. */
 #define UID_LIMIT	4242
@@ -156,7 +156,7 @@ static void mem_touch(unsigned char *map, __u64 size)
 	__u64 off;
 
 	for (off = 0; off < size; off += page_size)
-		((volatile unsigned char *)map)[off] = 1;
+		__atomic_store_n(&map[off], 1, __ATOMIC_RELAXED);
 }
 
 /* Pages of [MAP, MAP + SIZE) the page tables map, from pagemap; or -1. */
@@ -225,6 +225,13 @@ static bool mem_returned(long long before, long long *now)
 	return WAIT_UNTIL((*now = mem_available()) >= before - (long long)MEM_SLACK,
 			  MEM_RETURN_SECS);
 }
+
+/*
+ * Why mem_returned() failed: *NOW in MiB, MEM_RETURN_SECS, after what (a
+ * string), BEFORE in MiB and MEM_SLACK in MiB.
+ */
+#define MEM_RETURNED_FMT \
+	"MemAvailable %lld MiB %d s after %s, %lld MiB before: expected it back within %llu MiB"
 
 /*
  * The OOM killer's runs: /proc/vmstat's oom_kill where the kernel counts
@@ -316,14 +323,18 @@ static bool oom_ran(struct oom_watch *w, char *buf, size_t len)
 
 /* Children with their own limit and credentials. */
 
-/* In a child: print why it failed, return 1. */
-#define CHILD_CHECK(cond, fmt, ...) do {				\
-	if (!(cond)) {							\
+/*
+ * In a child: whether COND is false, printing why when it is; the child
+ * then returns 1.
+ */
+#define CHILD_FAILED(cond, fmt, ...) ({					\
+	bool __failed = !(cond);					\
+									\
+	if (__failed)							\
 		fprintf(stderr, "# %s:%d: " fmt "\n", __FILE__, __LINE__,	\
 			##__VA_ARGS__);					\
-		return 1;						\
-	}								\
-} while (0)
+	__failed;							\
+})
 
 static int caps(struct __user_cap_data_struct data[2], bool set)
 {
@@ -420,10 +431,11 @@ static int attach_refused(const void *p)
 	struct kni_attach at;
 	int fd = mem_attach(a->ifindex, 0, &at);
 
-	CHILD_CHECK(fd == -ENOBUFS,
-		    "uid %u attached a region of %llu bytes with RLIMIT_MEMLOCK %llu: %s, expected ENOBUFS",
-		    getuid(), (unsigned long long)a->size,
-		    (unsigned long long)a->memlock, res_name(fd));
+	if (CHILD_FAILED(fd == -ENOBUFS,
+			 "uid %u attached a region of %llu bytes with RLIMIT_MEMLOCK %llu: %s, expected ENOBUFS",
+			 getuid(), (unsigned long long)a->size,
+			 (unsigned long long)a->memlock, res_name(fd)))
+		return 1;
 	return 0;
 }
 
@@ -435,17 +447,20 @@ static int attach_fits(const void *p)
 	unsigned char *map;
 	int fd = mem_attach(a->ifindex, 0, &at);
 
-	CHILD_CHECK(fd >= 0,
-		    "uid %u attached a region of %llu bytes with RLIMIT_MEMLOCK %llu: %s, expected success",
-		    getuid(), (unsigned long long)a->size,
-		    (unsigned long long)a->memlock, res_name(fd));
-	CHILD_CHECK(at.mmap_size == a->size,
-		    "mmap_size %llu as uid %u, %llu as root: expected the same region",
-		    (unsigned long long)at.mmap_size, getuid(),
-		    (unsigned long long)a->size);
+	if (CHILD_FAILED(fd >= 0,
+			 "uid %u attached a region of %llu bytes with RLIMIT_MEMLOCK %llu: %s, expected success",
+			 getuid(), (unsigned long long)a->size,
+			 (unsigned long long)a->memlock, res_name(fd)))
+		return 1;
+	if (CHILD_FAILED(at.mmap_size == a->size,
+			 "mmap_size %llu as uid %u, %llu as root: expected the same region",
+			 (unsigned long long)at.mmap_size, getuid(),
+			 (unsigned long long)a->size))
+		return 1;
 	map = mem_map(fd, at.mmap_size);
-	CHILD_CHECK(map,
-		    "mmap of the region: %m, expected it mapped: the limit is charged once, at attach");
+	if (CHILD_FAILED(map,
+			 "mmap: %m, expected the region mapped: the limit is charged at attach"))
+		return 1;
 	mem_touch(map, at.mmap_size);
 	munmap(map, at.mmap_size);
 	close(fd);
@@ -490,13 +505,13 @@ TEST_F_TIMEOUT(mem, memlock_limit, 120)
 	a.memlock = a.size - page_size;
 	ret = run_child(UID_LIMIT, a.memlock, attach_refused, &a);
 	ASSERT_EQ(ret, 0)
-		TH_LOG("expected ENOBUFS with RLIMIT_MEMLOCK one page short of the region (child: %d)",
+		TH_LOG("expected ENOBUFS with RLIMIT_MEMLOCK a page below the region (child: %d)",
 		       ret);
 
 	a.memlock = a.size;
 	ret = run_child(UID_LIMIT, a.memlock, attach_fits, &a);
 	ASSERT_EQ(ret, 0)
-		TH_LOG("expected the attach to fit RLIMIT_MEMLOCK of exactly the region (child: %d)",
+		TH_LOG("expected the attach to fit RLIMIT_MEMLOCK equal to the region (child: %d)",
 		       ret);
 }
 
@@ -516,15 +531,17 @@ static int charge_cycles(const void *p)
 	int round, held, fd;
 
 	held = mem_attach(a->ifindex, held_q, &at);
-	CHILD_CHECK(held >= 0,
-		    "queue 0 with RLIMIT_MEMLOCK of exactly one region: %s, expected success",
-		    res_name(held));
+	if (CHILD_FAILED(held >= 0,
+			 "queue 0 with RLIMIT_MEMLOCK of exactly one region: %s, expected success",
+			 res_name(held)))
+		return 1;
 	for (round = 0; round < 6; round++) {
 		other = !held_q;
 		fd = mem_attach(a->ifindex, other, &at);
-		CHILD_CHECK(fd == -ENOBUFS,
-			    "round %d: queue %u attached while queue %u held the whole limit: %s, expected ENOBUFS",
-			    round, other, held_q, res_name(fd));
+		if (CHILD_FAILED(fd == -ENOBUFS,
+				 "round %d: queue %u attached while queue %u held the whole limit: %s, expected ENOBUFS",
+				 round, other, held_q, res_name(fd)))
+			return 1;
 
 		switch (round % 3) {
 		case 0:
@@ -532,32 +549,42 @@ static int charge_cycles(const void *p)
 			break;
 		case 1:
 			map = mem_map(held, a->size);
-			CHILD_CHECK(map, "round %d: mmap: %m, expected the region mapped", round);
+			if (CHILD_FAILED(map, "round %d: mmap: %m, expected the region mapped",
+					 round))
+				return 1;
 			mem_touch(map, a->size);
-			CHILD_CHECK(!munmap(map, a->size), "round %d: munmap: %m", round);
+			if (CHILD_FAILED(!munmap(map, a->size), "round %d: munmap: %m",
+					 round))
+				return 1;
 			close(held);
 			break;
 		case 2:
 			map = mem_map(held, a->size);
-			CHILD_CHECK(map, "round %d: mmap: %m, expected the region mapped", round);
+			if (CHILD_FAILED(map, "round %d: mmap: %m, expected the region mapped",
+					 round))
+				return 1;
 			mem_touch(map, a->size);
 			close(held);
 			fd = mem_attach(a->ifindex, other, &at);
-			CHILD_CHECK(fd == -ENOBUFS,
-				    "round %d: queue %u attached while the mapping of queue %u's closed file held it: %s, expected ENOBUFS until munmap",
-				    round, other, held_q, res_name(fd));
-			CHILD_CHECK(!munmap(map, a->size), "round %d: munmap: %m", round);
+			if (CHILD_FAILED(fd == -ENOBUFS,
+					 "round %d: queue %u attached while the mapping of queue %u's closed file held it: %s, expected ENOBUFS until munmap",
+					 round, other, held_q, res_name(fd)))
+				return 1;
+			if (CHILD_FAILED(!munmap(map, a->size), "round %d: munmap: %m",
+					 round))
+				return 1;
 			break;
 		}
 
 		held = mem_attach(a->ifindex, other, &at);
-		CHILD_CHECK(held >= 0,
-			    "round %d: queue %u after queue %u's region was %s: %s, expected success: the charge should be back to zero",
-			    round, other, held_q,
-			    round % 3 == 0 ? "closed" :
-			    round % 3 == 1 ? "mapped, unmapped and closed" :
-			    "mapped, closed and unmapped",
-			    res_name(held));
+		if (CHILD_FAILED(held >= 0,
+				 "round %d: queue %u after queue %u's region was %s: %s, expected success: the charge should be back to zero",
+				 round, other, held_q,
+				 round % 3 == 0 ? "closed" :
+				 round % 3 == 1 ? "mapped, unmapped and closed" :
+				 "mapped, closed and unmapped",
+				 res_name(held)))
+			return 1;
 		held_q = other;
 	}
 	close(held);
@@ -596,23 +623,28 @@ static int cap_exempt(const void *p)
 	unsigned char *map;
 	int fd;
 
-	CHILD_CHECK(!cap_set_effective(CAP_IPC_LOCK, false),
-		    "cannot drop CAP_IPC_LOCK: %m");
+	if (CHILD_FAILED(!cap_set_effective(CAP_IPC_LOCK, false),
+			 "cannot drop CAP_IPC_LOCK: %m"))
+		return 1;
 	fd = mem_attach(a->ifindex, 0, &at);
-	CHILD_CHECK(fd == -ENOBUFS,
-		    "root without CAP_IPC_LOCK attached a region of %llu bytes with RLIMIT_MEMLOCK %llu: %s, expected ENOBUFS",
-		    (unsigned long long)a->size, (unsigned long long)a->memlock,
-		    res_name(fd));
+	if (CHILD_FAILED(fd == -ENOBUFS,
+			 "root without CAP_IPC_LOCK attached a region of %llu bytes with RLIMIT_MEMLOCK %llu: %s, expected ENOBUFS",
+			 (unsigned long long)a->size, (unsigned long long)a->memlock,
+			 res_name(fd)))
+		return 1;
 
-	CHILD_CHECK(!cap_set_effective(CAP_IPC_LOCK, true),
-		    "cannot raise CAP_IPC_LOCK again: %m");
+	if (CHILD_FAILED(!cap_set_effective(CAP_IPC_LOCK, true),
+			 "cannot raise CAP_IPC_LOCK again: %m"))
+		return 1;
 	fd = mem_attach(a->ifindex, 0, &at);
-	CHILD_CHECK(fd >= 0,
-		    "root with CAP_IPC_LOCK attached a region of %llu bytes with RLIMIT_MEMLOCK %llu: %s, expected success: CAP_IPC_LOCK is exempt from the limit",
-		    (unsigned long long)a->size, (unsigned long long)a->memlock,
-		    res_name(fd));
+	if (CHILD_FAILED(fd >= 0,
+			 "root with CAP_IPC_LOCK attached a region of %llu bytes with RLIMIT_MEMLOCK %llu: %s, expected success: CAP_IPC_LOCK is exempt from the limit",
+			 (unsigned long long)a->size, (unsigned long long)a->memlock,
+			 res_name(fd)))
+		return 1;
 	map = mem_map(fd, at.mmap_size);
-	CHILD_CHECK(map, "mmap of the region: %m, expected it mapped");
+	if (CHILD_FAILED(map, "mmap of the region: %m, expected it mapped"))
+		return 1;
 	mem_touch(map, at.mmap_size);
 	munmap(map, at.mmap_size);
 	close(fd);
@@ -635,7 +667,7 @@ TEST_F_TIMEOUT(mem, cap_ipc_lock_exempt, 120)
 	a.memlock = page_size;
 	ret = run_child(0, a.memlock, cap_exempt, &a);
 	ASSERT_EQ(ret, 0)
-		TH_LOG("expected root held to RLIMIT_MEMLOCK exactly when it lacks CAP_IPC_LOCK (child: %d)",
+		TH_LOG("expected root held to RLIMIT_MEMLOCK iff it lacks CAP_IPC_LOCK (child: %d)",
 		       ret);
 }
 
@@ -700,25 +732,30 @@ static int memcg_attach(const void *p)
 	int fd, err;
 
 	err = cg_write(CG_TEST "/cgroup.procs", "0");
-	CHILD_CHECK(!err, "joining %s: %s", CG_TEST, err_name(-err));
+	if (CHILD_FAILED(!err, "joining %s: %s", CG_TEST, err_name(-err)))
+		return 1;
 	before = cg_read(CG_TEST "/memory.current");
-	CHILD_CHECK(before >= 0, "no %s/memory.current", CG_TEST);
+	if (CHILD_FAILED(before >= 0, "no %s/memory.current", CG_TEST))
+		return 1;
 	fd = mem_attach(a->ifindex, 0, &at);
 	if (!a->fits) {
-		CHILD_CHECK(fd == -ENOMEM,
-			    "attach of a region of %llu MiB in a cgroup of at most %lld MiB: %s, expected ENOMEM",
-			    (unsigned long long)(a->area / MIB),
-			    cg_read(CG_TEST "/memory.max") / (long long)MIB,
-			    res_name(fd));
+		if (CHILD_FAILED(fd == -ENOMEM,
+				 "attach of a region of %llu MiB in a cgroup of at most %lld MiB: %s, expected ENOMEM",
+				 (unsigned long long)(a->area / MIB),
+				 cg_read(CG_TEST "/memory.max") / (long long)MIB,
+				 res_name(fd)))
+			return 1;
 		return 0;
 	}
-	CHILD_CHECK(fd >= 0, "attach in %s: %s, expected success", CG_TEST,
-		    res_name(fd));
+	if (CHILD_FAILED(fd >= 0, "attach in %s: %s, expected success", CG_TEST,
+			 res_name(fd)))
+		return 1;
 	after = cg_read(CG_TEST "/memory.current");
-	CHILD_CHECK(after - before >= (long long)a->area,
-		    "memory.current grew by %lld KiB on attach, expected at least the %llu KiB of frames",
-		    (after - before) / 1024,
-		    (unsigned long long)(a->area / 1024));
+	if (CHILD_FAILED(after - before >= (long long)a->area,
+			 "memory.current grew by %lld KiB on attach, expected at least the %llu KiB of frames",
+			 (after - before) / 1024,
+			 (unsigned long long)(a->area / 1024)))
+		return 1;
 	/* The charge stays with the cgroup, not the caller: it goes at release. */
 	close(fd);
 	return 0;
@@ -781,10 +818,11 @@ static int attach_enomem(const void *p)
 	struct kni_attach at;
 	int fd = mem_attach(a->ifindex, 1, &at);
 
-	CHILD_CHECK(fd == -ENOMEM,
-		    "attach of a region of %llu MiB with %ld MiB of memory: %s, expected ENOMEM",
-		    (unsigned long long)(a->size / MIB),
-		    meminfo_kb("MemTotal") / 1024, res_name(fd));
+	if (CHILD_FAILED(fd == -ENOMEM,
+			 "attach of a region of %llu MiB with %ld MiB of memory: %s, expected ENOMEM",
+			 (unsigned long long)(a->size / MIB),
+			 meminfo_kb("MemTotal") / 1024, res_name(fd)))
+		return 1;
 	return 0;
 }
 
@@ -821,8 +859,8 @@ TEST_F_TIMEOUT(mem, too_big_for_memory, 600)
 		TH_LOG("expected ENOMEM for 4 GiB, and the attaching process alive (child: %d)",
 		       ret);
 	ASSERT_TRUE(mem_returned(before, &now))
-		TH_LOG("MemAvailable %lld MiB %d s after the failed attach, %lld MiB before: expected it back within %llu MiB",
-		       now / (long long)MIB, MEM_RETURN_SECS, before / (long long)MIB,
+		TH_LOG(MEM_RETURNED_FMT, now / (long long)MIB, MEM_RETURN_SECS,
+		       "the failed attach", before / (long long)MIB,
 		       MEM_SLACK / MIB);
 
 	/* Two regions of 1 GiB, the second one too many. */
@@ -838,15 +876,15 @@ TEST_F_TIMEOUT(mem, too_big_for_memory, 600)
 	oom_watch(&w);
 	ret = run_child(0, a.memlock, attach_enomem, &a);
 	ASSERT_FALSE(oom_ran(&w, why, sizeof(why)))
-		TH_LOG("attaching a second region of 1 GiB: %s; expected ENOMEM without the OOM killer",
+		TH_LOG("attaching a second region of 1 GiB: %s; expected ENOMEM, no OOM killer",
 		       why);
 	ASSERT_EQ(ret, 0)
-		TH_LOG("expected ENOMEM for a second region of 1 GiB, and the attaching process alive (child: %d)",
+		TH_LOG("expected ENOMEM for 1 GiB more, the attaching process alive (child: %d)",
 		       ret);
 	close(fd);
 	ASSERT_TRUE(mem_returned(before, &now))
-		TH_LOG("MemAvailable %lld MiB %d s after closing the region of 1 GiB, %lld MiB before: expected it back within %llu MiB",
-		       now / (long long)MIB, MEM_RETURN_SECS, before / (long long)MIB,
+		TH_LOG(MEM_RETURNED_FMT, now / (long long)MIB, MEM_RETURN_SECS,
+		       "closing the region of 1 GiB", before / (long long)MIB,
 		       MEM_SLACK / MIB);
 }
 
@@ -887,15 +925,15 @@ TEST_F_TIMEOUT(mem, one_gib_region, 600)
 		       err_name(errno));
 	present = mem_present(map, at.mmap_size);
 	ASSERT_EQ(present, 0)
-		TH_LOG("%ld of %llu pages mapped right after mmap: expected none before the first touch",
+		TH_LOG("%ld of %llu pages mapped after mmap: expected none before the first touch",
 		       present, (unsigned long long)pages);
 
 	/* Touch: a read fault on every page; the frames start out zero. */
 	for (off = 0; off < at.mmap_size; off += page_size) {
-		v = ((volatile unsigned char *)map)[off];
+		v = __atomic_load_n(&map[off], __ATOMIC_RELAXED);
 		if (off >= at.frames)
 			ASSERT_EQ(v, 0ULL)
-				TH_LOG("byte %llu of the frame area reads %llu: expected a zeroed region",
+				TH_LOG("byte %llu of the frame area reads %llu: expected zero",
 				       (unsigned long long)(off - at.frames),
 				       (unsigned long long)v);
 	}
@@ -916,12 +954,12 @@ TEST_F_TIMEOUT(mem, one_gib_region, 600)
 		__u64 want = p * 0x9e3779b97f4a7c15ULL ^ magic;
 
 		ASSERT_EQ(w[0], want)
-			TH_LOG("page %llu starts with %#llx: expected %#llx, what was written there",
+			TH_LOG("page %llu starts with %#llx: expected %#llx, as written there",
 			       (unsigned long long)p,
 			       (unsigned long long)w[0],
 			       (unsigned long long)want);
 		ASSERT_EQ(w[page_size / 8 - 1], ~want)
-			TH_LOG("page %llu ends with %#llx: expected %#llx, what was written there",
+			TH_LOG("page %llu ends with %#llx: expected %#llx, as written there",
 			       (unsigned long long)p,
 			       (unsigned long long)w[page_size / 8 - 1],
 			       (unsigned long long)~want);
@@ -930,8 +968,8 @@ TEST_F_TIMEOUT(mem, one_gib_region, 600)
 	ASSERT_EQ(munmap(map, at.mmap_size), 0);
 	close(fd);
 	ASSERT_TRUE(mem_returned(before, &now))
-		TH_LOG("MemAvailable %lld MiB %d s after closing the region, %lld MiB before: expected it back within %llu MiB",
-		       now / (long long)MIB, MEM_RETURN_SECS, before / (long long)MIB,
+		TH_LOG(MEM_RETURNED_FMT, now / (long long)MIB, MEM_RETURN_SECS,
+		       "closing the region", before / (long long)MIB,
 		       MEM_SLACK / MIB);
 }
 

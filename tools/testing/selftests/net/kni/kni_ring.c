@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,6 +454,7 @@ TEST_F(kni, tx_software_timestamp)
 	ASSERT_EQ(recvmsg(self->pfd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT), -1);
 	ASSERT_EQ(errno, EAGAIN);
 }
+
 /* No kick, no delivery; NEED_WAKEUP is set again once NAPI is idle. */
 TEST_F(kni, need_wakeup)
 {
@@ -741,7 +743,7 @@ TEST_F(kni, hostile_rx_descriptors)
 		{ .addr = 0, .len = 60, .flags = 1U << 5 },
 		{ .addr = 0, .len = 60, .flags = KNI_DESC_F_DROPPED },
 	};
-	unsigned int n = sizeof(bad) / sizeof(bad[0]), i;
+	unsigned int n = ARRAY_SIZE(bad), i;
 	unsigned char buf[2048];
 
 	for (i = 0; i < n; i++)
@@ -907,7 +909,7 @@ TEST_F(kni, alloc_descriptors_with_flags)
 
 struct scribble {
 	struct uqueue *uq;
-	volatile bool stop;
+	bool stop;		/* __atomic: set by the test, read by the thread */
 };
 
 static void *scribbler(void *arg)
@@ -915,7 +917,7 @@ static void *scribbler(void *arg)
 	struct scribble *s = arg;
 	unsigned int seed = 1;
 
-	while (!s->stop) {
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
 		__u32 i = rand_r(&seed) & s->uq->rx.mask;
 		struct kni_desc *d = desc_at(&s->uq->rx, i);
 
@@ -956,7 +958,7 @@ TEST_F(kni, descriptors_rewritten_under_the_kernel)
 		ioctl(uq->fd, KNI_IOC_KICK, 0);
 		consume(&uq->free, entries(&uq->free));
 	}
-	s.stop = true;
+	__atomic_store_n(&s.stop, true, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	/* Let the kernel catch up with whatever is left on rx. */
 	end = mono_now() + 10;
@@ -1061,7 +1063,7 @@ TEST_F_TIMEOUT(kni, csum_valid, 60)
 	};
 	struct timeval tv = { .tv_sec = 20 };
 	struct uqueue *uq = &self->uq;
-	__u32 i, n = sizeof(pkts) / sizeof(pkts[0]), fs = uq->at.frame_size;
+	__u32 i, n = ARRAY_SIZE(pkts), fs = uq->at.frame_size;
 	unsigned char mac[ETH_ALEN];
 	long long errs, dropped = 0;
 	__u64 bytes = 0;
@@ -1548,7 +1550,7 @@ TEST_F_TIMEOUT(offload, rx_bad_metadata, 60)
 		  VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 4, 6, 64 },
 		{ "packet over the metadata", 0, 0, 0, 0, 0, 2 },
 	};
-	__u32 i, n = sizeof(bad) / sizeof(bad[0]), fs = self->uq.at.frame_size;
+	__u32 i, n = ARRAY_SIZE(bad), fs = self->uq.at.frame_size;
 	struct uqueue *uq = &self->uq;
 	__u32 dropped = 0;
 
@@ -2081,12 +2083,12 @@ TEST_F_TIMEOUT(offload, forward, 90)
 	unsigned char *ip;
 	__u16 start, off;
 
-	ASSERT_EQ(sh("sysctl -qw net.ipv4.ip_forward=1 "
-		     "net.ipv4.conf.all.send_redirects=0 "
-		     "net.ipv4.conf.kni0.send_redirects=0 "
+	ASSERT_EQ(sh("sysctl -qw %s %s %s %s", "net.ipv4.ip_forward=1",
+		     "net.ipv4.conf.all.send_redirects=0",
+		     "net.ipv4.conf.kni0.send_redirects=0",
 		     "net.ipv6.conf.all.forwarding=1"), 0);
 	ASSERT_EQ(sh("ip route add 10.0.1.0/24 via 10.0.0.1"), 0);
-	ASSERT_EQ(sh("ip link set kni0 addrgenmode none && "
+	ASSERT_EQ(sh("%s && %s", "ip link set kni0 addrgenmode none",
 		     "sysctl -qw net.ipv6.conf.kni0.disable_ipv6=0"), 0);
 	ASSERT_EQ(sh("ip -6 addr add fd00::2/64 dev kni0 nodad"), 0);
 	ASSERT_EQ(sh("ip -6 neigh add fd00::1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
@@ -2251,7 +2253,7 @@ TEST_F_TIMEOUT(race, free_drained_during_poll, 90)
 		produce(&uq->rx, ring);
 		ASSERT_EQ(kick_if_needed(uq), 0);
 		/* ...and free is drained while it runs, a bit later each round. */
-		spin_until(mono_now() + (round % 50) * 4e-6);
+		spin_until(mono_now() + (round % 50) * 0.000004);
 		consume(&uq->free, ring);
 		ASSERT_EQ(kick_if_needed(uq), 0);
 		ASSERT_TRUE(wait_unkicked(&uq->free, ring))
@@ -2285,7 +2287,7 @@ TEST_F_TIMEOUT(race, alloc_given_during_loopback_poll, 90)
 		produce(&uq->rx, ring);
 		ASSERT_EQ(kick_if_needed(uq), 0);
 		/* ...and frames are offered while it runs. */
-		spin_until(mono_now() + (round % 50) * 4e-6);
+		spin_until(mono_now() + (round % 50) * 0.000004);
 		give_alloc(uq, ring, ring);
 		ASSERT_EQ(kick_if_needed(uq), 0);
 		ASSERT_TRUE(wait_unkicked(&uq->tx, ring))
@@ -2412,12 +2414,11 @@ TEST_F(attach, bad_arguments)
  */
 TEST_F(attach, argument_size)
 {
+	alignas(8) unsigned char buf[sizeof(struct kni_attach) + 32];
 	const size_t size = sizeof(struct kni_attach);
 	const size_t ver0 = offsetof(struct kni_attach, state_size) + 4;
 	const size_t smaller[] = { 16, ver0 - 8, ver0 - 1 };
 	const size_t tail[] = { 0, 7, 15 };
-	unsigned char buf[sizeof(struct kni_attach) + 32]
-		__attribute__((aligned(8)));
 	struct kni_attach at, *out = (struct kni_attach *)buf;
 	unsigned int i;
 	int fd;
@@ -2426,13 +2427,13 @@ TEST_F(attach, argument_size)
 	ASSERT_GE(fd, 0);
 	attach_args(&at, "kni0", 0);
 
-	for (i = 0; i < sizeof(smaller) / sizeof(smaller[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(smaller); i++) {
 		memset(buf, 0, sizeof(buf));
 		memcpy(buf, &at, sizeof(at));
 		ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH_SIZE(smaller[i]), buf), -1);
 		ASSERT_EQ(errno, EINVAL) TH_LOG("%zu bytes", smaller[i]);
 	}
-	for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(tail); i++) {
 		memset(buf, 0, sizeof(buf));
 		memcpy(buf, &at, sizeof(at));
 		buf[size + tail[i]] = 1;
@@ -2464,7 +2465,8 @@ TEST_F(attach, argument_size)
 	ASSERT_EQ(out->desc_size, sizeof(struct kni_desc));
 	ASSERT_EQ(out->state_size, sizeof(struct kni_state));
 	for (i = size; i < sizeof(buf); i++) {
-		ASSERT_EQ(buf[i], i < size + 16 ? 0 : 0xa5) TH_LOG("byte %u", i);
+		ASSERT_EQ(buf[i], i < size + 16 ? 0 : 0xa5)
+			TH_LOG("byte %u", i);
 	}
 	close(fd);
 
@@ -2485,7 +2487,8 @@ TEST_F(attach, argument_size)
 	ASSERT_EQ(out->state_size, sizeof(struct kni_state));
 	ASSERT_EQ(out->frames % getpagesize(), 0);
 	for (i = size; i < sizeof(buf); i++) {
-		ASSERT_EQ(buf[i], 0xa5) TH_LOG("byte %u", i);
+		ASSERT_EQ(buf[i], 0xa5)
+			TH_LOG("byte %u", i);
 	}
 	close(fd);
 }
@@ -2860,8 +2863,9 @@ enum {
 
 struct attacher {
 	int ifindex;
-	volatile bool stop;
-	volatile __u32 gens;	/* generations created or being created */
+	/* __atomic: set by the test, read by the thread */
+	bool stop;
+	__u32 gens;		/* generations created or being created */
 	unsigned long count[OUT_MAX];
 	char bad[256];		/* the first wrong result, if any */
 };
@@ -2944,7 +2948,8 @@ static void attach_once(struct attacher *a)
 		return;
 	}
 	uq.at = at;
-	if (!layout_mismatch(&uq, a->gens, a->bad, sizeof(a->bad))) {
+	if (!layout_mismatch(&uq, __atomic_load_n(&a->gens, __ATOMIC_RELAXED),
+			     a->bad, sizeof(a->bad))) {
 		if (ioctl(uq.fd, KNI_IOC_KICK, 0) == 0)
 			a->count[OUT_ATTACHED]++;
 		else if (errno == ENODEV)
@@ -2960,10 +2965,18 @@ static void *attach_loop(void *arg)
 {
 	struct attacher *a = arg;
 
-	while (!a->stop && !a->bad[0])
+	while (!__atomic_load_n(&a->stop, __ATOMIC_RELAXED) && !a->bad[0])
 		attach_once(a);
 	return NULL;
 }
+
+/*
+ * The ip command, without "ip", that creates a generation of kni0 at an
+ * index. Its arguments: the index, bytes 3 to 5 of the generation's
+ * address (gen_mac()), its shape's ring_size and frame_size.
+ */
+#define GEN_LINK_ADD \
+	"link add kni0 index %d address 02:6b:6e:%02x:%02x:%02x type kni ring_size %u frame_size %u"
 
 /*
  * Two threads attach to queue 0 of an ifindex, in a loop, while kni0 is
@@ -2993,13 +3006,11 @@ TEST_F_TIMEOUT(attach, delete_while_attaching, 120)
 	ASSERT_GT(ifindex, 0);
 	for (i = 0; i < 2; i++) {
 		a[i].ifindex = ifindex;
-		a[i].gens = 1;
+		__atomic_store_n(&a[i].gens, 1, __ATOMIC_RELAXED);
 	}
 	/* Generation 0, at kni0's index. */
 	gen_mac(mac, 0);
-	ASSERT_EQ(sh("ip link del kni0 && "
-		     "ip link add kni0 index %d address 02:6b:6e:%02x:%02x:%02x "
-		     "type kni ring_size %u frame_size %u && ip link set kni0 up",
+	ASSERT_EQ(sh("ip link del kni0 && ip " GEN_LINK_ADD " && ip link set kni0 up",
 		     ifindex, mac[3], mac[4], mac[5], shapes[0].ring_size,
 		     shapes[0].frame_size), 0);
 	for (i = 0; i < 2; i++)
@@ -3018,28 +3029,28 @@ TEST_F_TIMEOUT(attach, delete_while_attaching, 120)
 			break;
 		gen_mac(mac, gen);
 		for (i = 0; i < 2; i++)
-			a[i].gens = gen + 1;
+			__atomic_store_n(&a[i].gens, gen + 1, __ATOMIC_RELAXED);
 		/* One ip process: delete and create as close as it can. */
 		ASSERT_EQ(sh("printf 'link del kni0\\n"
-			     "link add kni0 index %d address 02:6b:6e:%02x:%02x:%02x "
-			     "type kni ring_size %u frame_size %u\\n"
+			     GEN_LINK_ADD "\\n"
 			     "link set kni0 up\\n' | ip -batch -",
 			     ifindex, mac[3], mac[4], mac[5], s->ring_size,
 			     s->frame_size), 0);
 		ASSERT_EQ(if_nametoindex("kni0"), ifindex);
 	}
 	for (i = 0; i < 2; i++) {
-		a[i].stop = true;
+		__atomic_store_n(&a[i].stop, true, __ATOMIC_RELAXED);
 		pthread_join(t[i], NULL);
 		for (j = 0; j < OUT_MAX; j++)
 			count[j] += a[i].count[j];
 	}
-	TH_LOG("%u devices: %lu attached, %lu attached to a device then gone, %lu ENODEV, %lu EAGAIN, %lu EBUSY",
+	TH_LOG("%u devices: %lu attached, %lu attached but gone, %lu ENODEV, %lu EAGAIN, %lu EBUSY",
 	       gen, count[OUT_ATTACHED], count[OUT_GONE], count[OUT_ENODEV],
 	       count[OUT_EAGAIN], count[OUT_EBUSY]);
 	/* Braces: ASSERT_*() and what it logs are two statements. */
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(a[i].bad[0], 0) TH_LOG("%s", a[i].bad);
+		ASSERT_EQ(a[i].bad[0], 0)
+			TH_LOG("%s", a[i].bad);
 	}
 	ASSERT_GT(count[OUT_ATTACHED] + count[OUT_GONE], 0);
 }
@@ -3100,8 +3111,9 @@ static int link_add_kni0(int ifindex, const unsigned char *mac,
 struct step {
 	int (*fn)(struct step *st);
 	const char *const *callers;	/* of rtnl_lock(), see waits_for_rtnl() */
-	volatile pid_t tid;
-	volatile bool done;
+	/* __atomic: set by the step's thread, read by the test */
+	pid_t tid;
+	bool done;
 	int ret;
 	char wchan[64];		/* where it was last seen sleeping */
 	/* the arguments */
@@ -3134,9 +3146,9 @@ static void *step_thread(void *arg)
 {
 	struct step *st = arg;
 
-	st->tid = syscall(SYS_gettid);
+	__atomic_store_n(&st->tid, syscall(SYS_gettid), __ATOMIC_RELAXED);
 	st->ret = st->fn(st);
-	st->done = true;
+	__atomic_store_n(&st->done, true, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -3177,10 +3189,11 @@ static const char *const attach_callers[] = {
 /* Whether step ST's thread sleeps taking RTNL. */
 static bool waits_for_rtnl(struct step *st)
 {
+	pid_t tid = __atomic_load_n(&st->tid, __ATOMIC_RELAXED);
 	char buf[64];
 	int i;
 
-	if (!st->tid || !task_file(st->tid, "wchan", buf, sizeof(buf))[0])
+	if (!tid || !task_file(tid, "wchan", buf, sizeof(buf))[0])
 		return false;
 	snprintf(st->wchan, sizeof(st->wchan), "%s", buf);
 	for (i = 0; st->callers[i]; i++)
@@ -3197,8 +3210,10 @@ static bool step_start(struct step *st, pthread_t *t)
 {
 	if (pthread_create(t, NULL, step_thread, st))
 		return false;
-	WAIT_UNTIL(st->done || waits_for_rtnl(st), 10);
-	return !st->done && waits_for_rtnl(st);
+	WAIT_UNTIL(__atomic_load_n(&st->done, __ATOMIC_RELAXED) ||
+		   waits_for_rtnl(st), 10);
+	return !__atomic_load_n(&st->done, __ATOMIC_RELAXED) &&
+	       waits_for_rtnl(st);
 }
 
 /* Whether process PID is inside an rtnetlink request to create a link. */
@@ -3374,7 +3389,9 @@ TEST_F_TIMEOUT(attach, kill_during_traffic, 60)
 	 * One queue, so that all of the stack's traffic is the child's; the
 	 * stack answers the pump's ARP requests on tx.
 	 */
-	ASSERT_EQ(sh("ip link del kni0 && ip link add kni0 carrier on type kni && ip link set kni0 up && ip addr add 10.0.0.2/24 dev kni0"), 0);
+	ASSERT_EQ(sh("ip link del kni0 && %s && %s",
+		     "ip link add kni0 carrier on type kni && ip link set kni0 up",
+		     "ip addr add 10.0.0.2/24 dev kni0"), 0);
 	pfd = packet_socket();
 	ASSERT_GE(pfd, 0);
 	ASSERT_EQ(pipe(p), 0);
@@ -3831,11 +3848,12 @@ TEST_F_TIMEOUT(attach, event_overflow, 60)
 	ASSERT_LE(base + changes + 1, 1774) TH_LOG("event ring of %u", size);
 	ASSERT_TRUE(WAIT_UNTIL(state_mc_is_kni0s(&uq), 10));
 	while (next_event(&uq, &ev)) {
+		/* Braces: ASSERT_*() is two statements. */
 		ASSERT_EQ(ev.type, KNI_EVENT_MCAST);
 	}
 	/* One ip process for all: starting many takes a while here. */
-	ASSERT_EQ(sh("for i in $(seq 1 %u); do "
-		     "echo link set kni0 mtu $((%u + i)); done | ip -batch -",
+	ASSERT_EQ(sh("for i in $(seq 1 %u); "
+		     "do echo link set kni0 mtu $((%u + i)); done | ip -batch -",
 		     changes, base), 0);
 	for (i = 1; i <= size; i++)
 		expect_event(_metadata, &uq, KNI_EVENT_MTU, base + i);
@@ -3851,7 +3869,7 @@ TEST_F_TIMEOUT(attach, event_overflow, 60)
 
 struct pumper {
 	struct pump p;
-	volatile bool stop;
+	bool stop;		/* __atomic: read by the thread */
 	int err;
 };
 
@@ -3861,7 +3879,7 @@ static void *pump_thread(void *arg)
 	double end = mono_now() + 60;
 
 	/* Until the device goes, or for a minute. */
-	while (!pp->stop && mono_now() < end) {
+	while (!__atomic_load_n(&pp->stop, __ATOMIC_RELAXED) && mono_now() < end) {
 		pp->err = pump_round(&pp->p);
 		if (pp->err)
 			break;
@@ -3876,7 +3894,9 @@ static void *pump_thread(void *arg)
  */
 static int pump_device(void)
 {
-	return sh("ip link del kni0; ip link add kni0 carrier on type kni && ip link set kni0 up && ip addr add 10.0.0.2/24 dev kni0");
+	return sh("ip link del kni0; %s && %s",
+		  "ip link add kni0 carrier on type kni && ip link set kni0 up",
+		  "ip addr add 10.0.0.2/24 dev kni0");
 }
 
 /* Wait up to thirty seconds for the pump to receive N packets. */
@@ -4061,7 +4081,8 @@ FIXTURE_SETUP(multi)
 	ASSERT_EQ(setup_netns(4, ""), 0);
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(uq_open(&self->uq[i], i), 0);
-	ASSERT_EQ(sh("ip addr add 10.9.0.2/24 dev kni0 && ip neigh add 10.9.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
+	ASSERT_EQ(sh("%s && %s", "ip addr add 10.9.0.2/24 dev kni0",
+		     "ip neigh add 10.9.0.1 lladdr 02:00:00:00:00:01 dev kni0"), 0);
 }
 
 FIXTURE_TEARDOWN(multi)
@@ -4455,30 +4476,39 @@ static long seq_of(const unsigned char *p, __u32 len)
 
 struct switcher {
 	const char *modes[3];
-	volatile bool stop;
-	volatile unsigned int switches;
+	/* __atomic: stop set by the test, switches by the thread */
+	bool stop;
+	unsigned int switches;
 	int err;
 };
+
+/* The number of mode switches SW made so far. */
+static unsigned int switches_made(struct switcher *sw)
+{
+	return __atomic_load_n(&sw->switches, __ATOMIC_RELAXED);
+}
 
 /* Cycle through the modes, one ip command after the other. */
 static void *switch_modes(void *arg)
 {
 	struct switcher *sw = arg;
+	unsigned int n;
 
-	while (!sw->stop) {
+	while (!__atomic_load_n(&sw->stop, __ATOMIC_RELAXED)) {
+		n = __atomic_load_n(&sw->switches, __ATOMIC_RELAXED);
 		if (sh("ip link set kni0 type kni loopback %s",
-		       sw->modes[sw->switches % 3])) {
+		       sw->modes[n % 3])) {
 			sw->err = -1;
 			break;
 		}
-		sw->switches++;
+		__atomic_store_n(&sw->switches, n + 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
 
 #define SWITCHES	30	/* ten rounds of the three modes, */
 #define SWITCH_SECONDS	60	/* or as many as fit in a minute */
-#define SEQ_MAX		(1U << 22)
+#define SEQ_MAX		BIT(22)
 
 /*
  * The loopback mode changes while packets flow: to the other loopback
@@ -4526,9 +4556,9 @@ TEST_F_TIMEOUT(loopback, switch_under_traffic, 150)
 	for (;;) {
 		bool moved = false;
 
-		if (!draining && (sw.switches >= SWITCHES || sw.err ||
-				  (mono_now() > end && sw.switches >= 3))) {
-			sw.stop = true;
+		if (!draining && (switches_made(&sw) >= SWITCHES || sw.err ||
+				  (mono_now() > end && switches_made(&sw) >= 3))) {
+			__atomic_store_n(&sw.stop, true, __ATOMIC_RELAXED);
 			pthread_join(t, NULL);
 			ASSERT_EQ(sw.err, 0);
 			draining = true;
@@ -4539,7 +4569,7 @@ TEST_F_TIMEOUT(loopback, switch_under_traffic, 150)
 			break;
 		/* Three ip commands take no minute: the switches hang. */
 		ASSERT_TRUE(draining || mono_now() < end + 60)
-			TH_LOG("only %u mode switches", sw.switches);
+			TH_LOG("only %u mode switches", switches_made(&sw));
 		ASSERT_TRUE(!draining || mono_now() < end)
 			TH_LOG("%lu of %u returned, %lu + %lu came out", returned,
 			       posted, via_tx, via_stack);
@@ -4611,7 +4641,7 @@ TEST_F_TIMEOUT(loopback, switch_under_traffic, 150)
 			usleep(1000);
 	}
 	TH_LOG("%u mode switches, %u packets: %lu looped back, %lu through the stack",
-	       sw.switches, posted, via_tx, via_stack);
+	       switches_made(&sw), posted, via_tx, via_stack);
 
 	pstlen = sizeof(pst);
 	ASSERT_EQ(getsockopt(pfd, SOL_PACKET, PACKET_STATISTICS, &pst, &pstlen), 0);

@@ -29,6 +29,13 @@
 
 #define ETH_P_TEST	0x88b5	/* IEEE local experimental */
 
+#ifndef BIT
+#define BIT(nr)		(1UL << (nr))
+#endif
+#ifndef BIT_ULL
+#define BIT_ULL(nr)	(1ULL << (nr))
+#endif
+
 /* CLOCK_MONOTONIC, in seconds. */
 static inline double mono_now(void)
 {
@@ -331,7 +338,7 @@ static inline __u32 udp_frame(unsigned char *f, const unsigned char *dst,
 /* kni0 at 10.0.0.2/24, its peer 10.0.0.1 at 02:00:00:00:00:01. */
 static inline int kni0_ipv4(void)
 {
-	return sh("ip addr add 10.0.0.2/24 dev kni0 && "
+	return sh("%s && %s", "ip addr add 10.0.0.2/24 dev kni0",
 		  "ip neigh add 10.0.0.1 lladdr 02:00:00:00:00:01 dev kni0");
 }
 
