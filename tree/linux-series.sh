@@ -46,10 +46,6 @@ series_paths_selftests=(tools/testing/selftests/net/kni
 	tools/testing/selftests/Makefile)
 series_paths_doc=(Documentation/networking/kni.rst
 	Documentation/networking/index.rst)
-# Not yet checkpatch-clean as a patch (its shell, Python and test C files
-# have about 100 warnings and checks): the one patch series_checkpatch
-# leaves out, and says so.
-series_unchecked=selftests-net-add-kni-tests
 
 series_msg_uapi="uapi: add the ABI of the kni network device
 
@@ -318,8 +314,7 @@ series_apply()
 # CONFIG_KNI=m, as static-checks.sh builds it (build-kernel.sh takes the
 # lock itself).
 module_config=$("$KNI_REPO/tree/build-kernel.sh" module | tail -n 1)/.config
-# series_checkpatch DIR: checkpatch --strict finds nothing in any patch
-# but the selftests' (see series_unchecked).
+# series_checkpatch DIR: checkpatch --strict finds nothing in any patch.
 series_checkpatch()
 {
 	local spell=/usr/lib/python3/dist-packages/codespell_lib/data/dictionary.txt
@@ -327,7 +322,6 @@ series_checkpatch()
 
 	for p in "$1"/[0-9]*-*.patch; do
 		[ "${p##*/}" != 0000-cover-letter.patch ] || continue
-		[[ ${p##*/} != *"$series_unchecked"* ]] || continue
 		out=$(cd "$KNI_SRC" && PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH \
 			scripts/checkpatch.pl --strict -q --show-types --codespell \
 			--codespellfile "$spell" "$p" 2>&1) && [ -z "$out" ] ||
@@ -348,7 +342,7 @@ if [ "$check" = 1 ]; then
 		kni_die "patches/linux is stale: run make patches"
 	series_checkpatch "$series_dir"
 	series_apply "$series_dir" "$tmp"
-	echo "patches/linux: current, applies to Linux $KNI_BASE_VERSION, builds after each patch, checkpatch-clean but for $series_unchecked (not checked)"
+	echo "patches/linux: current, checkpatch-clean, applies to Linux $KNI_BASE_VERSION, builds after each patch"
 	exit 0
 fi
 series_checkpatch "$tmp/series"
