@@ -177,7 +177,7 @@ series_changed()
 {
 	{ ksrc ls-files -m
 		grep -vE '^(#|$)' "$KNI_REPO/tree/overlay" | while read -r p; do
-			env -u GIT_INDEX_FILE git -C "$KNI_REPO" ls-files -- "$p"
+			git -C "$KNI_REPO" ls-files -- "$p"
 		done; } | LC_ALL=C sort -u
 }
 

@@ -84,7 +84,7 @@ static int tap_open(struct tfwd *f, const char *name)
 	unsigned int off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
 			   TUN_F_USO4 | TUN_F_USO6;
 	struct ifreq ifr = {};
-	int s;
+	int s, err;
 
 	f->tap = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (f->tap < 0)
@@ -98,15 +98,16 @@ static int tap_open(struct tfwd *f, const char *name)
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+	err = 0;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		err = -errno;
+	} else {
 		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr) == 0) {
-			close(s);
-			return 0;
-		}
+		if (ioctl(s, SIOCSIFFLAGS, &ifr))
+			err = -errno;
 	}
 	close(s);
-	return -errno;
+	return err;
 }
 
 static int port_open(struct tfwd *f, const char *name)
