@@ -212,9 +212,11 @@ EOF
 # and its dpdk-testpmd:
 #   librte_kni.so      dpdk/lib/kni/rte_kni.c on libkni (linked in), with
 #                      the symbol versions of DPDK 22.11's librte_kni
-#   librte_net_kni.so  DPDK's net_kni PMD, its source unchanged, built
-#                      against it (and finding it next to itself)
-#   include/           rte_kni.h and rte_kni_common.h, for applications
+#   librte_net_kni.so  DPDK's net_kni PMD, with the offloads of
+#                      dpdk/edits/net-kni-offloads.diff, built against it
+#                      (and finding it next to itself)
+#   include/           rte_kni.h (with dpdk/edits/kni-offloads.diff) and
+#                      rte_kni_common.h, for applications
 # Debian ships neither librte_kni nor its headers nor the PMD API headers
 # the driver includes: those come from the source package. The output is
 # keyed by everything that goes into it.
@@ -223,6 +225,9 @@ lib_headers=(lib/kni/rte_kni.h lib/kni/rte_kni_common.h
 	     lib/eal/include/dev_driver.h lib/eal/include/bus_driver.h
 	     drivers/bus/vdev/bus_vdev_driver.h)
 lib_dpdk=(-lrte_ethdev -lrte_mbuf -lrte_mempool -lrte_eal)
+# DPDK's files the companion changes, and how: in the order of the series.
+lib_edited=(lib/kni/version.map drivers/net/kni/rte_eth_kni.c)
+lib_edits=(edits/kni-offloads.diff edits/net-kni-offloads.diff)
 
 build_lib()
 {
@@ -250,8 +255,17 @@ build_lib()
 		# shellcheck disable=SC2064 # expand now: tmp is local
 		trap "rm -rf '$tmp'" EXIT
 		mkdir -p "$tmp/include"
+		for f in "${lib_headers[@]}" "${lib_edited[@]}"; do
+			mkdir -p "$tmp/src/${f%/*}"
+			cp "$DPDK_SRC/$f" "$tmp/src/$f"
+		done
+		for f in "${lib_edits[@]}"; do
+			(cd "$tmp/src" && git apply --include='lib/*' \
+				--include='drivers/*' "$KNI_REPO/dpdk/$f") ||
+				kni_die "dpdk/$f does not apply to dpdk $DPDK_VERSION"
+		done
 		for f in "${lib_headers[@]}"; do
-			cp "$DPDK_SRC/$f" "$tmp/include/"
+			cp "$tmp/src/$f" "$tmp/include/"
 		done
 		make -s -C "$KNI_REPO/tools/lib/kni" OUTPUT="$tmp/libkni/" \
 			KHDR_INCLUDES="-isystem $khdr" static >&2
@@ -262,11 +276,11 @@ build_lib()
 		cc "${cflags[@]}" -Wextra -I"$KNI_REPO/tools/lib/kni" \
 			-c "$KNI_REPO/dpdk/lib/kni/rte_kni.c" -o "$tmp/rte_kni.o"
 		cc -shared -Wl,-soname,librte_kni.so.23 -Wl,--no-undefined \
-			-Wl,--version-script="$DPDK_SRC/lib/kni/version.map" \
+			-Wl,--version-script="$tmp/src/lib/kni/version.map" \
 			"$tmp/rte_kni.o" "$tmp/libkni/libkni.a" -lmnl "${lib_dpdk[@]}" \
 			-o "$tmp/librte_kni.so.23"
 		cc "${cflags[@]}" -DRTE_LOG_DEFAULT_LOGTYPE=pmd.net.kni \
-			-c "$DPDK_SRC/drivers/net/kni/rte_eth_kni.c" -o "$tmp/rte_eth_kni.o"
+			-c "$tmp/src/drivers/net/kni/rte_eth_kni.c" -o "$tmp/rte_eth_kni.o"
 		# shellcheck disable=SC2016 # $ORIGIN is the dynamic linker's
 		cc -shared -Wl,-soname,librte_net_kni.so.23 -Wl,--no-undefined \
 			-Wl,-rpath,'$ORIGIN' "$tmp/rte_eth_kni.o" \
@@ -274,7 +288,7 @@ build_lib()
 			"${lib_dpdk[@]}" -o "$tmp/librte_net_kni.so.23"
 		ln -s librte_kni.so.23 "$tmp/librte_kni.so"
 		ln -s librte_net_kni.so.23 "$tmp/librte_net_kni.so"
-		rm -rf "$tmp/libkni" "$tmp"/*.o
+		rm -rf "$tmp/libkni" "$tmp/src" "$tmp"/*.o
 		mv "$tmp/include" "$tmp/include.all"
 		mkdir "$tmp/include"
 		mv "$tmp"/include.all/rte_kni*.h "$tmp/include/"
@@ -333,8 +347,9 @@ series_base()
 
 # series_commit PARENT MESSAGE OP...: a commit on PARENT whose tree has each
 # OP applied: add:PATH (the file dpdk/PATH of this repository), rm:PATH (a
-# file or directory) or sed:PATH:SCRIPT (the file so far through sed,
-# which must change it). Prints the commit.
+# file or directory), sed:PATH:SCRIPT (the file so far through sed,
+# which must change it) or apply:DIFF (the diff dpdk/DIFF, which must
+# apply). Prints the commit.
 series_commit()
 {
 	local parent=$1 msg=$2 op path blob idx tree
@@ -356,6 +371,10 @@ series_commit()
 			git_dpdk ls-files --error-unmatch -- "$path" >/dev/null 2>&1 ||
 				kni_die "series: $path is not in dpdk $DPDK_VERSION"
 			git_dpdk rm -q -r --cached -- "$path"
+			;;
+		apply:*)
+			git_dpdk apply --cached "$KNI_REPO/dpdk/$path" ||
+				kni_die "series: dpdk/$path does not apply"
 			;;
 		sed:*)
 			local script=${path#*:}
@@ -390,7 +409,7 @@ a configuration change takes effect at once and is reported as an event.
 
 Implement the functions of rte_kni.h on it, through the kernel's libkni
 (tools/lib/kni), so that applications and the net_kni PMD build and run
-unchanged:
+without change:
 
 - rte_kni_alloc() creates the device over rtnetlink and attaches to its
   first queue; the frame size follows mbuf_size and the pool's data
@@ -403,8 +422,29 @@ unchanged:
   rte_kni_ops callbacks, once per change and in order;
 - rte_kni_update_link() sets the carrier.
 
+Two functions are new, experimental: rte_kni_offload_capa() and
+rte_kni_offload_set() give the kernel's checksum and TCP segmentation
+offloads in ethdev's terms. The library turns an mbuf's offload
+requests into the struct virtio_net_hdr the kernel reads in front of a
+packet, and the kernel's header into the flags of a received mbuf; a
+packet larger than a frame spans a chain of frames. An application that
+sets no offload sees no change, and a request the kernel did not take
+on (an IPv4 header checksum, or an L4 checksum without offloads) is
+carried out in software.
+
 The library needs libkni and libmnl (pkg-config) and the kernel's uapi
 headers with linux/kni.h. rte_kni_fifo.h goes: nothing uses it any more.
+
+Signed-off-by: "
+series_msg_pmd="net/kni: offer the kernel's offloads
+
+The kni device takes checksum and TCP segmentation offloads in both
+directions: the stack hands the application unsegmented TCP packets with
+their checksums left to complete, and takes such packets from it.
+Report what librte_kni maps (rte_kni_offload_capa()) in dev_info, and
+apply the port's configured offloads at each start with
+rte_kni_offload_set(). TCP TSO needs TCP LRO: the kernel segments TCP in
+both directions or in neither.
 
 Signed-off-by: "
 series_msg_kmod="kernel/linux: remove the kni module
@@ -428,15 +468,19 @@ at the price of an out-of-tree module that trusted addresses from user
 space, polled with kernel threads and blocked RTNL on the application.
 Linux's kni network driver keeps the fast path and drops those costs.
 
-This series moves librte_kni onto it. rte_kni.h is unchanged, and so
-are the applications and the net_kni PMD that use it: the PMD built
-against this library runs in Debian's stock dpdk-testpmd with
+This series moves librte_kni onto it. rte_kni.h only gains two
+functions, and the applications that use it need no change: the net_kni
+PMD built against this library runs in Debian's stock dpdk-testpmd with
 --vdev=net_kni0, without hugepages.
 
-Patch 1 is the library, patch 2 removes rte_kni.ko, patch 3 the
-documentation. The series applies to DPDK $DPDK_VERSION."
+Patch 1 is the library, with two new experimental functions for the
+kernel's checksum and TCP segmentation offloads; patch 2 offers them in
+the net_kni PMD; patch 3 removes rte_kni.ko, patch 4 the documentation.
+The series applies to DPDK $DPDK_VERSION."
 
-series_ops_lib=(add:lib/kni/rte_kni.c add:lib/kni/meson.build rm:lib/kni/rte_kni_fifo.h)
+series_ops_lib=(add:lib/kni/rte_kni.c add:lib/kni/meson.build rm:lib/kni/rte_kni_fifo.h
+		apply:edits/kni-offloads.diff)
+series_ops_pmd=(apply:edits/net-kni-offloads.diff)
 series_ops_kmod=(rm:kernel/linux/kni "sed:kernel/linux/meson.build:s/^subdirs = \['kni'\]\$/subdirs = []/")
 series_ops_doc=(add:doc/guides/prog_guide/kernel_nic_interface.rst
 	"sed:doc/guides/nics/kni.rst:s/^Using this PMD requires KNI kernel module be inserted\.\$/Using this PMD requires the kernel's kni driver (CONFIG_KNI), which provides \`\`\/dev\/kni\`\`./"
@@ -458,6 +502,7 @@ series_write()
 	local sob="$series_name <$series_email>"
 
 	c=$(series_commit kni-base "$series_msg_lib$sob" "${series_ops_lib[@]}")
+	c=$(series_commit "$c" "$series_msg_pmd$sob" "${series_ops_pmd[@]}")
 	c=$(series_commit "$c" "$series_msg_kmod$sob" "${series_ops_kmod[@]}")
 	c=$(series_commit "$c" "$series_msg_doc$sob" "${series_ops_doc[@]}")
 	git_dpdk update-ref refs/heads/kni-patches "$c"

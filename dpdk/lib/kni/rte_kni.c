@@ -64,6 +64,13 @@
  *	ethdev port_id, the port is configured as DPDK 22.11 did.
  * rte_kni_update_link()
  *	Sets the device's carrier; returns the previous one (0 or 1).
+ * rte_kni_offload_capa(), rte_kni_offload_set()
+ *	Added: the checksum and TCP segmentation offloads of the kni device
+ *	(KNI_OFFLOAD_*), in terms of ethdev's offload flags and the mbuf's
+ *	(see rte_kni.h). The library maps each mbuf's requests onto the
+ *	struct virtio_net_hdr the kernel reads in front of a packet, and
+ *	that header onto the mbuf of a received one. A packet larger than a
+ *	frame spans a chain of frames, as many as it needs.
  *
  * Threads: rte_kni_tx_burst() and rte_kni_rx_burst() may run at the same
  * time in two threads, and rte_kni_handle_request(), rte_kni_update_link(),
@@ -74,6 +81,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -89,9 +97,12 @@
 #include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 #include <rte_kni.h>
 
 #include <libkni.h>
@@ -111,6 +122,31 @@
 #define KNI_FRAME_MIN		2048U
 #define KNI_FRAME_MAX		65536U
 
+/* The most frames a chain takes: the longest packet in the smallest frames. */
+#define KNI_CHAIN_FRAMES	((KNI_CHAIN_LEN_MAX + KNI_FRAME_MIN - \
+				  KNI_FRAME_HEADROOM - 1) / \
+				 (KNI_FRAME_MIN - KNI_FRAME_HEADROOM))
+/* Received frames held between calls: a burst and one chain. */
+#define KNI_PENDING		(KNI_BURST + KNI_CHAIN_FRAMES)
+/* Frames one rte_kni_tx_burst() step fills. */
+#define KNI_TX_FRAMES		(KNI_BURST + KNI_CHAIN_FRAMES)
+
+/* The offloads of rte_kni_offload_set(). */
+#define KNI_RX_CKSUM		(RTE_ETH_RX_OFFLOAD_TCP_CKSUM | \
+				 RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+#define KNI_TX_CKSUM		(RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
+				 RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+#define KNI_RX_CAPA		(KNI_RX_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | \
+				 RTE_ETH_RX_OFFLOAD_TCP_LRO | \
+				 RTE_ETH_RX_OFFLOAD_SCATTER)
+#define KNI_TX_CAPA		(KNI_TX_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | \
+				 RTE_ETH_TX_OFFLOAD_TCP_TSO | \
+				 RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+
+/* Where the checksum goes, from the start of the TCP or UDP header. */
+#define KNI_TCP_CSUM_OFF	offsetof(struct rte_tcp_hdr, cksum)
+#define KNI_UDP_CSUM_OFF	offsetof(struct rte_udp_hdr, dgram_cksum)
+
 /* The device's state as the callbacks last reported it. */
 struct kni_seen {
 	uint32_t mtu;
@@ -126,6 +162,18 @@ struct rte_kni {
 	struct kni_queue *q;
 	struct rte_mempool *pool;
 	uint32_t data_room;
+	uint32_t max_mtu;
+
+	/*
+	 * Offloads: those of rte_kni_offload_set(), and the KNI_OFFLOAD_*
+	 * the kernel took on. Frames hold room bytes of a packet, and a
+	 * packet sent may be max_len long.
+	 */
+	uint64_t rx_offloads;
+	uint64_t tx_offloads;
+	uint32_t offloads;
+	uint32_t room;
+	uint32_t max_len;
 
 	/* Control side, under ctrl_lock. */
 	pthread_mutex_t ctrl_lock;
@@ -136,9 +184,11 @@ struct rte_kni {
 	 * Receive side: packets taken from the kernel that did not get
 	 * mbufs yet; their frames stay the library's until delivered.
 	 */
-	struct kni_buf pending[KNI_BURST];
+	struct kni_buf pending[KNI_PENDING];
 	unsigned int npending;
 	unsigned int pending_first;
+	/* The rest of a chain that did not fit in pending is dropped. */
+	bool skip_chain;
 
 	TAILQ_ENTRY(rte_kni) next;
 };
@@ -321,7 +371,8 @@ rte_kni_handle_request(struct rte_kni *kni)
 	 */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	pthread_mutex_lock(&kni->ctrl_lock);
-	ret = kni_queue_events(kni->q);
+	/* Not attached: rte_kni_offload_set() failed. */
+	ret = kni->q ? kni_queue_events(kni->q) : -ENOTCONN;
 	pthread_mutex_unlock(&kni->ctrl_lock);
 	pthread_setcancelstate(cancel, NULL);
 	if (ret < 0 && ret != -ENODEV) {
@@ -440,7 +491,7 @@ rte_kni_update_link(struct rte_kni *kni, unsigned int linkup)
 	if (!kni)
 		return -1;
 	pthread_mutex_lock(&kni->ctrl_lock);
-	old = kni_get_carrier(kni->ifindex);
+	old = kni->q ? kni_get_carrier(kni->ifindex) : -ENOTCONN;
 	if (old < 0) {
 		KNI_LOG(ERR, "%s: cannot read the carrier: %s", kni->name,
 			strerror(-old));
@@ -468,6 +519,41 @@ kni_frame_size(uint32_t room)
 	return size;
 }
 
+/* Attach to the device's queue 0, the kernel to take on OFFLOADS. */
+static int
+kni_attach_queue(struct rte_kni *kni, uint32_t offloads)
+{
+	KNI_OPTS(kni_queue_opts, opts,
+		 .max_mtu = kni->max_mtu,
+		 .ops = &kni_lib_ops,
+		 .cookie = kni,
+		 .offloads = offloads);
+	const struct kni_queue_info *info;
+	int ret;
+
+	ret = kni_queue_attach(&kni->q, kni->ifindex, 0, &opts);
+	if (ret) {
+		kni->q = NULL;
+		return ret;
+	}
+	info = kni_queue_info(kni->q);
+	kni->offloads = info->offloads;
+	kni->room = info->data_room;
+	kni->max_len = kni->room;
+	if (kni->offloads & KNI_OFFLOAD_CHAIN) {
+		if ((KNI_CHAIN_LEN_MAX + kni->room - 1) / kni->room >
+		    KNI_CHAIN_FRAMES) {
+			/* Not with the frame sizes rte_kni_alloc() picks. */
+			kni_queue_detach(kni->q);
+			kni->q = NULL;
+			kni->offloads = 0;
+			return -ERANGE;
+		}
+		kni->max_len = KNI_CHAIN_LEN_MAX;
+	}
+	return 0;
+}
+
 static int
 kni_create(struct rte_kni *kni, const struct rte_kni_conf *conf)
 {
@@ -476,10 +562,6 @@ kni_create(struct rte_kni *kni, const struct rte_kni_conf *conf)
 	KNI_OPTS(kni_dev_config, cfg,
 		 .present = KNI_CFG_FRAME_SIZE | KNI_CFG_CARRIER,
 		 .carrier = 1);
-	KNI_OPTS(kni_queue_opts, opts,
-		 .max_mtu = conf->max_mtu,
-		 .ops = &kni_lib_ops,
-		 .cookie = kni);
 	KNI_OPTS(kni_dev_state, st);
 	uint32_t room = kni->data_room;
 	char msg[256];
@@ -506,7 +588,8 @@ kni_create(struct rte_kni *kni, const struct rte_kni_conf *conf)
 	if (ret < 0)
 		goto fail;
 	kni->ifindex = ret;
-	ret = kni_queue_attach(&kni->q, kni->ifindex, 0, &opts);
+	kni->max_mtu = conf->max_mtu;
+	ret = kni_attach_queue(kni, 0);
 	if (ret)
 		goto fail;
 	/* Report changes from the state the device was created with. */
@@ -592,12 +675,25 @@ fail:
 	return NULL;
 }
 
+/* Give the frames of packets not delivered yet back to the kernel. */
+static void
+kni_release_pending(struct rte_kni *kni)
+{
+	void *frames[KNI_PENDING];
+	unsigned int i;
+
+	for (i = 0; i < kni->npending; i++)
+		frames[i] = kni->pending[kni->pending_first + i].data;
+	kni_frame_release(kni->q, frames, kni->npending);
+	kni->npending = 0;
+	kni->pending_first = 0;
+	kni->skip_chain = false;
+}
+
 int
 rte_kni_release(struct rte_kni *kni)
 {
 	KNI_OPTS(kni_dev_state, st);
-	void *frames[KNI_BURST];
-	unsigned int i;
 	bool gone;
 	int ret;
 
@@ -607,15 +703,17 @@ rte_kni_release(struct rte_kni *kni)
 	TAILQ_REMOVE(&kni_list, kni, next);
 	pthread_mutex_unlock(&kni_list_lock);
 
-	for (i = 0; i < kni->npending; i++)
-		frames[i] = kni->pending[kni->pending_first + i].data;
-	kni_frame_release(kni->q, frames, kni->npending);
 	/*
 	 * Deleted by someone else (then the name may be another device's
-	 * now), or ours to delete.
+	 * now), or ours to delete. Without a queue (rte_kni_offload_set()
+	 * failed), the name tells.
 	 */
-	gone = kni_queue_state(kni->q, &st) == 0 && st.gone;
-	kni_queue_detach(kni->q);
+	gone = false;
+	if (kni->q) {
+		kni_release_pending(kni);
+		gone = kni_queue_state(kni->q, &st) == 0 && st.gone;
+		kni_queue_detach(kni->q);
+	}
 	ret = 0;
 	if (!gone && kni_dev_ifindex(kni->name) == kni->ifindex) {
 		ret = kni_dev_delete(kni->name, NULL, 0);
@@ -630,41 +728,216 @@ rte_kni_release(struct rte_kni *kni)
 	return ret ? -1 : 0;
 }
 
+/* Offloads. */
+
+void
+rte_kni_offload_capa(uint64_t *rx_capa, uint64_t *tx_capa)
+{
+	if (rx_capa)
+		*rx_capa = KNI_RX_CAPA;
+	if (tx_capa)
+		*tx_capa = KNI_TX_CAPA;
+}
+
+/* The KNI_OFFLOAD_* that offloads of rte_kni_offload_set() need. */
+static uint32_t
+kni_offloads_for(uint64_t rx, uint64_t tx)
+{
+	uint32_t offloads = 0;
+
+	if ((rx & (KNI_RX_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_LRO)) ||
+	    (tx & (KNI_TX_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO)))
+		offloads |= KNI_OFFLOAD_CSUM;
+	if (rx & RTE_ETH_RX_OFFLOAD_TCP_LRO)
+		offloads |= KNI_OFFLOAD_CHAIN | KNI_OFFLOAD_TSO4 |
+			    KNI_OFFLOAD_TSO6;
+	return offloads;
+}
+
+int
+rte_kni_offload_set(struct rte_kni *kni, uint64_t rx_offloads,
+		    uint64_t tx_offloads)
+{
+	uint32_t want, had;
+	int ret, ret2, carrier;
+
+	if (!kni)
+		return -EINVAL;
+	if ((rx_offloads & ~KNI_RX_CAPA) || (tx_offloads & ~KNI_TX_CAPA)) {
+		KNI_LOG(ERR, "%s: offloads rx 0x%" PRIx64 " tx 0x%" PRIx64
+			" are not supported", kni->name,
+			rx_offloads & ~KNI_RX_CAPA, tx_offloads & ~KNI_TX_CAPA);
+		return -ENOTSUP;
+	}
+	if ((tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
+	    !(rx_offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO)) {
+		KNI_LOG(ERR, "%s: TCP TSO needs TCP LRO: the kernel segments TCP in both directions or in neither",
+			kni->name);
+		return -EINVAL;
+	}
+	want = kni_offloads_for(rx_offloads, tx_offloads);
+	if (kni->q && want == kni->offloads) {
+		kni->rx_offloads = rx_offloads;
+		kni->tx_offloads = tx_offloads;
+		return 0;
+	}
+
+	/* The control side uses the queue too. */
+	pthread_mutex_lock(&kni->ctrl_lock);
+	had = kni->offloads;
+	/* The kernel drops the carrier with the last queue detached. */
+	carrier = kni->q ? kni_get_carrier(kni->ifindex) : 0;
+	if (kni->q) {
+		kni_release_pending(kni);
+		kni_queue_detach(kni->q);
+	}
+	kni->rx_offloads = 0;
+	kni->tx_offloads = 0;
+	ret = kni_attach_queue(kni, want);
+	if (!ret && kni->offloads != want) {
+		KNI_LOG(ERR, "%s: the kernel took on offloads 0x%x of 0x%x",
+			kni->name, kni->offloads, want);
+		kni_queue_detach(kni->q);
+		ret = kni_attach_queue(kni, 0);
+		if (!ret)
+			ret = -ENOTSUP;
+	} else if (ret) {
+		KNI_LOG(ERR, "%s: cannot attach with offloads 0x%x: %s",
+			kni->name, want, kni_strerror(ret));
+		ret2 = kni_attach_queue(kni, had);
+		if (ret2)
+			KNI_LOG(ERR, "%s: cannot attach again: %s; the interface drops its packets",
+				kni->name, kni_strerror(ret2));
+	} else {
+		kni->rx_offloads = rx_offloads;
+		kni->tx_offloads = tx_offloads;
+	}
+	if (kni->q && carrier == 1) {
+		ret2 = kni_queue_set_carrier(kni->q, 1);
+		if (ret2) {
+			KNI_LOG(ERR, "%s: cannot set the carrier again: %s",
+				kni->name, kni_strerror(ret2));
+			if (!ret)
+				ret = ret2;
+		}
+	}
+	pthread_mutex_unlock(&kni->ctrl_lock);
+	return ret;
+}
+
 /* The data path. */
 
-/* Copy packet B into a chain of mbufs starting at HEAD; 0 or -ENOBUFS. */
+/* An mbuf as rte_pktmbuf_alloc() returned it, for the next packet. */
+static void
+kni_mbuf_reset(struct rte_mbuf *head)
+{
+	if (head->next)
+		rte_pktmbuf_free(head->next);
+	rte_pktmbuf_reset(head);
+}
+
+/*
+ * Complete the checksum of M from START into OFF after it, as the kernel
+ * asked (VIRTIO_NET_HDR_F_NEEDS_CSUM): 0, or -EINVAL when that lies
+ * outside the packet or the first mbuf.
+ */
+static int
+kni_csum_mbuf(struct rte_mbuf *m, uint32_t start, uint32_t off)
+{
+	uint16_t sum;
+
+	if (start >= m->pkt_len || start + off + sizeof(sum) > m->data_len ||
+	    rte_raw_cksum_mbuf(m, start, m->pkt_len - start, &sum))
+		return -EINVAL;
+	/* As the kernel writes it: a zero checksum means none for UDP. */
+	sum = ~sum;
+	if (!sum)
+		sum = 0xffff;
+	memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, start + off), &sum,
+	       sizeof(sum));
+	return 0;
+}
+
+/*
+ * Turn the metadata the kernel gave packet M into mbuf flags: 0, or
+ * -EINVAL when the application cannot take the packet.
+ */
+static int
+kni_rx_meta(struct rte_kni *kni, struct rte_mbuf *m,
+	    const struct virtio_net_hdr *hdr)
+{
+	if (hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		/* The kernel takes TCP segmentation on for LRO only. */
+		if (!(kni->rx_offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO) ||
+		    !hdr->gso_size)
+			return -EINVAL;
+		m->ol_flags |= RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		m->tso_segsz = rte_le_to_cpu_16(hdr->gso_size);
+		return 0;
+	}
+	if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		if (kni->rx_offloads & KNI_RX_CKSUM) {
+			m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
+			return 0;
+		}
+		if (kni_csum_mbuf(m, rte_le_to_cpu_16(hdr->csum_start),
+				  rte_le_to_cpu_16(hdr->csum_offset)))
+			return -EINVAL;
+		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	} else if (hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	}
+	return 0;
+}
+
+/*
+ * Copy the packet in the N frames of B into a chain of mbufs starting at
+ * HEAD: 0; -ENOBUFS when the pool ran out, or -EINVAL when the packet is
+ * dropped (HEAD is then bare again, for the next packet).
+ */
 static int
 kni_fill_mbuf(struct rte_kni *kni, struct rte_mbuf *head,
-	      const struct kni_buf *b)
+	      const struct kni_buf *b, unsigned int n)
 {
-	const uint8_t *src = b->data;
 	struct rte_mbuf *seg = head;
-	uint32_t left = b->len;
+	uint32_t total = 0;
+	unsigned int i;
 
-	for (;;) {
-		uint16_t n = RTE_MIN(left, (uint32_t)rte_pktmbuf_tailroom(seg));
+	for (i = 0; i < n; i++) {
+		const uint8_t *src = b[i].data;
+		uint32_t left = b[i].len;
 
-		rte_memcpy(rte_pktmbuf_mtod(seg, void *), src, n);
-		seg->data_len = n;
-		src += n;
-		left -= n;
-		if (!left)
-			break;
-		seg->next = rte_pktmbuf_alloc(kni->pool);
-		if (!seg->next) {
-			/* Back to a bare head, for the next try. */
-			rte_pktmbuf_free(head->next);
-			head->next = NULL;
-			head->nb_segs = 1;
-			head->data_len = 0;
-			return -ENOBUFS;
+		while (left) {
+			uint16_t len;
+
+			if (!rte_pktmbuf_tailroom(seg)) {
+				seg->next = rte_pktmbuf_alloc(kni->pool);
+				if (!seg->next) {
+					kni_mbuf_reset(head);
+					return -ENOBUFS;
+				}
+				seg = seg->next;
+				head->nb_segs++;
+			}
+			len = RTE_MIN(left, (uint32_t)rte_pktmbuf_tailroom(seg));
+			rte_memcpy(rte_pktmbuf_mtod_offset(seg, uint8_t *,
+							   seg->data_len),
+				   src, len);
+			seg->data_len += len;
+			src += len;
+			left -= len;
 		}
-		seg = seg->next;
-		head->nb_segs++;
+		total += b[i].len;
 	}
-	head->pkt_len = b->len;
-	if (b->flags & KNI_DESC_F_CSUM_VALID)
+	head->pkt_len = total;
+	if (b[0].flags & KNI_DESC_F_CSUM_VALID)
 		head->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	if (kni->offloads &&
+	    kni_rx_meta(kni, head, kni_frame_meta(kni->q, b[0].data))) {
+		kni_mbuf_reset(head);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -684,89 +957,311 @@ kni_alloc_heads(struct rte_kni *kni, struct rte_mbuf **m, unsigned int n)
 	return i;
 }
 
+/* Entries of the whole packet at the start of B (N of them), or 0. */
+static unsigned int
+kni_packet_len(const struct kni_buf *b, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!(b[i].flags & KNI_DESC_F_NEXT))
+			return i + 1;
+	return 0;
+}
+
+/*
+ * Take packets from the kernel into pending, up to WANT entries and then
+ * as many as complete the last chain; when pending fills up inside a
+ * chain, the chain is dropped.
+ */
+static void
+kni_rx_take(struct rte_kni *kni, unsigned int want)
+{
+	struct kni_buf *p;
+	int ret;
+
+	if (kni->pending_first) {
+		memmove(kni->pending, kni->pending + kni->pending_first,
+			kni->npending * sizeof(kni->pending[0]));
+		kni->pending_first = 0;
+	}
+	if (kni->npending < want) {
+		ret = kni_frame_recv(kni->q, kni->pending + kni->npending,
+				     want - kni->npending);
+		if (ret > 0)
+			kni->npending += ret;
+	}
+	p = kni->pending;
+	while (kni->npending &&
+	       (p[kni->npending - 1].flags & KNI_DESC_F_NEXT)) {
+		if (kni->npending == KNI_PENDING) {
+			void *frames[KNI_PENDING];
+			unsigned int i, first;
+
+			/* The chain that does not fit, from its start. */
+			for (first = kni->npending - 1; first; first--)
+				if (!(p[first - 1].flags & KNI_DESC_F_NEXT))
+					break;
+			for (i = first; i < kni->npending; i++)
+				frames[i - first] = p[i].data;
+			kni_frame_release(kni->q, frames, i - first);
+			kni->npending = first;
+			kni->skip_chain = true;
+			KNI_LOG(WARNING, "%s: a packet over more than %u frames is dropped",
+				kni->name, KNI_PENDING - first);
+			break;
+		}
+		ret = kni_frame_recv(kni->q, p + kni->npending,
+				     KNI_PENDING - kni->npending);
+		if (ret <= 0)
+			break;
+		kni->npending += ret;
+	}
+	/* What is left of a dropped chain. */
+	while (kni->skip_chain && kni->npending) {
+		bool last = !(p[0].flags & KNI_DESC_F_NEXT);
+
+		kni_frame_release(kni->q, &p[0].data, 1);
+		memmove(p, p + 1, --kni->npending * sizeof(*p));
+		if (last)
+			kni->skip_chain = false;
+	}
+}
+
 unsigned int
 rte_kni_rx_burst(struct rte_kni *kni, struct rte_mbuf **mbufs,
 		 unsigned int num)
 {
 	unsigned int got = 0;
 
+	if (!kni->q)
+		return 0;
 	while (got < num) {
 		struct rte_mbuf **m = mbufs + got;
-		void *done[KNI_BURST];
-		struct kni_buf *bufs;
-		unsigned int n, i;
+		void *done[KNI_PENDING];
+		unsigned int n, i, len, ndone = 0, filled = 0;
+		struct kni_buf *b;
 		bool more;
-		int ret;
+		int ret = 0;
 
-		n = kni_alloc_heads(kni, m, RTE_MIN(num - got, KNI_BURST));
+		n = RTE_MIN(num - got, KNI_BURST);
+		kni_rx_take(kni, n);
+		if (!kni->npending)
+			break;
+		/* The kernel may have more when it filled what was asked. */
+		more = kni->npending >= n;
+		n = kni_alloc_heads(kni, m, n);
 		if (!n)
 			break;
-		if (kni->npending) {
-			/* Packets an empty pool held up come first. */
-			bufs = kni->pending + kni->pending_first;
-			ret = RTE_MIN(n, kni->npending);
-			more = true;
-		} else {
-			bufs = kni->pending;
-			kni->pending_first = 0;
-			ret = kni_frame_recv(kni->q, bufs, n);
-			if (ret < 0)
-				ret = 0;
-			kni->npending = ret;
-			more = (unsigned int)ret == n;
-		}
-		for (i = 0; i < (unsigned int)ret; i++) {
-			if (kni_fill_mbuf(kni, m[i], &bufs[i]))
+		b = kni->pending;
+		i = 0;
+		while (filled < n && i < kni->npending) {
+			len = kni_packet_len(b + i, kni->npending - i);
+			if (!len)
 				break;
-			done[i] = bufs[i].data;
+			ret = kni_fill_mbuf(kni, m[filled], b + i, len);
+			if (ret == -ENOBUFS)
+				break;
+			/* Delivered or dropped, its frames go back. */
+			while (len--)
+				done[ndone++] = b[i++].data;
+			if (!ret)
+				filled++;
 		}
-		if (i)
-			kni_frame_release(kni->q, done, i);
-		kni->pending_first += i;
+		if (ndone)
+			kni_frame_release(kni->q, done, ndone);
+		kni->pending_first = i;
 		kni->npending -= i;
-		if (i < n)
-			rte_pktmbuf_free_bulk(m + i, n - i);
-		got += i;
-		if (i < (unsigned int)ret || !more)
+		if (filled < n)
+			rte_pktmbuf_free_bulk(m + filled, n - filled);
+		got += filled;
+		if (ret == -ENOBUFS || !more || !filled)
 			break;
 	}
 	return got;
+}
+
+/* Fold a 32-bit one's complement sum to 16 bits. */
+static uint16_t
+kni_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (sum & 0xffff) + (sum >> 16);
+}
+
+/*
+ * Carry out packet M's offload requests (the packet is in the frames of
+ * DATA, FIRST bytes of it in the first): fill its metadata, or do in
+ * software what the kernel did not take on. 0, or -EINVAL to drop it.
+ */
+static int
+kni_tx_meta(struct rte_kni *kni, const struct rte_mbuf *m, uint8_t *data,
+	    uint32_t first)
+{
+	uint64_t fl = m->ol_flags;
+	uint32_t l3 = m->l2_len, l4 = m->l2_len + m->l3_len, off;
+	struct virtio_net_hdr *hdr = NULL;
+	uint16_t sum;
+
+	if (!(fl & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK |
+		    RTE_MBUF_F_TX_TCP_SEG)))
+		return 0;
+	if (!m->l2_len || !m->l3_len || l4 >= first)
+		return -EINVAL;
+	if (fl & RTE_MBUF_F_TX_IP_CKSUM) {
+		struct rte_ipv4_hdr *ip = (void *)(data + l3);
+
+		if (!(fl & RTE_MBUF_F_TX_IPV4) ||
+		    m->l3_len < sizeof(*ip) || rte_ipv4_hdr_len(ip) > m->l3_len)
+			return -EINVAL;
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	if (fl & RTE_MBUF_F_TX_TCP_SEG) {
+		uint32_t need = fl & RTE_MBUF_F_TX_IPV6 ? KNI_OFFLOAD_TSO6 :
+						       KNI_OFFLOAD_TSO4;
+		uint32_t tcp_len = m->pkt_len - l4;
+		rte_be16_t *check;
+
+		if ((kni->offloads & need) != need ||
+		    !(fl & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6)) ||
+		    m->l4_len < sizeof(struct rte_tcp_hdr) ||
+		    l4 + m->l4_len > first || !m->tso_segsz ||
+		    tcp_len > UINT16_MAX)
+			return -EINVAL;
+		/*
+		 * The application left the length out of the pseudo-header
+		 * sum, as for a NIC; the kernel counts it in.
+		 */
+		check = (rte_be16_t *)(data + l4 + KNI_TCP_CSUM_OFF);
+		*check = rte_cpu_to_be_16(kni_fold(rte_be_to_cpu_16(*check) +
+						   tcp_len));
+		hdr = kni_frame_meta(kni->q, data);
+		hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		hdr->csum_start = rte_cpu_to_le_16(l4);
+		hdr->csum_offset = rte_cpu_to_le_16(KNI_TCP_CSUM_OFF);
+		/* A packet that makes one segment is only checksummed. */
+		if (tcp_len - m->l4_len > m->tso_segsz) {
+			hdr->gso_type = fl & RTE_MBUF_F_TX_IPV6 ?
+					VIRTIO_NET_HDR_GSO_TCPV6 :
+					VIRTIO_NET_HDR_GSO_TCPV4;
+			hdr->gso_size = rte_cpu_to_le_16(m->tso_segsz);
+			hdr->hdr_len = rte_cpu_to_le_16(l4 + m->l4_len);
+		}
+		return 0;
+	}
+	switch (fl & RTE_MBUF_F_TX_L4_MASK) {
+	case RTE_MBUF_F_TX_TCP_CKSUM:
+		off = KNI_TCP_CSUM_OFF;
+		break;
+	case RTE_MBUF_F_TX_UDP_CKSUM:
+		off = KNI_UDP_CSUM_OFF;
+		break;
+	case 0:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	if (l4 + off + sizeof(sum) > first)
+		return -EINVAL;
+	if (kni->offloads & KNI_OFFLOAD_CSUM) {
+		hdr = kni_frame_meta(kni->q, data);
+		hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		hdr->csum_start = rte_cpu_to_le_16(l4);
+		hdr->csum_offset = rte_cpu_to_le_16(off);
+		return 0;
+	}
+	/* Without a chain, the packet is all in the first frame. */
+	sum = ~rte_raw_cksum(data + l4, m->pkt_len - l4);
+	if (!sum)
+		sum = 0xffff;
+	memcpy(data + l4 + off, &sum, sizeof(sum));
+	return 0;
+}
+
+/* Frames packet M takes, or 0 when it is dropped for its length. */
+static unsigned int
+kni_tx_frames(const struct rte_kni *kni, const struct rte_mbuf *m)
+{
+	if (m->pkt_len < RTE_ETHER_HDR_LEN || m->pkt_len > kni->max_len)
+		return 0;
+	return (m->pkt_len + kni->room - 1) / kni->room;
+}
+
+/*
+ * Copy packet M into the N frames of DATA, described in B: 0, or -EINVAL
+ * when it is dropped.
+ */
+static int
+kni_tx_copy(struct rte_kni *kni, const struct rte_mbuf *m, void **data,
+	    struct kni_buf *b, unsigned int n)
+{
+	uint32_t off = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t len = RTE_MIN(m->pkt_len - off, kni->room);
+		const void *p = rte_pktmbuf_read(m, off, len, data[i]);
+
+		if (p != data[i])
+			rte_memcpy(data[i], p, len);
+		b[i].data = data[i];
+		b[i].len = len;
+		b[i].flags = i + 1 < n ? KNI_DESC_F_NEXT : 0;
+		off += len;
+	}
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+	    RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		b[0].flags |= KNI_DESC_F_CSUM_VALID;
+	if (kni->offloads)
+		memset(kni_frame_meta(kni->q, data[0]), 0,
+		       sizeof(struct virtio_net_hdr));
+	return kni_tx_meta(kni, m, data[0], b[0].len);
 }
 
 unsigned int
 rte_kni_tx_burst(struct rte_kni *kni, struct rte_mbuf **mbufs,
 		 unsigned int num)
 {
-	uint32_t room = kni_queue_info(kni->q)->data_room;
 	unsigned int sent = 0;
 
+	if (!kni->q) {
+		/* Not attached (rte_kni_offload_set() failed): dropped. */
+		rte_pktmbuf_free_bulk(mbufs, num);
+		return num;
+	}
 	while (sent < num) {
 		unsigned int chunk = RTE_MIN(num - sent, KNI_BURST);
-		unsigned int pkt_of[KNI_BURST];
-		struct kni_buf bufs[KNI_BURST];
-		void *data[KNI_BURST];
-		unsigned int n, i, j, taken;
+		unsigned int pkt_of[KNI_TX_FRAMES];
+		struct kni_buf bufs[KNI_TX_FRAMES];
+		void *data[KNI_TX_FRAMES];
+		unsigned int n, i, j, need, frames, taken;
 		int ret;
 
-		n = kni_frame_reserve(kni->q, data, chunk);
-		if (!n)
+		/* The frames of the packets that fit in one step. */
+		for (i = 0, need = 0; i < chunk; i++) {
+			frames = kni_tx_frames(kni, mbufs[sent + i]);
+			if (need + frames > KNI_TX_FRAMES)
+				break;
+			need += frames;
+		}
+		chunk = i;
+		n = need ? kni_frame_reserve(kni->q, data, need) : 0;
+		if (!n && need)
 			break;
-		for (i = 0, j = 0; i < chunk && j < n; i++) {
+		for (i = 0, j = 0; i < chunk; i++) {
 			struct rte_mbuf *m = mbufs[sent + i];
-			const void *p;
 
+			frames = kni_tx_frames(kni, m);
 			/* Too short or too long a packet is dropped. */
-			if (m->pkt_len < RTE_ETHER_HDR_LEN || m->pkt_len > room)
+			if (!frames)
 				continue;
-			p = rte_pktmbuf_read(m, 0, m->pkt_len, data[j]);
-			if (p != data[j])
-				rte_memcpy(data[j], p, m->pkt_len);
-			bufs[j].data = data[j];
-			bufs[j].len = m->pkt_len;
-			bufs[j].flags = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
-					RTE_MBUF_F_RX_L4_CKSUM_GOOD ?
-					KNI_DESC_F_CSUM_VALID : 0;
-			pkt_of[j++] = i;
+			if (j + frames > n)
+				break;
+			if (kni_tx_copy(kni, m, data + j, bufs + j, frames))
+				continue;
+			for (; frames; frames--)
+				pkt_of[j++] = i;
 		}
 		ret = kni_frame_submit(kni->q, bufs, j);
 		if (ret == -ENODEV) {
