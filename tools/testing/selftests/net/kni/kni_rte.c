@@ -5,8 +5,10 @@
  * rte_kni_handle_request(), once per change with the new value, and
  * registered and unregistered; mbuf chains on tx, an empty mempool and
  * chains on rx with no packet and no mbuf lost; rte_kni_release() while
- * the stack transmits; and rte_kni_alloc()'s bad input, which must leave
- * no device behind.
+ * the stack transmits; rte_kni_alloc()'s bad input, which must leave
+ * no device behind; and the offloads of rte_kni_offload_set(), each mbuf
+ * request turned into the kernel's metadata and back (in the loopback
+ * mode fifo), or carried out in software.
  *
  * EAL starts once, before the tests fork; each test runs in a network
  * namespace of its own and uses the mempool created then, and ends with
@@ -28,9 +30,13 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_kni.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 #include "../../kselftest_harness.h"
 #include "kni_test.h"
@@ -433,14 +439,13 @@ TEST_F_TIMEOUT(rte, requests_while_changing, 1200)
 	EXPECT_EQ(calls(), seen.mtu_calls);
 }
 
-/* A test frame of LEN bytes from SEED, as a chain of mbufs of SEGS bytes. */
-static struct rte_mbuf *chain(__u32 len, __u32 seed, __u32 segs)
+/* The LEN bytes at P as a chain of mbufs of SEGS bytes. */
+static struct rte_mbuf *mbufs_of(const unsigned char *frame, __u32 len,
+				 __u32 segs)
 {
-	unsigned char frame[4096];
 	struct rte_mbuf *head = NULL, *m;
 	__u32 off = 0;
 
-	fill(frame, len, seed);
 	do {
 		__u32 n = len - off < segs ? len - off : segs;
 
@@ -460,6 +465,15 @@ static struct rte_mbuf *chain(__u32 len, __u32 seed, __u32 segs)
 		return NULL;
 	}
 	return head;
+}
+
+/* A test frame of LEN bytes from SEED, as a chain of mbufs of SEGS bytes. */
+static struct rte_mbuf *chain(__u32 len, __u32 seed, __u32 segs)
+{
+	unsigned char frame[4096];
+
+	fill(frame, len, seed);
+	return mbufs_of(frame, len, segs);
 }
 
 TEST_F_TIMEOUT(rte, tx_chains, 600)
@@ -770,6 +784,370 @@ TEST_F_TIMEOUT(rte, bad_input, 600)
 	EXPECT_EQ(rte_kni_release(NULL), -1);
 	EXPECT_EQ(rte_kni_handle_request(NULL), -1);
 	EXPECT_EQ(rte_kni_update_link(NULL, 1), -1);
+}
+
+/* Offloads. */
+
+#define BIG_LEN		30000
+#define MSS		1448
+#define L2_LEN		RTE_ETHER_HDR_LEN
+#define L3_LEN		sizeof(struct rte_ipv4_hdr)
+
+static unsigned char big[BIG_LEN], back[BIG_LEN];
+
+static struct rte_ipv4_hdr *ip_of(unsigned char *f)
+{
+	return (struct rte_ipv4_hdr *)(f + L2_LEN);
+}
+
+static struct rte_tcp_hdr *tcp_of(unsigned char *f)
+{
+	return (struct rte_tcp_hdr *)(f + L2_LEN + L3_LEN);
+}
+
+/*
+ * An IPv4 packet of LEN bytes to 10.0.0.2 in F, from a TCP or UDP (PROTO)
+ * header on; its checksums are left 0.
+ */
+static void l4_frame(unsigned char *f, __u32 len, __u8 proto, __u32 seed)
+{
+	struct rte_ipv4_hdr *ip = ip_of(f);
+	struct rte_tcp_hdr *th = tcp_of(f);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)th;
+
+	fill(f, len, seed);
+	memset(f, 0, L2_LEN + L3_LEN + sizeof(*th));
+	memset(f, 0x02, 2 * RTE_ETHER_ADDR_LEN);
+	f[12] = 0x08;
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = htons(len - L2_LEN);
+	ip->time_to_live = 64;
+	ip->next_proto_id = proto;
+	ip->src_addr = htonl(0x0a000001);
+	ip->dst_addr = htonl(0x0a000002);
+	if (proto == IPPROTO_TCP) {
+		th->src_port = htons(1000);
+		th->dst_port = htons(2000);
+		th->data_off = sizeof(*th) << 2;
+		th->tcp_flags = RTE_TCP_ACK_FLAG;
+	} else {
+		uh->src_port = htons(1000);
+		uh->dst_port = htons(2000);
+		uh->dgram_len = htons(len - L2_LEN - L3_LEN);
+	}
+}
+
+/*
+ * The packet of F (LEN bytes) in mbufs of SEGS bytes, with offload
+ * requests FLAGS: their pseudo-header sum is put in as DPDK documents it.
+ */
+static struct rte_mbuf *offload_mbuf(unsigned char *f, __u32 len, __u32 segs,
+				     __u64 flags)
+{
+	struct rte_ipv4_hdr *ip = ip_of(f);
+	struct rte_mbuf *m;
+
+	if (flags & RTE_MBUF_F_TX_TCP_SEG)
+		tcp_of(f)->cksum = rte_ipv4_phdr_cksum(ip, flags);
+	else if ((flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM)
+		tcp_of(f)->cksum = rte_ipv4_phdr_cksum(ip, flags);
+	else if ((flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM)
+		((struct rte_udp_hdr *)tcp_of(f))->dgram_cksum =
+			rte_ipv4_phdr_cksum(ip, flags);
+	m = mbufs_of(f, len, segs);
+	if (!m)
+		return NULL;
+	m->ol_flags |= flags;
+	m->l2_len = L2_LEN;
+	m->l3_len = L3_LEN;
+	m->l4_len = ip->next_proto_id == IPPROTO_TCP ?
+		    sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
+	m->tso_segsz = MSS;
+	return m;
+}
+
+/* kni0 up, in the loopback mode fifo, with nothing of its own to send. */
+static int loopback_up(void)
+{
+	return sh("sysctl -qw net.ipv6.conf.kni0.disable_ipv6=1") ||
+	       sh("ip link set kni0 type kni loopback fifo") ||
+	       sh("ip link set kni0 up");
+}
+
+/* The next IPv4 packet KNI receives, within the budget, or NULL. */
+static struct rte_mbuf *rx_ipv4(struct rte_kni *kni)
+{
+	struct rte_mbuf *m = NULL;
+
+	WAIT_UNTIL(({
+		struct rte_mbuf *r;
+
+		while (!m && rte_kni_rx_burst(kni, &r, 1) == 1) {
+			if (r->pkt_len > L2_LEN &&
+			    *rte_pktmbuf_mtod_offset(r, __u16 *, 12) ==
+			    htons(RTE_ETHER_TYPE_IPV4))
+				m = r;
+			else
+				rte_pktmbuf_free(r);
+		}
+		!!m;
+	}), WAIT_S);
+	return m;
+}
+
+/* Send M through the loopback and take it back into the buffer back. */
+static struct rte_mbuf *loop_one(struct rte_kni *kni, struct rte_mbuf *m)
+{
+	struct rte_mbuf *r;
+
+	if (!m || rte_kni_tx_burst(kni, &m, 1) != 1)
+		return NULL;
+	r = rx_ipv4(kni);
+	if (r && r->pkt_len <= sizeof(back) &&
+	    rte_pktmbuf_read(r, 0, r->pkt_len, back) != back)
+		memcpy(back, rte_pktmbuf_mtod(r, void *), r->pkt_len);
+	return r;
+}
+
+/* Whether the IPv4 and TCP or UDP checksums of F are right. */
+static bool csums_ok(unsigned char *f)
+{
+	struct rte_ipv4_hdr *ip = ip_of(f);
+
+	return rte_raw_cksum(ip, L3_LEN) == 0xffff &&
+	       rte_ipv4_udptcp_cksum_verify(ip, tcp_of(f)) == 0;
+}
+
+/* Whether ethtool says FEATURE of kni0 is on. */
+static bool feature_on(const char *feature)
+{
+	return sh("ethtool -k kni0 | grep -qx '%s: on'", feature) == 0;
+}
+
+#define RX_CKSUM	(RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+#define TX_CKSUM	(RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+#define IP_TCP_SEG	(RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | \
+			 RTE_MBUF_F_TX_TCP_SEG)
+#define IP_TCP_CKSUM	(RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | \
+			 RTE_MBUF_F_TX_TCP_CKSUM)
+
+TEST_F_TIMEOUT(rte, offload_set, 600)
+{
+	const __u64 rx = RX_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_LRO;
+	const __u64 tx = TX_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	uint64_t rx_capa = 0, tx_capa = 0;
+	unsigned char got[4096];
+	struct rte_mbuf *m;
+	int fd;
+
+	rte_kni_offload_capa(&rx_capa, &tx_capa);
+	EXPECT_EQ(rx_capa, RX_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+			   RTE_ETH_RX_OFFLOAD_TCP_LRO |
+			   RTE_ETH_RX_OFFLOAD_SCATTER);
+	EXPECT_EQ(tx_capa, TX_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+			   RTE_ETH_TX_OFFLOAD_TCP_TSO |
+			   RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	EXPECT_EQ(rte_kni_offload_set(NULL, 0, 0), -EINVAL);
+
+	self->kni = alloc_kni(NULL);
+	ASSERT_NE(self->kni, NULL);
+	ASSERT_EQ(sh("ip link set kni0 up"), 0);
+	EXPECT_FALSE(feature_on("tcp-segmentation-offload"));
+	EXPECT_FALSE(feature_on("tx-checksumming"));
+
+	/* Out of the capabilities, or TSO without LRO: nothing changes. */
+	EXPECT_EQ(rte_kni_offload_set(self->kni,
+				      RTE_ETH_RX_OFFLOAD_VLAN_STRIP, 0),
+		  -ENOTSUP);
+	EXPECT_EQ(rte_kni_offload_set(self->kni, 0,
+				      RTE_ETH_TX_OFFLOAD_SCTP_CKSUM),
+		  -ENOTSUP);
+	EXPECT_EQ(rte_kni_offload_set(self->kni, 0,
+				      RTE_ETH_TX_OFFLOAD_TCP_TSO), -EINVAL);
+	EXPECT_FALSE(feature_on("tx-checksumming"));
+
+	/* The device offers the stack what the kernel took on... */
+	EXPECT_EQ(rte_kni_offload_set(self->kni, rx, tx), 0);
+	EXPECT_TRUE(feature_on("tcp-segmentation-offload"));
+	EXPECT_TRUE(feature_on("tx-checksumming"));
+	/* ...the same again changes nothing... */
+	EXPECT_EQ(rte_kni_offload_set(self->kni, rx, tx), 0);
+	EXPECT_TRUE(feature_on("tcp-segmentation-offload"));
+	/* ...checksums only... */
+	EXPECT_EQ(rte_kni_offload_set(self->kni, 0, TX_CKSUM), 0);
+	EXPECT_FALSE(feature_on("tcp-segmentation-offload"));
+	EXPECT_TRUE(feature_on("tx-checksumming"));
+	/* ...and none. */
+	EXPECT_EQ(rte_kni_offload_set(self->kni, 0, 0), 0);
+	EXPECT_FALSE(feature_on("tx-checksumming"));
+	/* The carrier survived attaching again, and so does its absence. */
+	EXPECT_EQ(sysfs_long("kni0", "carrier"), 1);
+	EXPECT_EQ(rte_kni_update_link(self->kni, 0), 1);
+	EXPECT_EQ(rte_kni_offload_set(self->kni, 0, TX_CKSUM), 0);
+	EXPECT_EQ(rte_kni_update_link(self->kni, 1), 0);
+
+	/* Attached again, the interface still carries packets. */
+	fd = packet_socket();
+	ASSERT_GE(fd, 0);
+	m = chain(100, 3, 100);
+	ASSERT_NE(m, NULL);
+	ASSERT_EQ(rte_kni_tx_burst(self->kni, &m, 1), 1);
+	EXPECT_EQ(recv(fd, got, sizeof(got), 0), 100);
+	close(fd);
+}
+
+TEST_F_TIMEOUT(rte, offload_tso_lro, 600)
+{
+	unsigned char want[BIG_LEN];
+	struct rte_mbuf *m, *r;
+	const void *p;
+
+	self->kni = alloc_kni(NULL);
+	ASSERT_NE(self->kni, NULL);
+	ASSERT_EQ(rte_kni_offload_set(self->kni,
+				      RX_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_LRO,
+				      TX_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO |
+				      RTE_ETH_TX_OFFLOAD_IPV4_CKSUM), 0);
+	ASSERT_EQ(loopback_up(), 0);
+
+	/*
+	 * A TCP packet of 30000 bytes in mbufs of 1000 to be segmented: it
+	 * comes back whole over frames of 4096 bytes, as LRO, its IPv4
+	 * checksum done and its pseudo-header sum with the length in, as
+	 * the kernel has it.
+	 */
+	l4_frame(big, BIG_LEN, IPPROTO_TCP, 1);
+	m = offload_mbuf(big, BIG_LEN, 1000, IP_TCP_SEG);
+	ASSERT_NE(m, NULL);
+	memcpy(want, big, BIG_LEN);
+	ip_of(want)->hdr_checksum = rte_ipv4_cksum(ip_of(want));
+	tcp_of(want)->cksum = rte_ipv4_phdr_cksum(ip_of(want), 0);
+	r = loop_one(self->kni, m);
+	ASSERT_NE(r, NULL);
+	EXPECT_EQ(r->pkt_len, BIG_LEN);
+	EXPECT_GT(r->nb_segs, BIG_LEN / MBUF_ROOM);
+	EXPECT_TRUE(r->ol_flags & RTE_MBUF_F_RX_LRO);
+	EXPECT_EQ(r->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
+		  RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	EXPECT_EQ((unsigned int)r->tso_segsz, MSS);
+	EXPECT_EQ(memcmp(back, want, BIG_LEN), 0);
+	rte_pktmbuf_free(r);
+
+	/* One segment's worth: only its checksum is left to complete. */
+	l4_frame(big, 1000, IPPROTO_TCP, 2);
+	m = offload_mbuf(big, 1000, 1000, IP_TCP_SEG);
+	r = loop_one(self->kni, m);
+	ASSERT_NE(r, NULL);
+	EXPECT_EQ(r->pkt_len, 1000);
+	EXPECT_FALSE(r->ol_flags & RTE_MBUF_F_RX_LRO);
+	EXPECT_EQ(r->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
+		  RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	EXPECT_EQ(tcp_of(back)->cksum, rte_ipv4_phdr_cksum(ip_of(back), 0));
+	rte_pktmbuf_free(r);
+
+	/* A packet over frames without an offload request is left alone. */
+	fill(big, 9000, 3);
+	memset(big + 12, 0x88, 2);
+	m = mbufs_of(big, 9000, 2000);
+	ASSERT_NE(m, NULL);
+	ASSERT_EQ(rte_kni_tx_burst(self->kni, &m, 1), 1);
+	r = NULL;
+	WAIT_UNTIL(rte_kni_rx_burst(self->kni, &r, 1) == 1, WAIT_S);
+	ASSERT_NE(r, NULL);
+	EXPECT_EQ(r->pkt_len, 9000);
+	EXPECT_EQ(r->ol_flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK),
+		  0);
+	p = rte_pktmbuf_read(r, 0, 9000, back);
+	ASSERT_NE(p, NULL);
+	EXPECT_EQ(memcmp(p, big, 9000), 0);
+	rte_pktmbuf_free(r);
+}
+
+TEST_F_TIMEOUT(rte, offload_csum, 600)
+{
+	struct rte_mbuf *r;
+
+	/* The kernel takes checksums on; the application does not on rx. */
+	self->kni = alloc_kni(NULL);
+	ASSERT_NE(self->kni, NULL);
+	ASSERT_EQ(rte_kni_offload_set(self->kni, 0, TX_CKSUM), 0);
+	ASSERT_EQ(loopback_up(), 0);
+
+	/* The kernel's checksum request is completed by the library. */
+	l4_frame(big, 1500, IPPROTO_TCP, 4);
+	r = loop_one(self->kni, offload_mbuf(big, 1500, 700, IP_TCP_CKSUM));
+	ASSERT_NE(r, NULL);
+	EXPECT_EQ(r->pkt_len, 1500);
+	EXPECT_TRUE(csums_ok(back));
+	EXPECT_EQ(r->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
+		  RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+	rte_pktmbuf_free(r);
+
+	/* With rx checksums on, it is handed over as it came. */
+	ASSERT_EQ(rte_kni_offload_set(self->kni, RX_CKSUM, TX_CKSUM), 0);
+	ASSERT_EQ(loopback_up(), 0);
+	l4_frame(big, 1500, IPPROTO_UDP, 5);
+	r = loop_one(self->kni,
+		     offload_mbuf(big, 1500, 1500, RTE_MBUF_F_TX_IPV4 |
+				  RTE_MBUF_F_TX_UDP_CKSUM));
+	ASSERT_NE(r, NULL);
+	EXPECT_EQ(r->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
+		  RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	EXPECT_EQ(((struct rte_udp_hdr *)tcp_of(back))->dgram_cksum,
+		  rte_ipv4_phdr_cksum(ip_of(back), 0));
+	rte_pktmbuf_free(r);
+}
+
+TEST_F_TIMEOUT(rte, offload_software, 600)
+{
+	struct rte_mbuf *m[4], *r;
+
+	/* No offload set: the library does what the mbufs ask for. */
+	self->kni = alloc_kni(NULL);
+	ASSERT_NE(self->kni, NULL);
+	ASSERT_EQ(loopback_up(), 0);
+
+	l4_frame(big, 1200, IPPROTO_TCP, 6);
+	r = loop_one(self->kni, offload_mbuf(big, 1200, 100, IP_TCP_CKSUM));
+	ASSERT_NE(r, NULL);
+	EXPECT_EQ(r->pkt_len, 1200);
+	EXPECT_TRUE(csums_ok(back));
+	rte_pktmbuf_free(r);
+
+	l4_frame(big, 800, IPPROTO_UDP, 7);
+	r = loop_one(self->kni,
+		     offload_mbuf(big, 800, 800, RTE_MBUF_F_TX_IPV4 |
+				  RTE_MBUF_F_TX_IP_CKSUM |
+				  RTE_MBUF_F_TX_UDP_CKSUM));
+	ASSERT_NE(r, NULL);
+	EXPECT_TRUE(csums_ok(back));
+	rte_pktmbuf_free(r);
+
+	/*
+	 * Dropped: segmentation the kernel did not take on, a checksum
+	 * request without header lengths, an SCTP checksum, and an IPv4
+	 * checksum on a packet said to be IPv6. Only the packet after them
+	 * arrives.
+	 */
+	l4_frame(big, 3000, IPPROTO_TCP, 8);
+	m[0] = offload_mbuf(big, 1500, 1500, IP_TCP_SEG);
+	m[1] = offload_mbuf(big, 1500, 1500, IP_TCP_CKSUM);
+	m[2] = offload_mbuf(big, 1500, 1500, RTE_MBUF_F_TX_IPV4 |
+			    RTE_MBUF_F_TX_SCTP_CKSUM);
+	m[3] = offload_mbuf(big, 1500, 1500, RTE_MBUF_F_TX_IPV6 |
+			    RTE_MBUF_F_TX_IP_CKSUM);
+	ASSERT_NE(m[0], NULL);
+	ASSERT_NE(m[1], NULL);
+	ASSERT_NE(m[2], NULL);
+	ASSERT_NE(m[3], NULL);
+	m[1]->l2_len = 0;
+	ASSERT_EQ(rte_kni_tx_burst(self->kni, m, 4), 4);
+	l4_frame(big, 700, IPPROTO_TCP, 9);
+	r = loop_one(self->kni, offload_mbuf(big, 700, 700, IP_TCP_CKSUM));
+	ASSERT_NE(r, NULL);
+	EXPECT_EQ(r->pkt_len, 700);
+	EXPECT_TRUE(csums_ok(back));
+	rte_pktmbuf_free(r);
 }
 
 int main(int argc, char **argv)

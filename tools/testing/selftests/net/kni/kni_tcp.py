@@ -14,6 +14,10 @@ usage: kni_tcp.py sink ADDR PORT
            send FILE to ADDR:PORT over UDP, in chunks the kernel segments
            (UDP_SEGMENT) into datagrams of SEGMENT bytes; each chunk is
            acknowledged, and sent again until it is
+       kni_tcp.py big DEV SIZE
+           count the packets longer than SIZE bytes that DEV receives and
+           sends, from when it prints "ready" until SIGTERM; then print
+           "rx N tx N"
 
 A UDP datagram carries the chunk's number and its own index in the chunk
 (4 bytes each) before its data; chunk 0xffffffff, with the length of the
@@ -24,6 +28,7 @@ correct run never comes near them.
 """
 
 import hashlib
+import signal
 import socket
 import struct
 import sys
@@ -32,6 +37,7 @@ import time
 TIMEOUT = 120
 UDP_SEGMENT = 103
 END = 0xFFFFFFFF
+ETH_P_ALL = 3
 
 
 def sink(addr, port):
@@ -136,6 +142,25 @@ def udp_send(addr, port, path, segment):
     sys.exit("the UDP sink did not acknowledge the end")
 
 
+def big(dev, size):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                      socket.htons(ETH_P_ALL))
+    s.bind((dev, 0))
+    s.settimeout(0.2)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    count = {"rx": 0, "tx": 0}
+    print("ready", flush=True)
+    while not stop:
+        try:
+            data, addr = s.recvfrom(1 << 17)
+        except socket.timeout:
+            continue
+        if len(data) > size:
+            count["tx" if addr[2] == socket.PACKET_OUTGOING else "rx"] += 1
+    print(f"rx {count['rx']} tx {count['tx']}")
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "sink":
         sink(sys.argv[2], int(sys.argv[3]))
@@ -143,6 +168,8 @@ def main():
         send(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif len(sys.argv) == 4 and sys.argv[1] == "udp-sink":
         udp_sink(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "big":
+        big(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) == 6 and sys.argv[1] == "udp-send":
         udp_send(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
     else:
