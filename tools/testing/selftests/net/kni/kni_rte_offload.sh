@@ -30,7 +30,6 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/testing/selftests/net/kni/kni_steps.sh
 . "$here/kni_steps.sh"
-rte_kni=${RTE_KNI:-$(cat "$here/rte_kni.dir" 2>/dev/null)}
 tmp=
 pmd_pid=
 watched=()
@@ -61,13 +60,7 @@ cleanup()
 	[ -z "$tmp" ] || rm -rf "$tmp"
 }
 
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-testpmd=$(command -v dpdk-testpmd) || skip "no dpdk-testpmd (Debian's dpdk-dev)"
-if [ -z "$rte_kni" ] || [ ! -f "$rte_kni/librte_kni.so" ] ||
-   [ ! -f "$rte_kni/librte_net_kni.so" ]; then
-	skip "no librte_kni.so and librte_net_kni.so (RTE_KNI=${rte_kni:-unset})"
-fi
-python=$(command -v python3) || skip "no python3"
+need_testpmd
 command -v ethtool >/dev/null || skip "no ethtool"
 for ns in left mid right; do
 	ip netns list | grep -qw $ns && skip "netns $ns exists already"
@@ -142,19 +135,6 @@ ip netns exec left ping -c 3 -i 0.5 -W 10 10.0.0.2 || fail "no ping from left to
 head -c 8M /dev/urandom > "$tmp/data"
 want="$(stat -c %s "$tmp/data") $(sha256sum < "$tmp/data" | cut -d' ' -f1)"
 
-# transfer FROM_NS TO_NS ADDR PORT: send the data from FROM_NS to a
-# receiver on ADDR in TO_NS and compare.
-transfer()
-{
-	ip netns exec "$2" "$python" "$here/kni_tcp.py" sink "$3" "$4" > "$tmp/sink" &
-	sink_pid=$!
-	ip netns exec "$1" "$python" "$here/kni_tcp.py" send "$3" "$4" "$tmp/data" ||
-		fail "sending to $3"
-	wait "$sink_pid" || fail "the receiver on $3"
-	echo "sent:     $want"
-	echo "received: $(cat "$tmp/sink")"
-	[ "$(cat "$tmp/sink")" = "$want" ] || fail "$3 received other bytes"
-}
 
 # watch DEV...: count, in the background, the packets longer than a
 # frame of the MTU that each DEV (in mid) receives and sends.

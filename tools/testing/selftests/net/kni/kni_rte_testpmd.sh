@@ -21,7 +21,6 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/testing/selftests/net/kni/kni_steps.sh
 . "$here/kni_steps.sh"
-rte_kni=${RTE_KNI:-$(cat "$here/rte_kni.dir" 2>/dev/null)}
 tmp=
 pmd_pid=
 
@@ -45,13 +44,7 @@ cleanup()
 	[ -z "$tmp" ] || rm -rf "$tmp"
 }
 
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-testpmd=$(command -v dpdk-testpmd) || skip "no dpdk-testpmd (Debian's dpdk-dev)"
-if [ -z "$rte_kni" ] || [ ! -f "$rte_kni/librte_kni.so" ] ||
-   [ ! -f "$rte_kni/librte_net_kni.so" ]; then
-	skip "no librte_kni.so and librte_net_kni.so (RTE_KNI=${rte_kni:-unset})"
-fi
-python=$(command -v python3) || skip "no python3"
+need_testpmd
 need_topology
 
 trap cleanup EXIT
@@ -99,23 +92,6 @@ cat "$tmp/ping"
 head -c 2M /dev/urandom > "$tmp/data"
 want="$(stat -c %s "$tmp/data") $(sha256sum < "$tmp/data" | cut -d' ' -f1)"
 
-# transfer FROM_NS TO_NS ADDR PORT: send the data from FROM_NS to a
-# receiver on ADDR in TO_NS ("" is this namespace) and compare.
-transfer()
-{
-	local from=() to=()
-
-	[ -z "$1" ] || from=(ip netns exec "$1")
-	[ -z "$2" ] || to=(ip netns exec "$2")
-	"${to[@]}" "$python" "$here/kni_tcp.py" sink "$3" "$4" > "$tmp/sink" &
-	sink_pid=$!
-	"${from[@]}" "$python" "$here/kni_tcp.py" send "$3" "$4" "$tmp/data" ||
-		fail "sending to $3"
-	wait "$sink_pid" || fail "the receiver on $3"
-	echo "sent:     $want"
-	echo "received: $(cat "$tmp/sink")"
-	[ "$(cat "$tmp/sink")" = "$want" ] || fail "$3 received other bytes"
-}
 
 step "TCP: 2 MiB from kni0 to the peer, sha256 compared"
 transfer "" peer 10.0.0.1 5201

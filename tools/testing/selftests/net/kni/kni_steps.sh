@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helpers of the kni tests that run as one labelled sequence of steps and
-# stand alone (kni_demo.sh, which "make demo" also runs, and
-# kni_rte_testpmd.sh); sourced. Each script defines its own fail().
+# stand alone (kni_demo.sh, which "make demo" also runs,
+# kni_rte_testpmd.sh and kni_rte_offload.sh); sourced. Each script defines
+# its own fail().
 
 ksft_skip=4
 
@@ -75,4 +76,42 @@ stop()
 	done
 	kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+}
+
+# need_testpmd: skip unless this runs as root with dpdk-testpmd, python3
+# and the rte_kni libraries, which come from the directory $RTE_KNI names,
+# else from the one rte_kni.dir beside the script names (the build writes
+# it). Sets testpmd, python and rte_kni.
+# shellcheck disable=SC2034 # set for the script
+need_testpmd()
+{
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	testpmd=$(command -v dpdk-testpmd) ||
+		skip "no dpdk-testpmd (Debian's dpdk-dev)"
+	rte_kni=${RTE_KNI:-$(cat "$here/rte_kni.dir" 2>/dev/null)}
+	if [ -z "$rte_kni" ] || [ ! -f "$rte_kni/librte_kni.so" ] ||
+	   [ ! -f "$rte_kni/librte_net_kni.so" ]; then
+		skip "no librte_kni.so and librte_net_kni.so (RTE_KNI=${rte_kni:-unset})"
+	fi
+	python=$(command -v python3) || skip "no python3"
+}
+
+# transfer FROM_NS TO_NS ADDR PORT: send the file $tmp/data from FROM_NS
+# to a receiver on ADDR:PORT in TO_NS ("" is this namespace) with
+# kni_tcp.py, and compare what arrived with $want ("BYTES SHA256").
+# shellcheck disable=SC2154 # tmp and want are the script's
+transfer()
+{
+	local from=() to=() sink_pid
+
+	[ -z "$1" ] || from=(ip netns exec "$1")
+	[ -z "$2" ] || to=(ip netns exec "$2")
+	"${to[@]}" "$python" "$here/kni_tcp.py" sink "$3" "$4" > "$tmp/sink" &
+	sink_pid=$!
+	"${from[@]}" "$python" "$here/kni_tcp.py" send "$3" "$4" "$tmp/data" ||
+		fail "sending to $3"
+	wait "$sink_pid" || fail "the receiver on $3"
+	echo "sent:     $want"
+	echo "received: $(cat "$tmp/sink")"
+	[ "$(cat "$tmp/sink")" = "$want" ] || fail "$3 received other bytes"
 }
