@@ -836,6 +836,15 @@ kni_mbuf_reset(struct rte_mbuf *head)
 	rte_pktmbuf_reset(head);
 }
 
+/* The checksum field for one's complement sum SUM, as the kernel writes it. */
+static uint16_t
+kni_csum_field(uint16_t sum)
+{
+	sum = ~sum;
+	/* A zero checksum means none for UDP. */
+	return sum ? sum : 0xffff;
+}
+
 /*
  * Complete the checksum of M from START into OFF after it, as the kernel
  * asked (VIRTIO_NET_HDR_F_NEEDS_CSUM): 0, or -EINVAL when that lies
@@ -849,10 +858,7 @@ kni_csum_mbuf(struct rte_mbuf *m, uint32_t start, uint32_t off)
 	if (start >= m->pkt_len || start + off + sizeof(sum) > m->data_len ||
 	    rte_raw_cksum_mbuf(m, start, m->pkt_len - start, &sum))
 		return -EINVAL;
-	/* As the kernel writes it: a zero checksum means none for UDP. */
-	sum = ~sum;
-	if (!sum)
-		sum = 0xffff;
+	sum = kni_csum_field(sum);
 	memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, start + off), &sum,
 	       sizeof(sum));
 	return 0;
@@ -1172,9 +1178,7 @@ kni_tx_meta(struct rte_kni *kni, const struct rte_mbuf *m, uint8_t *data,
 		return 0;
 	}
 	/* Without a chain, the packet is all in the first frame. */
-	sum = ~rte_raw_cksum(data + l4, m->pkt_len - l4);
-	if (!sum)
-		sum = 0xffff;
+	sum = kni_csum_field(rte_raw_cksum(data + l4, m->pkt_len - l4));
 	memcpy(data + l4 + off, &sum, sizeof(sum));
 	return 0;
 }
@@ -1235,15 +1239,16 @@ rte_kni_tx_burst(struct rte_kni *kni, struct rte_mbuf **mbufs,
 		unsigned int pkt_of[KNI_TX_FRAMES];
 		struct kni_buf bufs[KNI_TX_FRAMES];
 		void *data[KNI_TX_FRAMES];
+		unsigned int nf[KNI_BURST];
 		unsigned int n, i, j, need, frames, taken;
 		int ret;
 
 		/* The frames of the packets that fit in one step. */
 		for (i = 0, need = 0; i < chunk; i++) {
-			frames = kni_tx_frames(kni, mbufs[sent + i]);
-			if (need + frames > KNI_TX_FRAMES)
+			nf[i] = kni_tx_frames(kni, mbufs[sent + i]);
+			if (need + nf[i] > KNI_TX_FRAMES)
 				break;
-			need += frames;
+			need += nf[i];
 		}
 		chunk = i;
 		n = need ? kni_frame_reserve(kni->q, data, need) : 0;
@@ -1252,7 +1257,7 @@ rte_kni_tx_burst(struct rte_kni *kni, struct rte_mbuf **mbufs,
 		for (i = 0, j = 0; i < chunk; i++) {
 			struct rte_mbuf *m = mbufs[sent + i];
 
-			frames = kni_tx_frames(kni, m);
+			frames = nf[i];
 			/* Too short or too long a packet is dropped. */
 			if (!frames)
 				continue;
