@@ -13,7 +13,6 @@
 #include <linux/netdevice.h>
 #include <linux/slab.h>
 #include <net/netdev_queues.h>
-#include <net/netns/generic.h>
 #include <net/rtnetlink.h>
 
 #include "kni.h"
@@ -61,7 +60,6 @@ static void kni_dev_uninit(struct net_device *dev)
 	u32 i;
 
 	ASSERT_RTNL();
-	list_del_init(&kni->list);
 	/*
 	 * Attached dataplanes keep their memory and learn the device left.
 	 * The core waits for an RCU grace period after ndo_uninit and before
@@ -119,12 +117,13 @@ static int kni_stop(struct net_device *dev)
 	struct kni_dev *kni = netdev_priv(dev);
 	u32 i;
 
-	netif_tx_stop_all_queues(dev);
+	/* No poll may wake a subqueue after it stopped. */
 	for (i = 0; i < kni->num_queues; i++) {
 		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_RX, NULL);
 		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_TX, NULL);
 		napi_disable(&kni->queues[i].napi);
 	}
+	netif_tx_disable(dev);
 	kni_event_post(kni, KNI_EVENT_UP, 0);
 	return 0;
 }
@@ -351,6 +350,8 @@ static void kni_setup(struct net_device *dev)
 	dev->hw_features = NETIF_F_RXCSUM | NETIF_F_HW_CSUM | NETIF_F_SG |
 			   NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_GSO_UDP_L4;
 	dev->features = dev->hw_features;
+	/* A VLAN on top offers what the device offers at the time. */
+	dev->vlan_features = dev->hw_features;
 	dev->priv_destructor = kni_dev_free;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 	/*
@@ -364,7 +365,6 @@ static void kni_setup(struct net_device *dev)
 	dev->max_mtu = kni_max_mtu(KNI_FRAME_SIZE_MAX);
 
 	kni->dev = dev;
-	INIT_LIST_HEAD(&kni->list);
 	INIT_WORK(&kni->mc_work, kni_mc_work);
 	kni->ring_size = KNI_RING_SIZE_DEFAULT;
 	kni->frame_size = KNI_FRAME_SIZE_DEFAULT;
@@ -384,6 +384,7 @@ static const struct netlink_range_validation kni_frame_size_range = {
 };
 
 static const struct nla_policy kni_policy[IFLA_KNI_MAX + 1] = {
+	[IFLA_KNI_UNSPEC]	= { .strict_start_type = IFLA_KNI_RING_SIZE },
 	[IFLA_KNI_RING_SIZE]	= NLA_POLICY_FULL_RANGE(NLA_U32,
 							&kni_ring_size_range),
 	[IFLA_KNI_FRAME_SIZE]	= NLA_POLICY_FULL_RANGE(NLA_U32,
@@ -484,7 +485,6 @@ static int kni_newlink(struct net *src_net, struct net_device *dev,
 		       struct nlattr *tb[], struct nlattr *data[],
 		       struct netlink_ext_ack *extack)
 {
-	struct kni_net *kn = net_generic(dev_net(dev), kni_net_id);
 	struct kni_dev *kni = netdev_priv(dev);
 	kuid_t owner = INVALID_UID;
 	kgid_t group = INVALID_GID;
@@ -536,12 +536,7 @@ static int kni_newlink(struct net *src_net, struct net_device *dev,
 	if (!tb[IFLA_CARRIER] || !nla_get_u8(tb[IFLA_CARRIER]))
 		netif_carrier_off(dev);
 
-	err = register_netdevice(dev);
-	if (err)
-		return err;
-
-	list_add(&kni->list, &kn->devs);
-	return 0;
+	return register_netdevice(dev);
 }
 
 /* The shape of the shared memory cannot change under an attached dataplane. */

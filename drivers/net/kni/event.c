@@ -4,9 +4,10 @@
  * to a kni device (MTU, up/down, MAC address, promiscuity, all-multicast)
  * is posted on the event ring of each attached queue once the change is
  * made, and the state block next to the ring is rewritten. The device's
- * own callbacks post them (device.c); no notifier watches other devices. The kernel never
- * waits for the dataplane: what it cannot honour it declared at attach time
- * (maximum MTU, fixed MAC address) and the kernel refuses that at once.
+ * own callbacks post them (device.c); no notifier watches other devices.
+ * The kernel never waits for the dataplane: what it cannot honour it
+ * declared at attach time (maximum MTU, fixed MAC address) and the kernel
+ * refuses that at once.
  *
  * Everything here runs under RTNL, the only writer of the event rings and
  * the state blocks.

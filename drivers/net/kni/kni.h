@@ -18,7 +18,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <net/rtnetlink.h>
-#include <uapi/linux/kni.h>
+#include <linux/kni.h>
 
 #define KNI_DRV_NAME		"kni"
 
@@ -272,7 +272,6 @@ struct kni_queue {
 /**
  * struct kni_dev - private state of one kni network device
  * @dev: the network device this state belongs to
- * @list: entry in the per-netns list of kni devices (RTNL)
  * @queues: @num_queues queue pairs
  * @num_queues: number of queue pairs, fixed at creation
  * @ring_size: descriptors per ring, fixed at creation
@@ -291,7 +290,6 @@ struct kni_queue {
  */
 struct kni_dev {
 	struct net_device	*dev;
-	struct list_head	list;
 	struct kni_queue	*queues;
 	u32			num_queues;
 	u32			ring_size;
@@ -306,15 +304,6 @@ struct kni_dev {
 	u8			mc_addr[KNI_STATE_MC_MAX][ETH_ALEN];
 };
 
-/**
- * struct kni_net - per network namespace state
- * @devs: kni devices in this namespace (RTNL)
- */
-struct kni_net {
-	struct list_head	devs;
-};
-
-extern unsigned int kni_net_id;
 extern struct rtnl_link_ops kni_link_ops;
 extern const struct ethtool_ops kni_ethtool_ops;
 

@@ -35,9 +35,6 @@
 #include "kni.h"
 #include "ring.h"
 
-/* The first struct kni_attach; later ones only grow at the end. */
-#define KNI_ATTACH_SIZE_VER0	offsetofend(struct kni_attach, state_size)
-
 /*
  * Lay out one ring at *off: producer, consumer and flags on cache lines of
  * their own (each is written by one side only), then the slots.
@@ -350,6 +347,8 @@ static long kni_ioctl_attach(struct kni_file *kf, unsigned int cmd,
 	struct kni_attach at;
 	int err;
 
+	/* A new field makes a new size: KNI_ATTACH_SIZE_VER1, and so on. */
+	BUILD_BUG_ON(sizeof(at) != KNI_ATTACH_SIZE_VER0);
 	if (usize < KNI_ATTACH_SIZE_VER0)
 		return -EINVAL;
 	err = copy_struct_from_user(&at, sizeof(at), uarg, usize);
@@ -436,10 +435,11 @@ static long kni_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (arg > 1)
 			return -EINVAL;
 		WRITE_ONCE(kf->busy, !arg);
-		/* Have epoll look again at what arrived while they were off. */
+		/* Have pollers look again at what arrived while they were off. */
 		if (arg)
 			wake_up_interruptible_poll(&kf->wait, EPOLLIN | EPOLLRDNORM |
-						   EPOLLOUT | EPOLLWRNORM);
+						   EPOLLOUT | EPOLLWRNORM |
+						   EPOLLPRI);
 		return 0;
 	}
 	/* Any size of the attach structure; the handler checks it. */

@@ -165,16 +165,27 @@ static int kni_rx_one(struct kni_queue *q, struct kni_file *kf,
 	 */
 	err = kni_tx_post(q, r, skb, r->frames + c->addr, len,
 			  c->flags & KNI_DESC_F_CSUM_VALID, hdr);
-	/* Without room the packet waits on rx: not a drop. */
 	if (err == -ENOSPC) {
-		consume_skb(skb);
-		return err;
+		/* Without room the packet waits on rx: not a drop. */
+		if (!kni_tx_want_room(q, r)) {
+			consume_skb(skb);
+			return err;
+		}
+		/*
+		 * Room came meanwhile, or alloc holds entries enough of which
+		 * too few are valid frames: waiting for room that is there
+		 * would have NAPI poll again at once, for ever. One more try
+		 * tells; failing again, it is a drop, as for the stack's
+		 * packet.
+		 */
+		err = kni_tx_post(q, r, skb, r->frames + c->addr, len,
+				  c->flags & KNI_DESC_F_CSUM_VALID, hdr);
 	}
 	/* In through rx, and out through tx unless it could not leave. */
 	kni_stats_add(&q->rx, 1, len);
 	if (err) {
 		/*
-		 * Too big for tx frames, or only invalid alloc descriptors:
+		 * Too big for tx frames, or too few valid alloc descriptors:
 		 * a tx drop, as it would be for the stack's packet; the
 		 * descriptors are marked dropped.
 		 */

@@ -292,7 +292,8 @@ netdev_features_t kni_features_check(struct sk_buff *skb,
 	features &= kni_offload_features(offloads);
 	if (skb_is_gso(skb) && skb->len > KNI_CHAIN_LEN_MAX)
 		features &= ~NETIF_F_GSO_MASK;
-	return features;
+	/* What the core checks for a device without this callback. */
+	return vlan_features_check(skb, features);
 }
 
 netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)

@@ -89,10 +89,11 @@ struct kni_ring_offsets {
  *
  * The fields marked "out" are written by the kernel; their values on input
  * are ignored. The ioctl number encodes the size of the structure the
- * caller knows: a larger structure from a newer header is accepted when the
- * bytes this kernel does not know are all zero (-E2BIG otherwise), and the
- * kernel writes back only the bytes the caller passed. Fields are only
- * ever added at the end, with 0 meaning what the kernel did before.
+ * caller knows, at least KNI_ATTACH_SIZE_VER0 (-EINVAL otherwise): a larger
+ * structure from a newer header is accepted when the bytes this kernel
+ * does not know are all zero (-E2BIG otherwise), and the kernel writes
+ * back only the bytes the caller passed. Fields are only ever added at the
+ * end, with 0 meaning what the kernel did before.
  *
  * The slots and the state block may grow in a later kernel: a dataplane
  * steps through the rings by @desc_size and @event_size and reads the
@@ -123,6 +124,9 @@ struct kni_attach {
 	__u32 offloads;
 	__u32 meta_size;
 };
+
+/* The size of the first struct kni_attach. */
+#define KNI_ATTACH_SIZE_VER0	240
 
 /*
  * The dataplane cannot change its MAC address: while the file is attached,
@@ -317,8 +321,9 @@ struct kni_state {
  * does not sleep in poll()), with 1 back on (the default). KNI_IOC_CARRIER
  * with argument 1 turns the device's carrier on, with 0 off; when the last
  * file attached to a device detaches, the carrier goes off. Both take no
- * other argument (-EINVAL). Unattached files get -ENOTCONN, files whose
- * device is gone -ENODEV.
+ * other argument (-EINVAL). KNI_IOC_KICK and KNI_IOC_CARRIER fail with
+ * -ENOTCONN on a file not attached yet and with -ENODEV once its device
+ * is gone; KNI_IOC_WAKEUPS applies to the file whatever its state.
  *
  * poll(): EPOLLIN when tx or free hold descriptors, EPOLLOUT when rx has
  * room, EPOLLPRI when the event ring holds events, EPOLLHUP | EPOLLERR once

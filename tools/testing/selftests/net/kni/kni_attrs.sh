@@ -203,8 +203,8 @@ test_invalid()
 
 	RET=0
 	reject_nl "error ERANGE: integer out of range" loopback=3
-	reject_nl "error ERANGE: Attribute failed policy validation" \
-		ring_size=1024:2
+	reject_nl "error EINVAL: invalid attribute length" ring_size=1024:2
+	reject_nl "error EINVAL: invalid attribute length" ring_size=1024:8
 	reject_nl "error EINVAL: kni frame_size must be a power of two" \
 		frame_size=6144
 	reject_nl "error EINVAL: kni ring_size must be a power of two" \

@@ -640,6 +640,34 @@ TEST_F_TIMEOUT(kni, busy_mode, 60)
 }
 
 /*
+ * An event posted while wakeups are off wakes nobody; switching them back
+ * on wakes a control thread that sleeps waiting for events only.
+ */
+TEST_F_TIMEOUT(kni, busy_mode_events, 60)
+{
+	struct uqueue *uq = &self->uq;
+	struct pri_waiter w = { .fd = uq->fd };
+	struct ifreq ifr = {};
+	pthread_t pri;
+	pid_t tid;
+
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_WAKEUPS, 0), 0);
+	ASSERT_EQ(pthread_create(&pri, NULL, wait_for_event, &w), 0);
+	ASSERT_TRUE(WAIT_UNTIL((tid = __atomic_load_n(&w.tid, __ATOMIC_ACQUIRE)) &&
+			       sleeps_in_poll(tid), 10));
+	/* An ioctl rather than ip(8), whose exit could wake the thread. */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "kni0");
+	ifr.ifr_mtu = 1400;
+	ASSERT_EQ(ioctl(self->pfd, SIOCSIFMTU, &ifr), 0);
+	usleep(200000);
+	ASSERT_TRUE(sleeps_in_poll(tid));
+	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_WAKEUPS, 1), 0);
+	pthread_join(pri, NULL);
+	ASSERT_EQ(w.ret, 1);
+	ASSERT_EQ(w.revents & POLLPRI, POLLPRI);
+}
+
+/*
  * A consumer that stops makes the queue stop; resuming delivers all. The
  * queue's counters say so: every packet passed, none dropped, and a stop
  * each time the frames ran out.
@@ -1437,6 +1465,56 @@ TEST_F_TIMEOUT(offload, tx_checksum, 60)
 		/* Past the metadata, the headroom is the dataplane's. */
 		for (off = uq->at.meta_size; off < uq->at.headroom; off++)
 			ASSERT_EQ(f[off], 0xa5) TH_LOG("headroom byte %u", off);
+	}
+	consume(&uq->tx, 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+}
+
+/*
+ * A VLAN on kni0 offers what kni0 offers: a datagram sent on kni0.10
+ * comes tagged, with its checksum left to the dataplane that took on
+ * KNI_OFFLOAD_CSUM, the checksum's start after the tag.
+ */
+TEST_F_TIMEOUT(offload, tx_checksum_vlan, 60)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4000),
+		.sin_addr.s_addr = htonl(0x0a000a01),
+	};
+	static const char payload[] = "tagged, and checksummed late";
+	struct uqueue *uq = &self->uq;
+	const struct virtio_net_hdr *h;
+	unsigned char *pkt;
+	struct kni_desc *d;
+	int s;
+
+	ASSERT_EQ(sh("%s && %s && %s && %s",
+		     "ip link add link kni0 name kni0.10 type vlan id 10",
+		     "ip link set kni0.10 up",
+		     "ip addr add 10.0.10.2/24 dev kni0.10",
+		     "ip neigh add 10.0.10.1 lladdr 02:00:00:00:00:01 dev kni0.10"),
+		  0);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(s, 0);
+	give_alloc(uq, 0, 1);
+	kick_if_needed(uq);
+	ASSERT_EQ(sendto(s, payload, sizeof(payload), 0,
+			 (struct sockaddr *)&to, sizeof(to)), sizeof(payload));
+	close(s);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	d = cons_desc(&uq->tx, 0);
+	ASSERT_EQ(d->len, ETH_HLEN + 4 + 20 + 8 + sizeof(payload));
+	pkt = frame(uq, d->addr);
+	/* The 802.1Q tag, VLAN 10, in the packet. */
+	ASSERT_EQ(pkt[12], 0x81);
+	ASSERT_EQ(pkt[13], 0x00);
+	ASSERT_EQ(pkt[15], 10);
+	h = (const struct virtio_net_hdr *)frame(uq, 0);
+	if (variant->offloads) {
+		ASSERT_EQ(h->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+		ASSERT_EQ(h->csum_start, ETH_HLEN + 4 + 20);
+		ASSERT_EQ(h->csum_offset, 6);
 	}
 	consume(&uq->tx, 1);
 	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
@@ -2333,6 +2411,9 @@ TEST_F(attach, bad_arguments)
 	ASSERT_EQ(errno, ENOTTY);
 	ASSERT_EQ(ioctl(fd, KNI_IOC_WAKEUPS, 3), -1);
 	ASSERT_EQ(errno, EINVAL);
+	/* Wakeups are the file's own: they may be set before attach. */
+	ASSERT_EQ(ioctl(fd, KNI_IOC_WAKEUPS, 0), 0);
+	ASSERT_EQ(ioctl(fd, KNI_IOC_WAKEUPS, 1), 0);
 	/* The kick's argument is reserved. */
 	ASSERT_EQ(ioctl(fd, KNI_IOC_KICK, 1), -1);
 	ASSERT_EQ(errno, EINVAL);
@@ -2406,23 +2487,25 @@ TEST_F(attach, bad_arguments)
 
 /*
  * The ioctl number carries the size of the caller's structure. Smaller
- * than the first one (up to state_size) is refused, whatever it holds;
- * the first one is an older dataplane's, attached without offloads;
- * larger than this header's is a newer header's, accepted when the fields
- * this kernel does not know are 0. The kernel writes back the caller's
- * bytes and not one more, and ignores what the output fields held.
+ * than the first one (KNI_ATTACH_SIZE_VER0, this header's) is refused,
+ * whatever it holds, also without its last fields; larger than this
+ * header's is a newer header's, accepted when the fields this kernel does
+ * not know are 0. The kernel writes back the caller's bytes and not one
+ * more, and ignores what the output fields held.
  */
 TEST_F(attach, argument_size)
 {
 	alignas(8) unsigned char buf[sizeof(struct kni_attach) + 32];
 	const size_t size = sizeof(struct kni_attach);
-	const size_t ver0 = offsetof(struct kni_attach, state_size) + 4;
-	const size_t smaller[] = { 16, ver0 - 8, ver0 - 1 };
+	const size_t smaller[] = {
+		16, offsetof(struct kni_attach, offloads), size - 4, size - 1
+	};
 	const size_t tail[] = { 0, 7, 15 };
 	struct kni_attach at, *out = (struct kni_attach *)buf;
 	unsigned int i;
 	int fd;
 
+	ASSERT_EQ(size, KNI_ATTACH_SIZE_VER0);
 	fd = open("/dev/kni", O_RDWR);
 	ASSERT_GE(fd, 0);
 	attach_args(&at, "kni0", 0);
@@ -2440,18 +2523,6 @@ TEST_F(attach, argument_size)
 		ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH_SIZE(size + 16), buf), -1);
 		ASSERT_EQ(errno, E2BIG) TH_LOG("byte %zu set", size + tail[i]);
 	}
-
-	/* The first structure: attached, nothing written past it. */
-	memset(buf, 0xa5, sizeof(buf));
-	memcpy(buf, &at, offsetof(struct kni_attach, mmap_size));
-	ASSERT_EQ(ioctl(fd, KNI_IOC_ATTACH_SIZE(ver0), buf), 0);
-	ASSERT_GT(out->mmap_size, 0);
-	ASSERT_EQ(out->state_size, sizeof(struct kni_state));
-	for (i = ver0; i < sizeof(buf); i++)
-		ASSERT_EQ(buf[i], 0xa5) TH_LOG("byte %u", i);
-	close(fd);
-	fd = open("/dev/kni", O_RDWR);
-	ASSERT_GE(fd, 0);
 
 	/*
 	 * Larger with a zero tail: attached, the tail left 0, the bytes
@@ -4328,6 +4399,45 @@ TEST_F(loopback, rx_to_tx)
  * headroom in front. It is a tx drop (as the stack's packet would be),
  * handed back on free marked dropped, and what follows still loops.
  */
+/*
+ * A chain that finds as many alloc entries as it needs, but too few of
+ * them valid frames, is a tx drop in a loopback mode, as it is from the
+ * stack: NAPI does not poll for ever for room it already has. Its rx
+ * descriptors come back dropped, and the valid frame stays on alloc.
+ */
+TEST_F_TIMEOUT(loopback, chain_without_valid_frames, 60)
+{
+	static const __u32 parts[] = { 1900, 1900, 0 };
+	static unsigned char pkt[8192];
+	const struct virtio_net_hdr hdr = {};
+	struct uqueue *uq = &self->uq;
+	__u32 rs, fs, p, i, len = 5000;
+
+	uq_close(uq);
+	ASSERT_EQ(uq_attach_offloads(uq, "kni0", 0, 0, 0, KNI_OFFLOAD_CHAIN),
+		  0);
+	rs = uq->at.ring_size;
+	fs = uq->at.frame_size;
+	fill(pkt, len, 5);
+	/* One valid frame, then three with a flag alloc does not take. */
+	p = *uq->alloc.prod;
+	*desc_at(&uq->alloc, p) = (struct kni_desc){ .addr = (__u64)rs * fs };
+	for (i = 1; i < 4; i++)
+		*desc_at(&uq->alloc, p + i) = (struct kni_desc){
+			.addr = (__u64)(rs + i) * fs, .flags = 1 };
+	produce(&uq->alloc, 4);
+	post_chain(uq, 0, pkt, len, &hdr, parts, 3);
+	ASSERT_TRUE(wait_entries(uq, &uq->free, 3));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(cons_desc(&uq->free, i)->flags,
+			  KNI_DESC_F_DROPPED | (i < 2 ? KNI_DESC_F_NEXT : 0));
+	consume(&uq->free, 3);
+	ASSERT_EQ(entries(&uq->tx), 0);
+	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 0);
+}
+
 TEST_F(loopback, too_big_for_tx)
 {
 	struct uqueue *uq = &self->uq;
