@@ -3,7 +3,12 @@
 #
 # The static checks netdev runs, on kni's kernel-side files in the assembled
 # tree: checkpatch --strict (with codespell), sparse (C=2) and W=1 on a
-# CONFIG_KNI=m build, coccicheck, and kernel-doc.
+# CONFIG_KNI=m build, coccicheck, kernel-doc, and the documentation build
+# (make htmldocs) of Documentation/networking/kni.rst.
+#
+# usage: static-checks.sh [htmldocs [TREE]]
+#   htmldocs  only the documentation check, on TREE (default: the
+#             assembled tree), for instance a copy of it being edited
 #
 # Every check fails closed: a finding fails it, and so does a tool that
 # is missing, exits with an error, prints anything it was not asked for
@@ -20,7 +25,6 @@ set -uo pipefail
 # python3-git; coccinelle's OCaml scripts need Debian's OCaml).
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
-cd "$KNI_SRC" || exit 1
 failed=0
 passed=0
 
@@ -52,6 +56,54 @@ need()
 	done
 	[ ${#missing[@]} -eq 0 ] || echo "missing tools: ${missing[*]}"
 }
+
+# htmldocs TREE: Documentation/networking of TREE built by the kernel's
+# own "make htmldocs SPHINXDIRS=networking", with the distribution's
+# sphinx. A warning or an error that names kni fails the check; those of
+# upstream files do not (a networking-only build has a few, such as
+# labels defined in other directories). The build starts from an empty
+# directory, since sphinx reports only on the files it reads, and TREE is
+# only read: the pages htmldocs generates from the netlink specs, which it
+# would write into TREE, go to the build directory, out of sphinx's sight
+# (networking's index warns that they are missing).
+htmldocs()
+{
+	local name="htmldocs SPHINXDIRS=networking (kni.rst)"
+	local tree build out rc why bad
+
+	why=$(need sphinx-build)
+	# As make -C resolves it, for the paths sphinx prints.
+	if ! tree=$(realpath -e "$1") || ! build=$(mktemp -d); then
+		report "$name" 1 "" "no tree $1, or no temporary directory"
+		return
+	fi
+	mkdir "$build/netlink_spec"
+	out=$(PYTHONDONTWRITEBYTECODE=1 make -C "$tree" O="$build/out" \
+		-j"$KNI_JOBS" SPHINXDIRS=networking \
+		YNL_RST_DIR="$build/netlink_spec" \
+		YNL_INDEX="$build/netlink_spec/index.rst" htmldocs 2>&1)
+	rc=$?
+	[ -s "$build/out/Documentation/output/networking/kni.html" ] ||
+		why="${why:+$why; }kni.html was not built"
+	rm -rf "$build"
+	# Paths relative to the tree: only kni's own files say "kni" then.
+	out=${out//"$build"/}
+	out=${out//"$tree"\//}
+	out=${out//"$tree"/}
+	bad=$(grep -wE 'kni|Traceback|Exception occurred' <<< "$out")
+	[ $rc -eq 0 ] || bad="$bad
+$(tail -n 20 <<< "$out")"
+	report "$name" $rc "$bad" "$why"
+}
+
+if [ "${1:-}" = htmldocs ]; then
+	htmldocs "${2:-$KNI_SRC}"
+	echo "static: $passed passed, $failed failed"
+	[ $failed -eq 0 ]
+	exit
+fi
+
+cd "$KNI_SRC" || exit 1
 
 mapfile -t kfiles < <(find drivers/net/kni include/uapi/linux/kni.h tools/lib/kni \
 	-type f \( -name '*.[ch]' -o -name Kconfig -o -name Makefile \) \
@@ -112,6 +164,8 @@ bad=$(grep -E '^[^ ]*drivers/net/kni/|coccicheck failed|^(fatal )?error|Error [0
 [ $rc -eq 0 ] || bad="$bad
 $(tail -n 20 <<< "$out")"
 report "coccicheck MODE=report ($ncocci semantic patches)" $rc "$bad" "$why"
+
+htmldocs "$KNI_SRC"
 
 echo "static: $passed passed, $failed failed"
 [ $failed -eq 0 ]
