@@ -14,13 +14,14 @@ CMD ?= ip -d link show
 VM_TIMEOUT ?= 3000
 
 .PHONY: help deps tree kernel kernel-debug static check check-kcsan vm demo bench \
-	patches
+	patches submission
 
 help:
 	@echo "make demo    build and boot the kni kernel, run kni-fwd between kni0 and a veth"
 	@echo "make check   static checks, then the selftests in a VM (debug kernel)"
 	@echo "make check-kcsan   the selftests on a KCSAN kernel (data races in kni fail)"
 	@echo "make patches  regenerate patches/linux, the series for netdev"
+	@echo "make submission  patches/linux and patches/iproute2 as emails in build/submission (not sent)"
 	@echo "make vm CMD='...' [KERNEL=debug|release]   run CMD in the test VM"
 	@echo "make bench [BENCH_SECONDS=3 BENCH_ROUNDS=3]   kni against its peers, build/bench.json"
 
@@ -46,6 +47,11 @@ check: tree
 # when it is stale).
 patches: tree
 	@./tree/linux-series.sh
+
+# build/submission: the series as emails, written by b4 and not sent
+# (make check checks the same, tree/submission.sh --check).
+submission: deps
+	@./tree/submission.sh
 
 # Not part of make check: a kernel of its own, and as long a VM run again.
 check-kcsan: tree

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: the static checks, the DPDK companion's series, then the
-# selftests in the VM on the debug kernel. All always run; the last line
-# adds their counts up.
+# make check: the static checks, the Linux series, the DPDK companion's
+# series and the submission emails, then the selftests in the VM on the
+# debug kernel. All always run; the last line adds their counts up.
 #
 # usage: check.sh [debug|kcsan]
 #   kcsan  ("make check-kcsan") only the selftests, on the KCSAN kernel; a
@@ -32,35 +32,48 @@ if [ "$flavour" = debug ]; then
 	tail -n 1 "$log.static" >> "$log"
 fi
 
-# The Linux series (patches/linux) is what tree/linux-series.sh writes,
-# applies to the base and builds after each patch.
-if [ "$flavour" = debug ]; then
-	echo "== the Linux series"
-	if msg=$("$KNI_REPO/tree/linux-series.sh" --check 2> "$log.linux" | tail -n 1); then
-		echo "ok - $msg"
-		echo "1 passed, 0 failed" >> "$log"
-	else
-		sed 's/^/  | /' "$log.linux"
-		echo "not ok - patches/linux"
-		echo "0 passed, 1 failed" >> "$log"
-		static_rc=1
-	fi
-fi
+# step TITLE NAME CMD...: one check whose CMD prints its summary last;
+# ok with that summary, or not ok - NAME with what CMD said on stderr.
+step()
+{
+	local title=$1 name=$2 msg
 
-# The DPDK companion's series (patches/dpdk) is what tree/dpdk.sh writes,
-# applies to DPDK's source and builds there.
-if [ "$flavour" = debug ]; then
-	echo "== the DPDK series"
-	if out=$("$KNI_REPO/tree/build-kernel.sh" debug headers 2> "$log.series" | tail -n 1) &&
-	   msg=$("$KNI_REPO/tree/dpdk.sh" patches --check "$out" 2>> "$log.series" | tail -n 1); then
+	shift 2
+	echo "== $title"
+	if msg=$("$@" 2> "$log.step" | tail -n 1) && [ -n "$msg" ]; then
 		echo "ok - $msg"
 		echo "1 passed, 0 failed" >> "$log"
 	else
-		sed 's/^/  | /' "$log.series"
-		echo "not ok - patches/dpdk"
+		sed 's/^/  | /' "$log.step"
+		echo "not ok - $name"
 		echo "0 passed, 1 failed" >> "$log"
 		static_rc=1
 	fi
+}
+
+# dpdk_series: the DPDK companion's series against the debug kernel's
+# headers.
+dpdk_series()
+{
+	local out
+
+	out=$("$KNI_REPO/tree/build-kernel.sh" debug headers | tail -n 1) &&
+		"$KNI_REPO/tree/dpdk.sh" patches --check "$out"
+}
+
+if [ "$flavour" = debug ]; then
+	# patches/linux is what tree/linux-series.sh writes, applies to the
+	# base and builds after each patch.
+	step "the Linux series" patches/linux \
+		"$KNI_REPO/tree/linux-series.sh" --check
+	# patches/dpdk is what tree/dpdk.sh writes, applies to DPDK's source
+	# and builds there.
+	step "the DPDK series" patches/dpdk dpdk_series
+	# The series as emails (tree/submission.sh): b4 writes them offline
+	# from patches/linux and patches/iproute2, addressed, with the
+	# patches' own diffs, and sends nothing.
+	step "the submission emails" "the submission emails" \
+		"$KNI_REPO/tree/submission.sh" --check
 fi
 
 # The tests find the kernel's own tools (YNL) in the assembled tree.

@@ -8,6 +8,8 @@
 #                              the built ip binary on the last line
 #        iproute2.sh patches   assemble and write the companion as a patch
 #                              series to patches/iproute2/
+#        iproute2.sh source    only fetch the pristine source (tag kni-base
+#                              of the tree); prints the tree's directory
 #
 # The tree lives in the cache next to the kernel tree. It is a git repository
 # whose first commit, tagged kni-base, is the pristine source; over it go the
@@ -262,15 +264,16 @@ EOF
 	# Nobody's own git configuration (format.*, diff.*) shapes the files.
 	GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 \
 		git -C "$IPROUTE2_SRC" -c core.abbrev=12 format-patch --zero-commit \
-		--no-signature -o "$out" kni-base..kni-patches
+		--no-signature --subject-prefix="PATCH iproute2-next" \
+		-o "$out" kni-base..kni-patches
 	rm -rf "$tmp"
 	trap - EXIT
 }
 
 cmd=${1:-build}
 case "$cmd" in
-build|patches) ;;
-*) kni_die "usage: iproute2.sh [patches]" ;;
+build|patches|source) ;;
+*) kni_die "usage: iproute2.sh [patches|source]" ;;
 esac
 
 # The iproute2 tree shares nothing with the kernel tree or its builds: it
@@ -280,6 +283,10 @@ exec 8>"$KNI_CACHE/iproute2.lock"
 flock 8
 
 fetch
+if [ "$cmd" = source ]; then
+	echo "$IPROUTE2_SRC"
+	exit 0
+fi
 apply_overlay
 integrate
 "$cmd"
