@@ -49,6 +49,7 @@ static int kni_dev_init(struct net_device *dev)
 		q->index = i;
 		u64_stats_init(&q->rx.syncp);
 		u64_stats_init(&q->tx.syncp);
+		spin_lock_init(&q->wakeup_lock);
 		netif_napi_add(dev, &q->napi, kni_napi_poll);
 	}
 	return 0;

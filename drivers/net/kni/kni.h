@@ -12,6 +12,7 @@
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/poll.h>
+#include <linux/spinlock.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/uidgid.h>
 #include <linux/virtio_net.h>
@@ -256,6 +257,9 @@ struct kni_file {
  * @file: the attached dataplane, or NULL (written under RTNL, read under
  *	RCU)
  * @napi: consumes the rx ring, returns frames on free, wakes tx
+ * @wakeup_lock: orders the polls' stores of NEED_WAKEUP on rx (see
+ *	kni_napi_poll())
+ * @wakeup_seq: polls that set NEED_WAKEUP on rx (@wakeup_lock)
  * @rx: counters of packets userspace passed to the stack
  * @tx: counters of packets the stack passed to userspace
  */
@@ -265,6 +269,9 @@ struct kni_queue {
 	struct kni_file __rcu	*file;
 	/* Dirtied by every poll and kick; @file is read by every xmit. */
 	struct napi_struct	napi ____cacheline_aligned_in_smp;
+	/* Taken by polls only, in softirq context or with BHs off. */
+	spinlock_t		wakeup_lock;
+	u32			wakeup_seq;
 	struct kni_stats	rx ____cacheline_aligned_in_smp;
 	struct kni_stats	tx ____cacheline_aligned_in_smp;
 };

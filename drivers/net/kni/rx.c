@@ -424,11 +424,41 @@ static bool kni_rx_pending(struct kni_queue *q, struct kni_file *kf)
 	return true;
 }
 
+/*
+ * Set NEED_WAKEUP on rx as a poll ends. Returns the poll's ticket: the
+ * flag it set is its own until a later poll sets it again.
+ */
+static u32 kni_rx_want_kick(struct kni_queue *q, struct kni_file *kf)
+{
+	u32 seq;
+
+	spin_lock(&q->wakeup_lock);
+	kni_rx_set_wakeup(kf, true);
+	seq = ++q->wakeup_seq;
+	spin_unlock(&q->wakeup_lock);
+	return seq;
+}
+
+/*
+ * Take back the flag of the poll with ticket @seq, after NAPI completed:
+ * a later poll may have run meanwhile on another CPU and gone idle, and
+ * the flag it set is the dataplane's only way to reach it.
+ */
+static void kni_rx_unwant_kick(struct kni_queue *q, struct kni_file *kf,
+			       u32 seq)
+{
+	spin_lock(&q->wakeup_lock);
+	if (q->wakeup_seq == seq)
+		kni_rx_set_wakeup(kf, false);
+	spin_unlock(&q->wakeup_lock);
+}
+
 int kni_napi_poll(struct napi_struct *napi, int budget)
 {
 	struct kni_queue *q = container_of(napi, struct kni_queue, napi);
 	struct kni_file *kf;
 	int done;
+	u32 seq;
 
 	if (unlikely(budget <= 0))
 		return 0;
@@ -457,11 +487,10 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 	 * pairs with the one userspace puts between publishing its producer
 	 * and reading the flag. All of it before completing: once
 	 * napi_complete_done() returns, a kick may run the next poll on
-	 * another CPU, and only the flag may still be touched here. A kick
-	 * between the look and the completion finds NAPI still scheduled;
-	 * the core then polls again.
+	 * another CPU. A kick between the look and the completion finds NAPI
+	 * still scheduled; the core then polls again.
 	 */
-	kni_rx_set_wakeup(kf, true);
+	seq = kni_rx_want_kick(q, kf);
 	/* Orders the flag store before the index loads below. */
 	smp_mb();
 	if (kni_rx_pending(q, kf))
@@ -472,11 +501,12 @@ int kni_napi_poll(struct napi_struct *napi, int budget)
 		 * (napi_defer_hard_irqs with gro_flush_timeout), a busy
 		 * poller owns NAPI, or a kick came meanwhile. No kick is
 		 * needed until then, so the dataplane makes no syscall;
-		 * that poll sets the flag again before it completes. Only
-		 * the flag is touched: the file stays valid (RCU), and a
-		 * poll already running elsewhere ends by setting it.
+		 * that poll asks for one again before it completes. NAPI is
+		 * no longer ours: a kick may already have run that poll
+		 * elsewhere, so the flag is cleared only if no poll set it
+		 * since. The file stays valid (RCU).
 		 */
-		kni_rx_set_wakeup(kf, false);
+		kni_rx_unwant_kick(q, kf, seq);
 	}
 	return done;
 }
