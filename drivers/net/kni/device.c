@@ -104,11 +104,18 @@ static int kni_open(struct net_device *dev)
 		napi_enable(&q->napi);
 		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_RX, &q->napi);
 		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_TX, &q->napi);
-		/* Whatever userspace produced while the device was down. */
-		if (rcu_access_pointer(q->file))
-			kni_napi_kick(q);
 	}
 	netif_tx_start_all_queues(dev);
+	for (i = 0; i < kni->num_queues; i++) {
+		struct kni_queue *q = &kni->queues[i];
+		struct kni_file *kf = rtnl_dereference(q->file);
+
+		if (!kf)
+			continue;
+		kni_tx_start(q, kf);
+		/* Whatever userspace produced while the device was down. */
+		kni_napi_kick(q);
+	}
 	kni_event_post(kni, KNI_EVENT_UP, 1);
 	return 0;
 }

@@ -145,8 +145,8 @@ struct kni_ring {
  * @tx: kernel -> user, packets from the stack
  * @tx_unflushed: packets posted on @tx whose producer index is not
  *	published yet (the stack said more were coming); tx queue lock
- * @tx_need: frames the next packet takes: 1, or as many as the chain that
- *	found too few needs, until it is posted (tx queue lock)
+ * @tx_need: frames of the chain that found too few, until it is posted;
+ *	0 when the last packet was (tx queue lock)
  * @event: kernel -> user, control events (the descriptor pointer is unused)
  * @events: the slots of @event
  * @state: the device's state, in the region
@@ -405,6 +405,7 @@ netdev_features_t kni_features_check(struct sk_buff *skb,
 				     struct net_device *dev,
 				     netdev_features_t features);
 bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r);
+void kni_tx_start(struct kni_queue *q, struct kni_file *kf);
 void kni_tx_wake(struct kni_queue *q, struct kni_file *kf);
 
 #endif /* _KNI_H */

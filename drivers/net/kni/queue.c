@@ -172,7 +172,7 @@ static int kni_region_alloc(struct kni_file *kf, const struct kni_attach *at)
 	r->events = addr + at->event.desc;
 	r->state = addr + at->state;
 	r->tx_unflushed = 0;
-	r->tx_need = 1;
+	r->tx_need = 0;
 	/* Nothing is polling rx until the first kick. */
 	WRITE_ONCE(*r->rx.flags, KNI_RING_F_NEED_WAKEUP);
 	return 0;
@@ -289,12 +289,15 @@ static int kni_attach(struct kni_file *kf, struct kni_attach *at)
 	kni_event_attach(kf, dev);
 	/* For mmap() and poll(), which do not take the lock. */
 	smp_store_release(&kf->ready, true);
+	/*
+	 * Packets wait in the qdisc until the dataplane offers frames:
+	 * stopped before the stack can find the file, none finds too few.
+	 */
+	if (netif_running(dev))
+		kni_tx_start(q, kf);
 	rcu_assign_pointer(kf->queue, q);
 	rcu_assign_pointer(q->file, kf);
 	kni_update_limits(kni);
-	/* Frames the stack could not pass before may go now. */
-	if (netif_running(dev))
-		netif_tx_wake_queue(netdev_get_tx_queue(dev, q->index));
 unlock:
 	rtnl_unlock();
 	if (err) {

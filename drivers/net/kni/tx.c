@@ -2,12 +2,13 @@
 /*
  * kni: packets from the stack to userspace. ndo_start_xmit copies each
  * packet into a frame userspace offered on the alloc ring and posts it on
- * the tx ring. When no frame or no tx slot is left the subqueue stops and
- * the qdisc holds the packets; userspace kicks once it made room (it sees
- * KNI_RING_F_NEED_WAKEUP on alloc) and NAPI wakes the subqueue. Packets
- * are dropped only when nothing is attached, each drop counted. While the
- * stack says more packets follow (netdev_xmit_more()), the indexes are
- * published and userspace woken once for the whole batch.
+ * the tx ring. When fewer frames or tx slots are left than the longest
+ * packet takes, the subqueue stops and the qdisc holds the packets;
+ * userspace kicks once it made room (it sees KNI_RING_F_NEED_WAKEUP on
+ * alloc) and NAPI wakes the subqueue. Packets are dropped only when
+ * nothing is attached, each drop counted. While the stack says more
+ * packets follow (netdev_xmit_more()), the indexes are published and
+ * userspace woken once for the whole batch.
  */
 
 #include <linux/netdevice.h>
@@ -99,7 +100,7 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 	err = kni_ring_prod_want(&r->tx, need) < need ? -ENOSPC :
 	      kni_tx_frames(q, r, need);
 	/* Until it is posted, the queue waits for room for this packet. */
-	r->tx_need = err == -ENOSPC ? need : 1;
+	r->tx_need = err == -ENOSPC ? need : 0;
 	if (err)
 		return err;
 
@@ -143,14 +144,34 @@ bool kni_tx_flush(struct kni_region *r)
 	return posted;
 }
 
+/* Are there @need frames on alloc and @need slots on tx? */
+static bool kni_tx_room(struct kni_queue *q, struct kni_region *r, u32 need)
+{
+	return kni_ring_prod_want(&r->tx, need) >= need &&
+	       kni_alloc_avail(q, r, need) >= need;
+}
+
 /*
- * Could one more packet be posted: one of a frame, or the one that found
- * too few? Called under the tx queue lock.
+ * Frames the longest packet the stack may send next takes: one, as the
+ * MTU fits a frame, or the longest chain once the dataplane took on
+ * segmentation.
+ */
+static u32 kni_tx_need_max(struct kni_region *r)
+{
+	struct kni_file *kf = container_of(r, struct kni_file, region);
+
+	return kf->offloads & KNI_OFFLOAD_GSO ? r->chain_max : 1;
+}
+
+/*
+ * May the subqueue run: is there room for the packet that found too few,
+ * and for the longest the stack may send next? Stopping before the room
+ * runs out is what keeps kni_start_xmit() from returning NETDEV_TX_BUSY.
+ * Called under the tx queue lock.
  */
 static bool kni_tx_has_room(struct kni_queue *q, struct kni_region *r)
 {
-	return kni_ring_prod_want(&r->tx, r->tx_need) >= r->tx_need &&
-	       kni_alloc_avail(q, r, r->tx_need) >= r->tx_need;
+	return kni_tx_room(q, r, max(r->tx_need, kni_tx_need_max(r)));
 }
 
 /**
@@ -162,7 +183,9 @@ static bool kni_tx_has_room(struct kni_queue *q, struct kni_region *r)
  * more: room made before userspace could see the flag must not go
  * unnoticed. The full barrier pairs with the one userspace puts between
  * publishing alloc's producer (or tx's consumer) and reading the flag.
- * Called under the tx queue lock.
+ * Called under the tx queue lock, for loopback, whose packet that found
+ * too few waits on rx: the room it needs is what kni_tx_post() recorded,
+ * not the room for the stack's longest packet.
  *
  * Return: true, with the flag cleared again, when there is room already.
  */
@@ -171,7 +194,7 @@ bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r)
 	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
 	/* Orders the flag store before the index loads below. */
 	smp_mb();
-	if (!kni_tx_has_room(q, r))
+	if (!kni_tx_room(q, r, max(r->tx_need, 1U)))
 		return false;
 	WRITE_ONCE(*r->alloc.flags, 0);
 	return true;
@@ -199,6 +222,34 @@ static void kni_tx_stop(struct kni_queue *q, struct kni_file *kf,
 	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
 	if (netif_txq_try_stop(txq, kni_tx_has_room(q, r), 1))
 		WRITE_ONCE(*r->alloc.flags, 0);
+}
+
+/**
+ * kni_tx_start() - start the subqueue of a queue with a dataplane
+ * @q: the queue
+ * @kf: its dataplane, which may not have offered frames yet
+ *
+ * Called when the dataplane attaches and when the device opens. Without
+ * room for the longest packet the subqueue stays stopped, and userspace is
+ * asked for a kick once it made some.
+ */
+void kni_tx_start(struct kni_queue *q, struct kni_file *kf)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(q->kni->dev, q->index);
+	struct kni_region *r = &kf->region;
+
+	__netif_tx_lock_bh(txq);
+	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
+	/* As in kni_tx_want_room(). */
+	smp_mb();
+	if (!kni_tx_has_room(q, r)) {
+		netif_tx_stop_queue(txq);
+	} else {
+		WRITE_ONCE(*r->alloc.flags, 0);
+		if (netif_tx_queue_stopped(txq))
+			netif_tx_wake_queue(txq);
+	}
+	__netif_tx_unlock_bh(txq);
 }
 
 /* From NAPI, after a kick: restart a subqueue userspace made room for. */
@@ -330,10 +381,11 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	err = kni_tx_post(q, r, skb, NULL, len, flags, &hdr);
 	if (unlikely(err == -ENOSPC)) {
 		/*
-		 * When userspace took back room it had given (the check below
-		 * stops the subqueue before it runs out), or a chain needs
-		 * more frames than are left: the qdisc keeps the packet, and
-		 * the subqueue waits for room for all of it.
+		 * The check below stops the subqueue before the room for the
+		 * longest packet runs out. So only when userspace rewrote
+		 * frames it had offered, or a frame longer than the MTU says
+		 * (stacked VLAN tags) takes a chain: the qdisc keeps the
+		 * packet, and the subqueue waits for room for all of it.
 		 */
 		kni_tx_stop(q, kf, txq);
 		if (netif_tx_queue_stopped(txq))

@@ -304,11 +304,12 @@ struct kni_state {
 /*
  * rx ring: the kernel is not polling the ring (it is idle, or waits for
  * room on free); kick it with KNI_IOC_KICK after producing on rx or
- * consuming from free. alloc ring: transmission stopped for want of an
- * alloc frame or of room on the tx ring; kick after producing on alloc or
- * consuming from tx. Put a full memory barrier between publishing an index
- * and reading the flag: the kernel does the same between setting the flag
- * and looking at the indexes one last time.
+ * consuming from free. alloc ring: transmission stopped for want of alloc
+ * frames or of room on the tx ring, as it is from attach until frames are
+ * offered; kick after producing on alloc or consuming from tx. Put a full
+ * memory barrier between publishing an index and reading the flag: the
+ * kernel does the same between setting the flag and looking at the
+ * indexes one last time.
  */
 #define KNI_RING_F_NEED_WAKEUP	(1U << 0)
 

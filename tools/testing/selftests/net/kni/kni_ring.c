@@ -377,6 +377,91 @@ TEST_F_TIMEOUT(kni, napi_deferral, 60)
 	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), 9);
 }
 
+#define TRACING		"/sys/kernel/tracing"
+#define XMIT_EVENT	TRACING "/events/net/net_dev_xmit"
+
+/*
+ * Record what kni0's driver answers to each packet the stack hands it,
+ * with the net_dev_xmit tracepoint. The qdisc's requeue counter cannot
+ * tell: it also counts packets the core found the queue stopped for.
+ */
+static int xmit_trace_start(void)
+{
+	if (sh("mountpoint -q %s || mount -t tracefs nodev %s", TRACING,
+	       TRACING))
+		return -1;
+	if (sh("echo 0 > %s/enable && echo 'name == \"kni0\"' > %s/filter",
+	       XMIT_EVENT, XMIT_EVENT))
+		return -1;
+	return sh("echo > %s/trace && echo 1 > %s/enable", TRACING, XMIT_EVENT);
+}
+
+/* The trace's lines of packets of kni0 the driver answered RC to, or -1. */
+static long xmit_traced(int rc)
+{
+	char cmd[128], out[64];
+
+	snprintf(cmd, sizeof(cmd), "grep -c 'dev=kni0 .*rc=%d$' %s/trace", rc,
+		 TRACING);
+	/* grep exits with 1 when no line matched, 2 on errors. */
+	if (sh_out(out, sizeof(out), cmd) >= 512)
+		return -1;
+	return strtol(out, NULL, 10);
+}
+
+/*
+ * Stop recording; the packets kni0's driver took, and in *BUSY those it
+ * handed back (NETDEV_TX_BUSY); -1 when the trace cannot be read.
+ */
+static long xmit_trace_stop(long *busy)
+{
+	if (sh("echo 0 > %s/enable", XMIT_EVENT))
+		return -1;
+	*busy = xmit_traced(16);
+	return *busy < 0 ? -1 : xmit_traced(0);
+}
+
+/*
+ * The subqueue stops before the frames run out, never after: the stack
+ * does not get a packet back. Nothing is offered at attach, so it starts
+ * stopped and asks for a kick; packets sent meanwhile wait in the qdisc.
+ * When a packet takes the last frame, the next one waits too.
+ */
+TEST_F(kni, tx_stops_before_busy)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 rs = uq->at.ring_size, i;
+	long busy = -1;
+
+	ASSERT_EQ(xmit_trace_start(), 0);
+	ASSERT_EQ(*uq->alloc.flags, KNI_RING_F_NEED_WAKEUP);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(send_packet(self->pfd, 60 + i, i), 0);
+	usleep(200000);
+	ASSERT_EQ(entries(&uq->tx), 0);
+	give_alloc(uq, rs, 6);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 4));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(cons_desc(&uq->tx, i)->len, 60 + i);
+	consume(&uq->tx, 4);
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(send_packet(self->pfd, 70 + i, i), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 2));
+	usleep(200000);
+	ASSERT_EQ(entries(&uq->tx), 2);
+	consume(&uq->tx, 2);
+	give_alloc(uq, rs + 6, 1);
+	ASSERT_EQ(kick_if_needed(uq), 0);
+	ASSERT_TRUE(wait_entries(uq, &uq->tx, 1));
+	ASSERT_EQ(cons_desc(&uq->tx, 0)->len, 72);
+	consume(&uq->tx, 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+	ASSERT_EQ(xmit_trace_stop(&busy), 7);
+	ASSERT_EQ(busy, 0);
+}
+
 /*
  * The driver timestamps what it hands the dataplane (skb_tx_timestamp):
  * a socket that asked for software transmit timestamps gets one on its
@@ -514,6 +599,7 @@ TEST_F_TIMEOUT(kni, poll_wakes_on_tx, 60)
 	pthread_t t;
 
 	give_alloc(uq, 0, 4);
+	kick_if_needed(uq);
 	/* rx is empty: writable, nothing to read. */
 	pfd.events = POLLIN | POLLOUT;
 	ASSERT_EQ(poll(&pfd, 1, 0), 1);
@@ -568,6 +654,7 @@ TEST_F_TIMEOUT(kni, poll_wakes_each_kind, 90)
 	int i;
 
 	give_alloc(uq, 0, 8);
+	kick_if_needed(uq);
 	/* Each sleep in poll() is woken by the packet that follows it. */
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(pthread_create(&t, NULL, send_later, &l), 0);
@@ -619,6 +706,7 @@ TEST_F_TIMEOUT(kni, busy_mode, 60)
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, uq->fd, &ev), 0);
 	give_alloc(uq, 0, 4);
+	kick_if_needed(uq);
 
 	ASSERT_EQ(ioctl(uq->fd, KNI_IOC_WAKEUPS, 0), 0);
 	ASSERT_EQ(pthread_create(&t, NULL, send_later, &l), 0);
@@ -1169,6 +1257,12 @@ static int ethtool_get(const char *dev, __u32 cmd)
  * rings how many arrived with a complete checksum and how many with one
  * to complete.
  */
+/*
+ * Alloc frames of 2048 bytes enough for the transmit queue to run with
+ * segmentation: the longest chain, 65553 bytes in parts of 1792, takes 37.
+ */
+#define TX_ROOM		37
+
 static void mixed_queues(struct __test_metadata *_metadata,
 			 struct uqueue *plain, struct uqueue *csum, __u32 n)
 {
@@ -1182,7 +1276,10 @@ static void mixed_queues(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(kni0_ipv4(), 0);
 	give_alloc(plain, 0, n);
-	give_alloc(csum, 0, n);
+	/* It segments: room for the longest chain, or it never starts. */
+	give_alloc(csum, 0, n + TX_ROOM);
+	kick_if_needed(plain);
+	kick_if_needed(csum);
 	for (i = 0; i < n; i++) {
 		s = socket(AF_INET, SOCK_DGRAM, 0);
 		ASSERT_GE(s, 0);
@@ -1436,7 +1533,8 @@ TEST_F_TIMEOUT(offload, tx_checksum, 60)
 
 	f = frame(uq, 0);
 	memset(f, 0xa5, uq->at.headroom);
-	give_alloc(uq, 0, 1);
+	/* With segmentation, room for the longest chain; frame 0 first. */
+	give_alloc(uq, 0, TX_ROOM);
 	kick_if_needed(uq);
 	ASSERT_EQ(sendto(self->s, payload, sizeof(payload), 0,
 			 (struct sockaddr *)&to, sizeof(to)), sizeof(payload));
@@ -1497,7 +1595,7 @@ TEST_F_TIMEOUT(offload, tx_checksum_vlan, 60)
 		  0);
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	ASSERT_GE(s, 0);
-	give_alloc(uq, 0, 1);
+	give_alloc(uq, 0, TX_ROOM);
 	kick_if_needed(uq);
 	ASSERT_EQ(sendto(s, payload, sizeof(payload), 0,
 			 (struct sockaddr *)&to, sizeof(to)), sizeof(payload));
@@ -2090,6 +2188,56 @@ TEST(offload_chain_only)
 }
 
 /*
+ * With segmentation, the subqueue runs only while alloc holds frames
+ * enough for the longest chain (37 of 2048 bytes): a datagram of 17 frames
+ * leaves 23 of 40, and the next one waits for the frames to come back,
+ * never to be handed back to the stack. Nothing is dropped.
+ */
+TEST(offload_gso_stops_before_busy)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4000),
+		.sin_addr.s_addr = htonl(0x0a000001),
+	};
+	static unsigned char payload[30000], buf[65536];
+	struct virtio_net_hdr h;
+	__u32 flags, descs, i;
+	long busy = -1;
+	struct uqueue uq;
+	int s, gso = 1000;
+
+	ASSERT_EQ(setup_netns(0, ""), 0);
+	ASSERT_EQ(uq_attach_offloads(&uq, "kni0", 0, 0, 0, GSO_OFFLOADS), 0);
+	ASSERT_EQ(uq.at.frame_size, 2048);
+	ASSERT_EQ(kni0_ipv4(), 0);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(s, 0);
+	ASSERT_EQ(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &gso, sizeof(gso)), 0);
+	ASSERT_EQ(xmit_trace_start(), 0);
+
+	give_alloc(&uq, uq.at.ring_size, TX_ROOM + 3);
+	ASSERT_EQ(kick_if_needed(&uq), 0);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(sendto(s, payload, sizeof(payload), 0,
+				 (struct sockaddr *)&to, sizeof(to)),
+			  sizeof(payload));
+	usleep(300000);
+	ASSERT_EQ(entries(&uq.tx), 17);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(take_tx(&uq, buf, sizeof(buf), &h, &flags, &descs),
+			  42 + sizeof(payload));
+		ASSERT_EQ(descs, 17);
+		ASSERT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	}
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+	ASSERT_EQ(xmit_trace_stop(&busy), 3);
+	ASSERT_EQ(busy, 0);
+	close(s);
+	uq_close(&uq);
+}
+
+/*
  * A packet that needs more alloc frames than are offered waits in the
  * qdisc with the subqueue stopped, and leaves once there are enough:
  * nothing is dropped, the segments come in order.
@@ -2117,9 +2265,13 @@ TEST_F_TIMEOUT(offload, tx_waits_for_frames, 60)
 	ASSERT_EQ(sendto(self->s, payload, sizeof(payload), 0,
 			 (struct sockaddr *)&to, sizeof(to)), sizeof(payload));
 	usleep(300000);
-	/* Three frames for the whole; two segments of five otherwise. */
+	/*
+	 * Two segments of five otherwise; with segmentation the queue never
+	 * started, two frames being less than the longest chain takes.
+	 */
 	ASSERT_EQ(entries(&uq->tx), variant->offloads & KNI_OFFLOAD_USO ? 0 : 2);
-	ASSERT_GE(ethtool_stat("kni0", "tx0_stops"), 1);
+	ASSERT_GE(ethtool_stat("kni0", "tx0_stops"),
+		  variant->offloads & KNI_OFFLOAD_USO ? 0 : 1);
 	give_alloc(uq, rs + 2, 62);
 	kick_if_needed(uq);
 	while (off < sizeof(payload)) {
