@@ -78,9 +78,18 @@ static int kni_rx_meta(struct sk_buff *skb, const struct virtio_net_hdr *hdr,
 }
 
 /*
+ * Longest packet copied into a linear skb: one of a page with its skb
+ * overhead. A longer one, up to the 64 KiB of the largest frame, would
+ * need a high-order allocation in atomic context, which fails first when
+ * memory is fragmented.
+ */
+#define KNI_RX_LINEAR_MAX	(SKB_WITH_OVERHEAD(PAGE_SIZE) - NET_SKB_PAD - \
+				 NET_IP_ALIGN)
+
+/*
  * The skb of a packet of @len bytes in the @k descriptors at @c: linear for
- * one frame; for a chain, the headers in the linear part and the rest in
- * page fragments.
+ * a short one in one frame; else the headers in the linear part and the
+ * rest in page fragments.
  */
 static struct sk_buff *kni_rx_skb(struct kni_queue *q, struct kni_region *r,
 				  const struct kni_desc *c, u32 k, u32 len)
@@ -89,7 +98,7 @@ static struct sk_buff *kni_rx_skb(struct kni_queue *q, struct kni_region *r,
 	struct sk_buff *skb;
 	int err;
 
-	if (k == 1) {
+	if (k == 1 && len <= KNI_RX_LINEAR_MAX) {
 		skb = napi_alloc_skb(&q->napi, len);
 		if (likely(skb))
 			skb_put_data(skb, r->frames + c->addr, len);
