@@ -463,11 +463,6 @@ TEST_F(kni, tx_stops_before_busy)
 }
 
 /*
- * The driver timestamps what it hands the dataplane (skb_tx_timestamp):
- * a socket that asked for software transmit timestamps gets one on its
- * error queue for each packet posted on tx.
- */
-/*
  * A packet socket that bypasses the qdisc (PACKET_QDISC_BYPASS) hands its
  * packets to the device's checks before it disables BHs: they reach tx
  * as any other, without a splat of the debug kernel.
@@ -490,6 +485,11 @@ TEST_F(kni, tx_qdisc_bypass)
 	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 8);
 }
 
+/*
+ * The driver timestamps what it hands the dataplane (skb_tx_timestamp):
+ * a socket that asked for software transmit timestamps gets one on its
+ * error queue for each packet posted on tx.
+ */
 TEST_F(kni, tx_software_timestamp)
 {
 	int on = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
@@ -4547,11 +4547,6 @@ TEST_F(loopback, rx_to_tx)
 }
 
 /*
- * A packet that fills its rx frame cannot come back: a tx frame has the
- * headroom in front. It is a tx drop (as the stack's packet would be),
- * handed back on free marked dropped, and what follows still loops.
- */
-/*
  * A chain that finds as many alloc entries as it needs, but too few of
  * them valid frames, is a tx drop in a loopback mode, as it is from the
  * stack: NAPI does not poll for ever for room it already has. Its rx
@@ -4590,6 +4585,11 @@ TEST_F_TIMEOUT(loopback, chain_without_valid_frames, 60)
 	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 0);
 }
 
+/*
+ * A packet that fills its rx frame cannot come back: a tx frame has the
+ * headroom in front. It is a tx drop (as the stack's packet would be),
+ * handed back on free marked dropped, and what follows still loops.
+ */
 TEST_F(loopback, too_big_for_tx)
 {
 	struct uqueue *uq = &self->uq;
