@@ -180,13 +180,7 @@ static int kni_rx_one(struct kni_queue *q, struct kni_file *kf,
 			consume_skb(skb);
 			return err;
 		}
-		/*
-		 * Room came meanwhile, or alloc holds entries enough of which
-		 * too few are valid frames: waiting for room that is there
-		 * would have NAPI poll again at once, for ever. One more try
-		 * tells; failing again, it is a drop, as for the stack's
-		 * packet.
-		 */
+		/* Room came meanwhile; losing it again is a drop. */
 		err = kni_tx_post(q, r, skb, r->frames + c->addr, len,
 				  c->flags & KNI_DESC_F_CSUM_VALID, hdr);
 	}

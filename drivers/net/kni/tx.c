@@ -41,12 +41,14 @@ static s64 kni_alloc_avail(struct kni_queue *q, struct kni_region *r,
  * Take @need frames from alloc into r->tx_frames, skipping and counting
  * invalid descriptors. Without enough valid ones, only the invalid
  * descriptors in front of the first valid one are consumed: the frames
- * stay for a later packet. Returns -ENOSPC then, or -EINVAL when only
- * invalid descriptors were left.
+ * stay for a later packet. Returns -ENOSPC then if alloc held fewer than
+ * @need entries: more may come. With @need entries or more, too few of
+ * them valid frames, or only invalid ones, -EINVAL: what alloc holds will
+ * not do, and waiting for room would wait for room that is there.
  */
 static int kni_tx_frames(struct kni_queue *q, struct kni_region *r, u32 need)
 {
-	s64 avail = kni_alloc_avail(q, r, need);
+	s64 n = kni_alloc_avail(q, r, need), avail = n;
 	u32 cons = r->alloc.cons, got = 0, lead = 0, skipped = 0;
 	struct kni_desc d;
 	u64 frame;
@@ -72,7 +74,7 @@ static int kni_tx_frames(struct kni_queue *q, struct kni_region *r, u32 need)
 		kni_stats_inc(&q->tx, &q->tx.invalid);
 	if (got == need)
 		return 0;
-	return !got && lead ? -EINVAL : -ENOSPC;
+	return (!got && lead) || n >= need ? -EINVAL : -ENOSPC;
 }
 
 /*
@@ -81,9 +83,9 @@ static int kni_tx_frames(struct kni_queue *q, struct kni_region *r, u32 need)
  * the packet is @skb if given, else @len bytes at @data. A packet longer
  * than a frame holds takes a chain of frames when the dataplane took on
  * chains. Called under the tx queue lock; kni_tx_flush() publishes what
- * was posted. Returns -ENOSPC when there are not enough frames or tx
- * slots, -EMSGSIZE when the packet cannot fit, -EINVAL when the only alloc
- * descriptors left were invalid (each counted).
+ * was posted. Returns -ENOSPC when there are not enough alloc entries or
+ * tx slots, -EMSGSIZE when the packet cannot fit, -EINVAL when the alloc
+ * entries held too few valid frames (each invalid one counted).
  */
 int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 		const struct sk_buff *skb, const void *data, u32 len,
