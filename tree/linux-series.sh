@@ -141,8 +141,9 @@ back on free. It runs when the dataplane kicks (KNI_IOC_KICK), and with
 need_wakeup, as AF_XDP has it, a dataplane that keeps the rings busy
 makes no system call at all. From the stack, ndo_start_xmit copies each
 skb into a frame the dataplane offered on the alloc ring and publishes
-it on tx; the subqueue stops when frames run out and the qdisc holds
-the packets. No kernel thread polls, unlike DPDK's KNI.
+it on tx; the subqueue stops while fewer frames are left than the
+longest packet takes, so the qdisc holds the packets and none comes
+back as NETDEV_TX_BUSY. No kernel thread polls, unlike DPDK's KNI.
 
 At attach the dataplane also declares the largest MTU it handles and
 whether it can follow a change of the MAC address; while it is attached
@@ -283,6 +284,15 @@ the iperf3 ends are the limit there.
 Tested with the selftests and KUnit on a debug kernel (KASAN, lockdep,
 kmemleak) under QEMU, and with DPDK 22.11's testpmd over librte_kni
 rebuilt on libkni.
+
+Two choices reviewers may want otherwise:
+- IFLA_KNI_LOOPBACK (fifo, fifo_skb) has the kernel turn rx back into
+  tx, so that a dataplane or a PMD can be tested without the stack, as
+  DPDK's KNI had its lo_mode module parameter for. The selftests and
+  DPDK's net_kni guide use it. It could move to debugfs instead of
+  staying a link attribute.
+- kni.rst also covers libkni, migrating from DPDK's KNI and how the
+  benchmark runs; that part could move to tools/lib/kni.
 
 Based on Linux 6.12.117."
 
