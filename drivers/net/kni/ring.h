@@ -26,6 +26,7 @@
 #ifndef _KNI_RING_H
 #define _KNI_RING_H
 
+#include <linux/nospec.h>
 #include <linux/overflow.h>
 
 #include "kni.h"
@@ -33,6 +34,24 @@
 /* Flags userspace may set on an rx descriptor; NEXT only with chains. */
 #define KNI_DESC_F_RX_KNOWN	KNI_DESC_F_CSUM_VALID
 #define KNI_DESC_F_RX_CHAIN	(KNI_DESC_F_CSUM_VALID | KNI_DESC_F_NEXT)
+
+/*
+ * An offset into the frame area that came from userspace and was checked
+ * to lie below @area_size, kept below it under speculation too: a
+ * mispredicted check must not let a load reach past the area.
+ */
+static inline u64 kni_area_nospec(u64 off, u64 area_size)
+{
+	/* The area is vmalloc'ed: its size fits an unsigned long. */
+	return array_index_nospec((unsigned long)off,
+				  (unsigned long)area_size);
+}
+
+/* Where a checked offset of the frame area lies in the kernel's mapping. */
+static inline u8 *kni_frame_ptr(const struct kni_region *r, u64 off)
+{
+	return r->frames + kni_area_nospec(off, r->area_size);
+}
 
 /* The offset of the first byte of the frame a descriptor points into. */
 static inline u64 kni_frame_start(const struct kni_desc *d, u32 frame_size)
@@ -106,17 +125,16 @@ static inline int kni_desc_check_part(const struct kni_desc *d,
  * @addr: the descriptor's address
  * @area_size: bytes in the frame area
  * @frame_size: bytes per frame, a power of two
- * @frame: set to the offset of the frame's first byte
+ * @frame: set to the offset of the frame's first byte, or to 0 when
+ *	@addr is outside the area (under speculation too)
  *
  * Return: 0, or -EINVAL if @addr is outside the area.
  */
 static inline int kni_frame_of(u64 addr, u64 area_size, u32 frame_size,
 			       u64 *frame)
 {
-	if (addr >= area_size)
-		return -EINVAL;
-	*frame = addr & ~((u64)frame_size - 1);
-	return 0;
+	*frame = kni_area_nospec(addr, area_size) & ~((u64)frame_size - 1);
+	return addr < area_size ? 0 : -EINVAL;
 }
 
 /**

@@ -126,8 +126,21 @@ static void kni_frame_of_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kni_frame_of(AREA - 1, AREA, FRAME, &frame), 0);
 	KUNIT_EXPECT_EQ(test, frame, AREA - FRAME);
 	KUNIT_EXPECT_EQ(test, kni_frame_of(AREA, AREA, FRAME, &frame), -EINVAL);
+	KUNIT_EXPECT_EQ(test, frame, 0);
+	frame = 1;
 	KUNIT_EXPECT_EQ(test, kni_frame_of(U64_MAX, AREA, FRAME, &frame),
 			-EINVAL);
+	KUNIT_EXPECT_EQ(test, frame, 0);
+}
+
+/* An offset in the area stays as it is; one outside becomes 0. */
+static void kni_area_nospec_test(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, kni_area_nospec(0, AREA), 0);
+	KUNIT_EXPECT_EQ(test, kni_area_nospec(FRAME + 5, AREA), FRAME + 5);
+	KUNIT_EXPECT_EQ(test, kni_area_nospec(AREA - 1, AREA), AREA - 1);
+	KUNIT_EXPECT_EQ(test, kni_area_nospec(AREA, AREA), 0);
+	KUNIT_EXPECT_EQ(test, kni_area_nospec(U32_MAX, AREA), 0);
 }
 
 static void kni_ring_entries_test(struct kunit *test)
@@ -161,6 +174,7 @@ static struct kunit_case kni_ring_cases[] = {
 	KUNIT_CASE(kni_desc_check_meta),
 	KUNIT_CASE(kni_desc_check_chain),
 	KUNIT_CASE(kni_frame_of_test),
+	KUNIT_CASE(kni_area_nospec_test),
 	KUNIT_CASE(kni_ring_entries_test),
 	KUNIT_CASE(kni_ring_room_test),
 	{}

@@ -101,7 +101,7 @@ static struct sk_buff *kni_rx_skb(struct kni_queue *q, struct kni_region *r,
 	if (k == 1 && len <= KNI_RX_LINEAR_MAX) {
 		skb = napi_alloc_skb(&q->napi, len);
 		if (likely(skb))
-			skb_put_data(skb, r->frames + c->addr, len);
+			skb_put_data(skb, kni_frame_ptr(r, c->addr), len);
 		return skb;
 	}
 
@@ -115,7 +115,8 @@ static struct sk_buff *kni_rx_skb(struct kni_queue *q, struct kni_region *r,
 	skb->data_len = len - head;
 	skb->len += len - head;
 	for (i = 0, off = 0; i < k; off += c[i].len, i++) {
-		if (WARN_ON_ONCE(skb_store_bits(skb, off, r->frames + c[i].addr,
+		if (WARN_ON_ONCE(skb_store_bits(skb, off,
+						kni_frame_ptr(r, c[i].addr),
 						c[i].len))) {
 			kfree_skb(skb);
 			return NULL;
@@ -172,7 +173,7 @@ static int kni_rx_one(struct kni_queue *q, struct kni_file *kf,
 	 * fifo copies frame to frame; fifo_skb goes through the skb. Either
 	 * way the packet keeps what its descriptor said of its checksums.
 	 */
-	err = kni_tx_post(q, r, skb, r->frames + c->addr, len,
+	err = kni_tx_post(q, r, skb, kni_frame_ptr(r, c->addr), len,
 			  c->flags & KNI_DESC_F_CSUM_VALID, hdr);
 	if (err == -ENOSPC) {
 		/* Without room the packet waits on rx: not a drop. */
@@ -181,7 +182,7 @@ static int kni_rx_one(struct kni_queue *q, struct kni_file *kf,
 			return err;
 		}
 		/* Room came meanwhile; losing it again is a drop. */
-		err = kni_tx_post(q, r, skb, r->frames + c->addr, len,
+		err = kni_tx_post(q, r, skb, kni_frame_ptr(r, c->addr), len,
 				  c->flags & KNI_DESC_F_CSUM_VALID, hdr);
 	}
 	/* In through rx, and out through tx unless it could not leave. */
@@ -329,9 +330,11 @@ static int kni_rx_descs(struct kni_queue *q, struct kni_file *kf, int budget,
 			continue;
 		}
 		/* One read: the dataplane may rewrite it meanwhile. */
-		if (r->meta_size)
-			memcpy(&hdr, r->frames + kni_frame_start(c, r->frame_size),
-			       sizeof(hdr));
+		if (r->meta_size) {
+			u64 meta = kni_frame_start(c, r->frame_size);
+
+			memcpy(&hdr, kni_frame_ptr(r, meta), sizeof(hdr));
+		}
 		err = kni_rx_one(q, kf, c, k, len, &hdr, loopback);
 		if (err == -ENOSPC) {
 			kf->rx_blocked = KNI_RX_WAIT_TX;
