@@ -12,6 +12,7 @@
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/poll.h>
+#include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/uidgid.h>
@@ -407,5 +408,12 @@ netdev_features_t kni_features_check(struct sk_buff *skb,
 bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r);
 void kni_tx_start(struct kni_queue *q, struct kni_file *kf);
 void kni_tx_wake(struct kni_queue *q, struct kni_file *kf);
+
+/* Why a packet kni_tx_post() refused for good is dropped. */
+static inline enum skb_drop_reason kni_tx_drop_reason(int err)
+{
+	return err == -EMSGSIZE ? SKB_DROP_REASON_PKT_TOO_BIG :
+				  SKB_DROP_REASON_FULL_RING;
+}
 
 #endif /* _KNI_H */

@@ -154,7 +154,7 @@ static int kni_rx_one(struct kni_queue *q, struct kni_file *kf,
 		skb_record_rx_queue(skb, q->index);
 		if (r->meta_size) {
 			if (kni_rx_meta(skb, hdr, kf->offloads)) {
-				kfree_skb(skb);
+				kfree_skb_reason(skb, SKB_DROP_REASON_DEV_HDR);
 				return -EINVAL;
 			}
 			valid |= hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID;
@@ -193,7 +193,7 @@ static int kni_rx_one(struct kni_queue *q, struct kni_file *kf,
 		 * a tx drop, as it would be for the stack's packet; the
 		 * descriptors are marked dropped.
 		 */
-		kfree_skb(skb);
+		kfree_skb_reason(skb, kni_tx_drop_reason(err));
 		kni_stats_inc(&q->tx, &q->tx.drops);
 		return -EMSGSIZE;
 	}

@@ -274,23 +274,25 @@ void kni_tx_wake(struct kni_queue *q, struct kni_file *kf)
  * What the dataplane did not take on is done here: a partial checksum is
  * completed unless it completes checksums. A packet to segment that it
  * cannot take is refused: kni_features_check() saw another dataplane on
- * the queue. With offloads, @hdr is the packet's metadata.
+ * the queue. With offloads, @hdr is the packet's metadata. Returns why the
+ * packet is to be dropped, or SKB_NOT_DROPPED_YET.
  */
-static int kni_tx_prepare(struct sk_buff *skb, const struct kni_file *kf,
-			  struct virtio_net_hdr *hdr)
+static enum skb_drop_reason kni_tx_prepare(struct sk_buff *skb,
+					   const struct kni_file *kf,
+					   struct virtio_net_hdr *hdr)
 {
 	/* Checked by the core already, but not trusted to stay so. */
 	if (skb_is_gso(skb) &&
 	    !skb_gso_ok(skb, (kni_offload_features(kf->offloads) &
 			      (NETIF_F_TSO | NETIF_F_TSO6 |
 			       NETIF_F_GSO_UDP_L4)) | NETIF_F_GSO_ROBUST))
-		return -EINVAL;
+		return SKB_DROP_REASON_DEV_HDR;
 	if (skb->ip_summed == CHECKSUM_PARTIAL &&
 	    !(kf->offloads & KNI_OFFLOAD_CSUM) && skb_checksum_help(skb))
-		return -EINVAL;
-	if (!kf->offloads)
-		return 0;
-	return virtio_net_hdr_from_skb(skb, hdr, true, true, 0);
+		return SKB_DROP_REASON_SKB_CSUM;
+	if (kf->offloads && virtio_net_hdr_from_skb(skb, hdr, true, true, 0))
+		return SKB_DROP_REASON_DEV_HDR;
+	return SKB_NOT_DROPPED_YET;
 }
 
 /**
@@ -354,6 +356,7 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct kni_dev *kni = netdev_priv(dev);
 	u16 index = skb_get_queue_mapping(skb);
 	struct kni_queue *q = &kni->queues[index];
+	enum skb_drop_reason reason;
 	struct virtio_net_hdr hdr;
 	struct netdev_queue *txq;
 	struct kni_region *r;
@@ -372,10 +375,10 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 
 	txq = netdev_get_tx_queue(dev, index);
 	r = &kf->region;
-	err = kni_tx_prepare(skb, kf, &hdr);
-	if (unlikely(err)) {
+	reason = kni_tx_prepare(skb, kf, &hdr);
+	if (unlikely(reason != SKB_NOT_DROPPED_YET)) {
 		kni_stats_inc(&q->tx, &q->tx.drops);
-		kfree_skb(skb);
+		kfree_skb_reason(skb, reason);
 		goto flush;
 	}
 	if (skb->ip_summed == CHECKSUM_UNNECESSARY)

@@ -379,6 +379,37 @@ TEST_F_TIMEOUT(kni, napi_deferral, 60)
 
 #define TRACING		"/sys/kernel/tracing"
 #define XMIT_EVENT	TRACING "/events/net/net_dev_xmit"
+#define DROP_EVENT	TRACING "/events/skb/kfree_skb"
+
+/* Record EVENT, what FILTER matches of it ("0" for all), from now on. */
+static int trace_start(const char *event, const char *filter)
+{
+	if (sh("mountpoint -q %s || mount -t tracefs nodev %s", TRACING,
+	       TRACING))
+		return -1;
+	if (sh("echo 0 > %s/enable && echo '%s' > %s/filter", event, filter,
+	       event))
+		return -1;
+	return sh("echo > %s/trace && echo 1 > %s/enable", TRACING, event);
+}
+
+/* Stop recording EVENT; 0, or -1 on errors. */
+static int trace_stop(const char *event)
+{
+	return sh("echo 0 > %s/enable", event) ? -1 : 0;
+}
+
+/* The lines of the trace the regular expression RE matches, or -1. */
+static long traced(const char *re)
+{
+	char cmd[160], out[64];
+
+	snprintf(cmd, sizeof(cmd), "grep -c '%s' %s/trace", re, TRACING);
+	/* grep exits with 1 when no line matched, 2 on errors. */
+	if (sh_out(out, sizeof(out), cmd) >= 512)
+		return -1;
+	return strtol(out, NULL, 10);
+}
 
 /*
  * Record what kni0's driver answers to each packet the stack hands it,
@@ -387,26 +418,16 @@ TEST_F_TIMEOUT(kni, napi_deferral, 60)
  */
 static int xmit_trace_start(void)
 {
-	if (sh("mountpoint -q %s || mount -t tracefs nodev %s", TRACING,
-	       TRACING))
-		return -1;
-	if (sh("echo 0 > %s/enable && echo 'name == \"kni0\"' > %s/filter",
-	       XMIT_EVENT, XMIT_EVENT))
-		return -1;
-	return sh("echo > %s/trace && echo 1 > %s/enable", TRACING, XMIT_EVENT);
+	return trace_start(XMIT_EVENT, "name == \"kni0\"");
 }
 
 /* The trace's lines of packets of kni0 the driver answered RC to, or -1. */
 static long xmit_traced(int rc)
 {
-	char cmd[128], out[64];
+	char re[64];
 
-	snprintf(cmd, sizeof(cmd), "grep -c 'dev=kni0 .*rc=%d$' %s/trace", rc,
-		 TRACING);
-	/* grep exits with 1 when no line matched, 2 on errors. */
-	if (sh_out(out, sizeof(out), cmd) >= 512)
-		return -1;
-	return strtol(out, NULL, 10);
+	snprintf(re, sizeof(re), "dev=kni0 .*rc=%d$", rc);
+	return traced(re);
 }
 
 /*
@@ -415,7 +436,7 @@ static long xmit_traced(int rc)
  */
 static long xmit_trace_stop(long *busy)
 {
-	if (sh("echo 0 > %s/enable", XMIT_EVENT))
+	if (trace_stop(XMIT_EVENT))
 		return -1;
 	*busy = xmit_traced(16);
 	return *busy < 0 ? -1 : xmit_traced(0);
@@ -1730,6 +1751,9 @@ TEST_F_TIMEOUT(offload, rx_bad_metadata, 60)
 	struct uqueue *uq = &self->uq;
 	__u32 dropped = 0;
 
+	/* Dropped for their metadata, the skb says so to drop monitors. */
+	ASSERT_EQ(trace_start(DROP_EVENT, "0"), 0);
+
 	for (i = 0; i < n; i++) {
 		struct kni_desc *d = prod_desc(&uq->rx, i);
 		unsigned char *f = frame(uq, (__u64)i * fs);
@@ -1763,6 +1787,9 @@ TEST_F_TIMEOUT(offload, rx_bad_metadata, 60)
 	consume(&uq->free, n);
 	ASSERT_EQ(ethtool_stat("kni0", "rx0_invalid"), dropped);
 	ASSERT_EQ(ethtool_stat("kni0", "rx0_packets"), n - dropped);
+	ASSERT_EQ(trace_stop(DROP_EVENT), 0);
+	/* The last never became an skb: its descriptor was refused. */
+	ASSERT_EQ(traced("reason: DEV_HDR$"), dropped ? dropped - 1 : 0);
 }
 
 /*
@@ -4589,15 +4616,18 @@ TEST_F_TIMEOUT(loopback, chain_without_valid_frames, 60)
  * A packet that fills its rx frame cannot come back: a tx frame has the
  * headroom in front. It is a tx drop (as the stack's packet would be),
  * handed back on free marked dropped, and what follows still loops.
+ * fifo_skb frees its skb with the reason the stack's packet would have.
  */
 TEST_F(loopback, too_big_for_tx)
 {
 	struct uqueue *uq = &self->uq;
 	__u32 rs = uq->at.ring_size, fs = uq->at.frame_size;
 	__u32 max = fs - uq->at.headroom;
+	bool skb = !strcmp(variant->mode, "fifo_skb");
 	unsigned char want[128];
 	struct kni_desc *d;
 
+	ASSERT_EQ(trace_start(DROP_EVENT, "0"), 0);
 	give_alloc(uq, rs, 2);
 	post_rx(uq, 0, 0, max + 1, 1);
 	post_rx(uq, 1, fs, 60, 2);
@@ -4622,6 +4652,8 @@ TEST_F(loopback, too_big_for_tx)
 	ASSERT_EQ(ethtool_stat("kni0", "tx0_packets"), 1);
 	ASSERT_EQ(ethtool_stat("kni0", "tx0_bytes"), 60);
 	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 1);
+	ASSERT_EQ(trace_stop(DROP_EVENT), 0);
+	ASSERT_EQ(traced("reason: PKT_TOO_BIG$"), skb ? 1 : 0);
 }
 
 /*
