@@ -176,30 +176,62 @@ static bool kni_tx_has_room(struct kni_queue *q, struct kni_region *r)
 	return kni_tx_room(q, r, max(r->tx_need, kni_tx_need_max(r)));
 }
 
+/*
+ * Set KNI_RING_F_NEED_WAKEUP on alloc, then look once more for room for
+ * @need frames: room made before userspace could see the flag must not go
+ * unnoticed. The full barrier pairs with the one userspace puts between
+ * publishing alloc's producer (or tx's consumer) and reading the flag.
+ * Returns true, with the flag cleared again, when the room is there.
+ */
+static bool kni_tx_ask_room(struct kni_queue *q, struct kni_region *r,
+			    u32 need)
+{
+	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
+	/* Orders the flag store before the index loads below. */
+	smp_mb();
+	if (!kni_tx_room(q, r, need))
+		return false;
+	WRITE_ONCE(*r->alloc.flags, 0);
+	return true;
+}
+
 /**
  * kni_tx_want_room() - ask userspace for a kick once tx can take a packet
  * @q: the queue
  * @r: its region
  *
- * Sets KNI_RING_F_NEED_WAKEUP on alloc, then looks at alloc and tx once
- * more: room made before userspace could see the flag must not go
- * unnoticed. The full barrier pairs with the one userspace puts between
- * publishing alloc's producer (or tx's consumer) and reading the flag.
  * Called under the tx queue lock, for loopback, whose packet that found
  * too few waits on rx: the room it needs is what kni_tx_post() recorded,
  * not the room for the stack's longest packet.
  *
- * Return: true, with the flag cleared again, when there is room already.
+ * Return: true, with no kick asked for, when there is room already.
  */
 bool kni_tx_want_room(struct kni_queue *q, struct kni_region *r)
 {
+	return kni_tx_ask_room(q, r, max(r->tx_need, 1U));
+}
+
+/*
+ * Stop the subqueue until userspace made room (see kni_tx_has_room()),
+ * and ask it for a kick. Returns false, with the subqueue running and no
+ * kick asked for, when the room was there already. Under the tx queue
+ * lock.
+ */
+static bool kni_tx_stop_for_room(struct kni_queue *q, struct kni_region *r,
+				 struct netdev_queue *txq)
+{
+	/*
+	 * Ask for a kick first: a kick that follows the flag must find the
+	 * subqueue stopped (kni_tx_wake() tests the bit without the lock),
+	 * and room userspace made before it could see the flag is found by
+	 * netif_txq_try_stop()'s second look. Its barrier after stopping is
+	 * a full one for the flag store too, as in kni_tx_ask_room().
+	 */
 	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
-	/* Orders the flag store before the index loads below. */
-	smp_mb();
-	if (!kni_tx_room(q, r, max(r->tx_need, 1U)))
-		return false;
+	if (!netif_txq_try_stop(txq, kni_tx_has_room(q, r), 1))
+		return true;
 	WRITE_ONCE(*r->alloc.flags, 0);
-	return true;
+	return false;
 }
 
 /* Stop the subqueue until userspace makes room for one more packet. */
@@ -211,19 +243,8 @@ static void kni_tx_stop(struct kni_queue *q, struct kni_file *kf,
 	/* What is posted must reach userspace for it to make room. */
 	if (kni_tx_flush(r))
 		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
-	kni_stats_inc(&q->tx, &q->tx.stops);
-	/*
-	 * Ask for a kick first: a kick that follows the flag must find the
-	 * subqueue stopped (kni_tx_wake() tests the bit without the lock),
-	 * and room userspace made before it could see the flag is found by
-	 * the helper's second look. The helper's barrier after stopping is a
-	 * full one for the flag store too; it pairs with the one userspace
-	 * puts between publishing alloc's producer (or tx's consumer) and
-	 * reading the flag.
-	 */
-	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
-	if (netif_txq_try_stop(txq, kni_tx_has_room(q, r), 1))
-		WRITE_ONCE(*r->alloc.flags, 0);
+	if (kni_tx_stop_for_room(q, r, txq))
+		kni_stats_inc(&q->tx, &q->tx.stops);
 }
 
 /**
@@ -231,26 +252,17 @@ static void kni_tx_stop(struct kni_queue *q, struct kni_file *kf,
  * @q: the queue
  * @kf: its dataplane, which may not have offered frames yet
  *
- * Called when the dataplane attaches and when the device opens. Without
- * room for the longest packet the subqueue stays stopped, and userspace is
- * asked for a kick once it made some.
+ * Called when the dataplane attaches and when the device opens, with the
+ * subqueue running and the qdisc empty. Without room for the longest
+ * packet the subqueue stops, and userspace is asked for a kick once it
+ * made some.
  */
 void kni_tx_start(struct kni_queue *q, struct kni_file *kf)
 {
 	struct netdev_queue *txq = netdev_get_tx_queue(q->kni->dev, q->index);
-	struct kni_region *r = &kf->region;
 
 	__netif_tx_lock_bh(txq);
-	WRITE_ONCE(*r->alloc.flags, KNI_RING_F_NEED_WAKEUP);
-	/* As in kni_tx_want_room(). */
-	smp_mb();
-	if (!kni_tx_has_room(q, r)) {
-		netif_tx_stop_queue(txq);
-	} else {
-		WRITE_ONCE(*r->alloc.flags, 0);
-		if (netif_tx_queue_stopped(txq))
-			netif_tx_wake_queue(txq);
-	}
+	kni_tx_stop_for_room(q, &kf->region, txq);
 	__netif_tx_unlock_bh(txq);
 }
 
@@ -404,9 +416,7 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		 * frames: requeueing would not help.
 		 */
 		kni_stats_inc(&q->tx, &q->tx.drops);
-		kfree_skb_reason(skb, err == -EMSGSIZE ?
-				 SKB_DROP_REASON_PKT_TOO_BIG :
-				 SKB_DROP_REASON_FULL_RING);
+		kfree_skb_reason(skb, kni_tx_drop_reason(err));
 	} else {
 		kni_stats_add(&q->tx, 1, len);
 		skb_tx_timestamp(skb);
