@@ -357,9 +357,10 @@ static void kni_setup(struct net_device *dev)
 	 */
 	dev->hw_features = NETIF_F_RXCSUM | NETIF_F_HW_CSUM | NETIF_F_SG |
 			   NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_GSO_UDP_L4;
-	dev->features = dev->hw_features;
+	/* Every copy maps the pages of a packet itself (skb_copy_bits()). */
+	dev->features = dev->hw_features | NETIF_F_HIGHDMA;
 	/* A VLAN on top offers what the device offers at the time. */
-	dev->vlan_features = dev->hw_features;
+	dev->vlan_features = dev->features;
 	dev->priv_destructor = kni_dev_free;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 	/*

@@ -57,11 +57,16 @@ test_info()
 	log_test "ethtool -i, -l, -g and link"
 }
 
-# rx_csum NS: kni0's rx-checksumming feature in NS ("on" or "off", with
+# feature NS DEV NAME: DEV's feature NAME in NS ("on" or "off", with
 # ethtool's "[fixed]" when it cannot change).
+feature()
+{
+	ip netns exec "$1" ethtool -k "$2" | sed -n "s/^$3: //p"
+}
+
 rx_csum()
 {
-	ip netns exec "$1" ethtool -k kni0 | sed -n 's/^rx-checksumming: //p'
+	feature "$1" kni0 rx-checksumming
 }
 
 test_features()
@@ -89,9 +94,20 @@ test_features()
 	[ "$out" = on ]
 	check_err $? "rx-checksumming is '$out' after ethtool -K rx on"
 
+	# Packets in high memory need no bounce: kni maps what it copies.
+	# A VLAN on kni0 inherits that.
+	out=$(feature "$NS" kni0 highdma)
+	[ "$out" = "on [fixed]" ]
+	check_err $? "highdma is '$out' on kni0, expected 'on [fixed]'"
+	ip -n "$NS" link add link kni0 name kni0.5 type vlan id 5
+	check_err $? "adding a VLAN on kni0 failed"
+	out=$(feature "$NS" kni0.5 highdma)
+	[ "${out%% *}" = on ]
+	check_err $? "highdma is '$out' on a VLAN over kni0, expected on"
+
 	ip -n "$NS" link del kni0
 	check_err $? "deleting kni0 failed"
-	log_test "ethtool -k and -K: rx checksumming"
+	log_test "ethtool -k and -K: rx checksumming, highdma"
 }
 
 # tx_drops NS: the sum of the per-queue tx drops of kni0 in NS.
