@@ -133,8 +133,10 @@ DPDK's KNI followed addresses the application wrote into shared FIFOs.
 Here nothing the dataplane writes is trusted: descriptors carry offsets
 into the frame area, never addresses; each is read once, checked
 against the region and its frame, and a bad one is dropped, returned
-and counted in rxN_invalid or txN_invalid. The kernel keeps its own
-copy of the indexes it owns and never reads them back.
+and counted in rxN_invalid or txN_invalid. An offset is clamped to the
+frame area with array_index_nospec() where it is used, so a mispredicted
+check reads nothing past it either. The kernel keeps its own copy of
+the indexes it owns and never reads them back.
 
 To the stack, NAPI builds skbs from the rx ring and hands the frames
 back on free. It runs when the dataplane kicks (KNI_IOC_KICK), and with
