@@ -262,25 +262,26 @@ and kni/x, kni's figure over the method's (above 1, kni moved more):
 
                         to the stack      from the stack
   method                kpps   kni/x      kpps   kni/x
-  kni                    531    1.00       467    1.00
-  DPDK's KNI             340    1.56       250    1.87
-  virtio-user/vhost-net  338    1.57       162    2.88
-  TAP                    312    1.70       549    0.85
-  TAP with IFF_NAPI        -       -       477    0.98
-  AF_XDP on a veth       271    1.96         -       -
-  kni, two queues       1018               333
+  kni                    508    1.00       365    1.00
+  DPDK's KNI             409    1.24       218    1.68
+  virtio-user/vhost-net  335    1.52       159    2.29
+  TAP                    237    2.15       357    1.02
+  TAP with IFF_NAPI      214    2.37       356    1.03
+  AF_PACKET on a veth    172    2.96       201    1.81
+  AF_XDP on a veth       277    1.83        89    4.11
+  kni, two queues        915               255
 
-From the stack TAP moved more: tun's transmit only queues the skb,
-where kni copies the packet into a frame on the transmitting CPU; two
-queues do not help there on two vCPUs. With 1500-byte frames kni moved
-more than every other way to the stack, and 2.03 times TAP from it.
-Stock testpmd over
-DPDK's net_kni PMD on kni moved 470 and 472 kpps, against 340 and 250
-over DPDK's KNI. DPDK's KNI kept a kernel thread polling, 26% of a vCPU
+From the stack kni and TAP moved about as much: tun's transmit only
+queues the skb, where kni copies the packet into a frame on the
+transmitting CPU; two queues do not help there on two vCPUs. With
+1500-byte frames kni moved more than every other way to the stack, and
+1.19 times TAP from it. Stock testpmd over
+DPDK's net_kni PMD on kni moved 472 and 319 kpps, against 409 and 218
+over DPDK's KNI. DPDK's KNI kept a kernel thread polling, 20% of a vCPU
 with no traffic; kni added nothing measurable. Bulk TCP through a
 forwarding dataplane with checksum and segmentation offloads reached
-1266 Mbit/s to the peer and 1261 from it with kni, 1384 and 1287 with
-TAP and vnet headers, against 1321 and 1334 with no forwarder at all:
+1493 Mbit/s to the peer and 1430 from it with kni, 1474 and 1396 with
+TAP and vnet headers, against 1535 and 1702 with no forwarder at all:
 the iperf3 ends are the limit there.
 
 Tested with the selftests and KUnit on a debug kernel (KASAN, lockdep,
