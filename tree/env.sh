@@ -72,3 +72,34 @@ kni_deb_src()
 			kni_die "source package $pkg $version not available"
 	fi
 }
+
+# kni_coccicheck SRC [MAKE_ARG...]: coccicheck MODE=report on SRC's
+# drivers/net/kni. Prints what is wrong (findings as FILE:LINE lines,
+# spatch's errors, or semantic patches that did not run; spatch's own
+# chatter about the semantic patches is not ours) and fails then; prints
+# nothing on success. spatch picks the files of a directory with "git grep"
+# when it finds a git tree, which leaves out what git ignores, and the
+# base tree's .gitignore ignores everything it did not ship, kni's files
+# too: spatch would report "0 files match", and nothing, for every
+# semantic patch. --no-scanner makes it read every file; a "files match"
+# line would say it picked some again, and fails.
+kni_coccicheck()
+{
+	local src=$1 out rc ran n bad
+
+	shift
+	n=$(find "$src/scripts/coccinelle" -name '*.cocci' | wc -l)
+	out=$(make -C "$src" "$@" coccicheck MODE=report SPFLAGS=--no-scanner \
+		M="$src/drivers/net/kni" J="$KNI_JOBS" 2>&1)
+	rc=$?
+	ran=$(grep -c '^[^ ]*spatch .*--cocci-file .*--no-scanner' <<< "$out")
+	bad=$(grep -E '^[^ ]*drivers/net/kni/|files match|coccicheck failed|^(fatal )?error|Error [0-9]' <<< "$out")
+	[ $rc -eq 0 ] || bad="$bad
+$(tail -n 20 <<< "$out")"
+	[ "$ran" -eq "$n" ] && [ "$n" -gt 0 ] ||
+		bad="$bad
+$ran of $n semantic patches ran"
+	[ -z "$bad" ] && return 0
+	sed '/^$/d' <<< "$bad"
+	return 1
+}
