@@ -10,8 +10,9 @@
 # usage: linux-series.sh [--check]
 #
 # Without --check, writes patches/linux/ (after the checks below passed on
-# what it wrote). With --check, fails when patches/linux/ is not what it
-# would write, does not apply with "git am" to the pristine base, or when
+# what it wrote, and coccicheck found nothing in kni's sources after each
+# patch that touches the kernel). With --check, fails when patches/linux/
+# is not what it would write, does not apply with "git am" to the pristine base, or when
 # the kernel does not build after a patch that touches it (CONFIG_KNI=m,
 # the module configuration of tree/build-kernel.sh, one build directory
 # reused from patch to patch) with a W=1 or sparse (C=2) warning, or a
@@ -481,8 +482,8 @@ series_write()
 
 # series_build TMP PATCH: after PATCH, the kernel's headers and kni's
 # objects build in TMP/build, every kni object recompiled with W=1 and
-# sparse (C=2), and kernel-doc finds nothing in kni's sources: any
-# output fails.
+# sparse (C=2), kernel-doc finds nothing in kni's sources and, when the
+# series is written, neither does coccicheck: any output fails.
 series_build()
 {
 	local tmp=$1 name=$2 out
@@ -508,6 +509,11 @@ series_build()
 		scripts/kernel-doc -Wall -Werror -none drivers/net/kni/*.[ch] \
 		include/uapi/linux/kni.h 2>&1) && [ -z "$out" ] ||
 		{ echo "$out" >&2; kni_die "kernel-doc warnings after $name"; }
+	# Writing the series only: each run takes a minute or more, and the
+	# tree of the last patch that changes the driver is the assembled
+	# one, which make check's static checks cover.
+	[ "$check" = 1 ] || out=$(kni_coccicheck "$tmp/src" O="$tmp/build") ||
+		{ echo "$out" >&2; kni_die "coccicheck findings after $name"; }
 }
 
 # series_apply DIR TMP: the base with DIR's patches applied one by one in
