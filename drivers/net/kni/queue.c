@@ -545,6 +545,16 @@ static int kni_chr_open(struct inode *inode, struct file *file)
 {
 	struct kni_file *kf;
 
+	/*
+	 * The dataplane writes some rings and reads others through one
+	 * mapping, which mmap() makes writable only for a file open for
+	 * writing: refuse a file that could attach, and be charged for its
+	 * region, but never use it.
+	 */
+	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		return -EINVAL;
+
 	kf = kzalloc(sizeof(*kf), GFP_KERNEL_ACCOUNT);
 	if (!kf)
 		return -ENOMEM;

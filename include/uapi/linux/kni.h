@@ -3,14 +3,15 @@
  * kni: the interface between a kni network device and the userspace
  * dataplane attached to its queues.
  *
- * A dataplane opens /dev/kni, attaches the file to one queue of a kni
- * device with KNI_IOC_ATTACH and maps the queue's region with
- * mmap(MAP_SHARED) at offset 0. The kernel allocates the region; it holds
- * four packet rings and an area of frames. The region counts against the
- * attaching user's RLIMIT_MEMLOCK, unless the caller has CAP_IPC_LOCK, and
- * against its memory cgroup; an attach beyond the limit fails with
- * -ENOBUFS, one the memory cannot be found for with -ENOMEM. The packet
- * rings carry byte offsets into the frame area, never addresses.
+ * A dataplane opens /dev/kni (O_RDWR; any other access mode fails with
+ * -EINVAL), attaches the file to one queue of a kni device with
+ * KNI_IOC_ATTACH and maps the queue's region with mmap(MAP_SHARED) at
+ * offset 0. The kernel allocates the region; it holds four packet rings
+ * and an area of frames. The region counts against the attaching user's
+ * RLIMIT_MEMLOCK, unless the caller has CAP_IPC_LOCK, and against its
+ * memory cgroup; an attach beyond the limit fails with -ENOBUFS, one the
+ * memory cannot be found for with -ENOMEM. The packet rings carry byte
+ * offsets into the frame area, never addresses.
  * Directions are named from the kernel's side:
  *
  *   rx    user -> kernel: filled frames for the network stack

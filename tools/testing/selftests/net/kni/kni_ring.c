@@ -2573,6 +2573,20 @@ FIXTURE_TEARDOWN(attach)
 {
 }
 
+/* The rings are read and written through one mapping: O_RDWR only. */
+TEST_F(attach, open_read_write_only)
+{
+	int fd;
+
+	ASSERT_EQ(open("/dev/kni", O_RDONLY), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(open("/dev/kni", O_WRONLY), -1);
+	ASSERT_EQ(errno, EINVAL);
+	fd = open("/dev/kni", O_RDWR);
+	ASSERT_GE(fd, 0);
+	close(fd);
+}
+
 TEST_F(attach, bad_arguments)
 {
 	struct kni_attach at;
