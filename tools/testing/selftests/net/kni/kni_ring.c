@@ -2265,6 +2265,49 @@ TEST(offload_gso_stops_before_busy)
 }
 
 /*
+ * The boundary itself: with segmentation, 36 frames on alloc keep even a
+ * packet of one frame in the qdisc, and the 37th lets it leave.
+ */
+TEST(offload_gso_runs_at_the_longest_chain)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4000),
+		.sin_addr.s_addr = htonl(0x0a000001),
+	};
+	static unsigned char payload[100], buf[2048];
+	struct virtio_net_hdr h;
+	__u32 flags, descs;
+	struct uqueue uq;
+	int s;
+
+	ASSERT_EQ(setup_netns(0, ""), 0);
+	ASSERT_EQ(uq_attach_offloads(&uq, "kni0", 0, 0, 0, GSO_OFFLOADS), 0);
+	ASSERT_EQ(uq.at.frame_size, 2048);
+	ASSERT_EQ(kni0_ipv4(), 0);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(s, 0);
+
+	give_alloc(&uq, uq.at.ring_size, TX_ROOM - 1);
+	ASSERT_EQ(kick_if_needed(&uq), 0);
+	ASSERT_EQ(sendto(s, payload, sizeof(payload), 0,
+			 (struct sockaddr *)&to, sizeof(to)), sizeof(payload));
+	usleep(300000);
+	ASSERT_EQ(kick_if_needed(&uq), 0);
+	usleep(300000);
+	ASSERT_EQ(entries(&uq.tx), 0);
+
+	give_alloc(&uq, uq.at.ring_size + TX_ROOM - 1, 1);
+	ASSERT_EQ(kick_if_needed(&uq), 0);
+	ASSERT_EQ(take_tx(&uq, buf, sizeof(buf), &h, &flags, &descs),
+		  42 + sizeof(payload));
+	ASSERT_EQ(descs, 1);
+	ASSERT_EQ(ethtool_stat("kni0", "tx0_drops"), 0);
+	close(s);
+	uq_close(&uq);
+}
+
+/*
  * A packet that needs more alloc frames than are offered waits in the
  * qdisc with the subqueue stopped, and leaves once there are enough:
  * nothing is dropped, the segments come in order.
