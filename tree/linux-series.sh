@@ -289,7 +289,13 @@ Tested with the selftests and KUnit on a debug kernel (KASAN, lockdep,
 kmemleak) under QEMU, and with DPDK 22.11's testpmd over librte_kni
 rebuilt on libkni.
 
-Two choices reviewers may want otherwise:
+Three choices reviewers may want otherwise:
+- ethtool -S repeats, per queue, the packets, bytes and transmit stops
+  that the netdev family's queue statistics report, because no widely
+  distributed tool reads those yet (statistics.rst says so too), and an
+  administrator needs a per-queue view; the selftests read them there.
+  Without the repeated counters, ethtool -S would keep the split of
+  drops and invalid descriptors that hw-drops sums.
 - IFLA_KNI_LOOPBACK (fifo, fifo_skb) has the kernel turn rx back into
   tx, so that a dataplane or a PMD can be tested without the stack, as
   DPDK's KNI had its lo_mode module parameter for. The selftests and
