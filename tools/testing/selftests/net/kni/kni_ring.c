@@ -2215,6 +2215,33 @@ TEST(offload_chain_only)
 }
 
 /*
+ * kni0 in a new namespace, with an IPv4 address, its queue 0 attached with
+ * segmentation and frames of 2048 bytes, and a UDP socket in *s. Returns
+ * 0, or -1 when a step failed.
+ */
+static int gso_queue(struct uqueue *uq, int *s)
+{
+	if (setup_netns(0, "") ||
+	    uq_attach_offloads(uq, "kni0", 0, 0, 0, GSO_OFFLOADS) ||
+	    uq->at.frame_size != 2048 || kni0_ipv4())
+		return -1;
+	*s = socket(AF_INET, SOCK_DGRAM, 0);
+	return *s < 0 ? -1 : 0;
+}
+
+/* Send @len bytes at @buf from @s to 10.0.0.1:4000, kni0's neighbour. */
+static ssize_t gso_send(int s, const void *buf, size_t len)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(4000),
+		.sin_addr.s_addr = htonl(0x0a000001),
+	};
+
+	return sendto(s, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
+}
+
+/*
  * With segmentation, the subqueue runs only while alloc holds frames
  * enough for the longest chain (37 of 2048 bytes): a datagram of 17 frames
  * leaves 23 of 40, and the next one waits for the frames to come back,
@@ -2222,11 +2249,6 @@ TEST(offload_chain_only)
  */
 TEST(offload_gso_stops_before_busy)
 {
-	struct sockaddr_in to = {
-		.sin_family = AF_INET,
-		.sin_port = htons(4000),
-		.sin_addr.s_addr = htonl(0x0a000001),
-	};
 	static unsigned char payload[30000], buf[65536];
 	struct virtio_net_hdr h;
 	__u32 flags, descs, i;
@@ -2234,20 +2256,14 @@ TEST(offload_gso_stops_before_busy)
 	struct uqueue uq;
 	int s, gso = 1000;
 
-	ASSERT_EQ(setup_netns(0, ""), 0);
-	ASSERT_EQ(uq_attach_offloads(&uq, "kni0", 0, 0, 0, GSO_OFFLOADS), 0);
-	ASSERT_EQ(uq.at.frame_size, 2048);
-	ASSERT_EQ(kni0_ipv4(), 0);
-	s = socket(AF_INET, SOCK_DGRAM, 0);
-	ASSERT_GE(s, 0);
+	ASSERT_EQ(gso_queue(&uq, &s), 0);
 	ASSERT_EQ(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &gso, sizeof(gso)), 0);
 	ASSERT_EQ(xmit_trace_start(), 0);
 
 	give_alloc(&uq, uq.at.ring_size, TX_ROOM + 3);
 	ASSERT_EQ(kick_if_needed(&uq), 0);
 	for (i = 0; i < 3; i++)
-		ASSERT_EQ(sendto(s, payload, sizeof(payload), 0,
-				 (struct sockaddr *)&to, sizeof(to)),
+		ASSERT_EQ(gso_send(s, payload, sizeof(payload)),
 			  sizeof(payload));
 	usleep(300000);
 	ASSERT_EQ(entries(&uq.tx), 17);
@@ -2270,28 +2286,17 @@ TEST(offload_gso_stops_before_busy)
  */
 TEST(offload_gso_runs_at_the_longest_chain)
 {
-	struct sockaddr_in to = {
-		.sin_family = AF_INET,
-		.sin_port = htons(4000),
-		.sin_addr.s_addr = htonl(0x0a000001),
-	};
 	static unsigned char payload[100], buf[2048];
 	struct virtio_net_hdr h;
 	__u32 flags, descs;
 	struct uqueue uq;
 	int s;
 
-	ASSERT_EQ(setup_netns(0, ""), 0);
-	ASSERT_EQ(uq_attach_offloads(&uq, "kni0", 0, 0, 0, GSO_OFFLOADS), 0);
-	ASSERT_EQ(uq.at.frame_size, 2048);
-	ASSERT_EQ(kni0_ipv4(), 0);
-	s = socket(AF_INET, SOCK_DGRAM, 0);
-	ASSERT_GE(s, 0);
+	ASSERT_EQ(gso_queue(&uq, &s), 0);
 
 	give_alloc(&uq, uq.at.ring_size, TX_ROOM - 1);
 	ASSERT_EQ(kick_if_needed(&uq), 0);
-	ASSERT_EQ(sendto(s, payload, sizeof(payload), 0,
-			 (struct sockaddr *)&to, sizeof(to)), sizeof(payload));
+	ASSERT_EQ(gso_send(s, payload, sizeof(payload)), sizeof(payload));
 	usleep(300000);
 	ASSERT_EQ(kick_if_needed(&uq), 0);
 	usleep(300000);
