@@ -12,14 +12,14 @@
 # Without --check, writes patches/linux/ (after the checks below passed on
 # what it wrote, and coccicheck found nothing in kni's sources after each
 # patch that touches the kernel). With --check, fails when patches/linux/
-# is not what it would write, does not apply with "git am" to the pristine base, or when
-# the kernel does not build after a patch that touches it (CONFIG_KNI=m,
-# the module configuration of tree/build-kernel.sh, one build directory
-# reused from patch to patch) with a W=1 or sparse (C=2) warning, or a
-# kernel-doc one. Every file the assembled tree changes must belong to
-# exactly one patch. Both refuse an assembled tree older than the
-# repository's files, and files git does not track ("make patches"
-# assembles first).
+# is not what it would write, does not apply with "git am" to the pristine
+# base, or when the kernel does not build after a patch that touches it
+# (CONFIG_KNI=m, the module configuration of tree/build-kernel.sh, one
+# build directory reused from patch to patch) with a W=1 or sparse (C=2)
+# warning, or a kernel-doc one. Every file the assembled tree changes
+# must belong to exactly one patch. Both refuse an assembled tree older
+# than the repository's files, and files git does not track ("make
+# patches" assembles first).
 #
 # A patch may also change files that an earlier patch adds: the driver
 # comes in several patches (link type, ethtool, data path, control path,
