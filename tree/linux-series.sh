@@ -112,12 +112,16 @@ what the stack sends it.
 "
 series_msg_ethtool="net: kni: add ethtool support
 
-Report the driver, the queue count, the ring and frame sizes and the
-per-queue counters (ethtool -i, -l, -g, -S): a dataplane's operator
-needs them to size and debug it, and the rx and tx invalid counters are
-where a dataplane that writes bad descriptors shows up. Queue count and
-ring sizes are fixed at creation, so they are reported but cannot be
-set.
+Report the driver, the queue count and the ring and frame sizes
+(ethtool -i, -l, -g): a dataplane's operator needs them to size it.
+Queue count and ring sizes are fixed at creation, so they are reported
+but cannot be set.
+
+ethtool -S has, per queue and direction, only what the netdev family's
+queue statistics cannot tell apart: their hw-drops add up the packets
+kni dropped and the descriptors it refused, and the invalid counters
+are where a dataplane that writes bad descriptors shows up. Packets,
+bytes and transmit stops are reported there and not repeated here.
 "
 series_msg_datapath="net: kni: add the data path
 
@@ -289,13 +293,7 @@ Tested with the selftests and KUnit on a debug kernel (KASAN, lockdep,
 kmemleak) under QEMU, and with DPDK 22.11's testpmd over librte_kni
 rebuilt on libkni.
 
-Three choices reviewers may want otherwise:
-- ethtool -S repeats, per queue, the packets, bytes and transmit stops
-  that the netdev family's queue statistics report, because no widely
-  distributed tool reads those yet (statistics.rst says so too), and an
-  administrator needs a per-queue view; the selftests read them there.
-  Without the repeated counters, ethtool -S would keep the split of
-  drops and invalid descriptors that hw-drops sums.
+Two choices reviewers may want otherwise:
 - IFLA_KNI_LOOPBACK (fifo, fifo_skb) has the kernel turn rx back into
   tx, so that a dataplane or a PMD can be tested without the stack, as
   DPDK's KNI had its lo_mode module parameter for. The selftests and

@@ -9,24 +9,17 @@
 
 #include "kni.h"
 
-/* Per queue: the rx counters, then the tx counters. */
-static const char kni_rx_stat_names[][ETH_GSTRING_LEN] = {
-	"packets",
-	"bytes",
+/*
+ * Per queue, what the netdev family's queue statistics cannot tell apart:
+ * their hw-drops add up the packets kni dropped and the descriptors it
+ * refused. Packets, bytes and stops are only there (qstats-get).
+ */
+static const char kni_stat_names[][ETH_GSTRING_LEN] = {
 	"drops",
 	"invalid",
 };
 
-static const char kni_tx_stat_names[][ETH_GSTRING_LEN] = {
-	"packets",
-	"bytes",
-	"drops",
-	"invalid",
-	"stops",
-};
-
-#define KNI_RX_STATS	ARRAY_SIZE(kni_rx_stat_names)
-#define KNI_TX_STATS	ARRAY_SIZE(kni_tx_stat_names)
+#define KNI_STATS	ARRAY_SIZE(kni_stat_names)
 
 static void kni_get_drvinfo(struct net_device *dev,
 			    struct ethtool_drvinfo *info)
@@ -63,7 +56,7 @@ static int kni_get_sset_count(struct net_device *dev, int sset)
 
 	if (sset != ETH_SS_STATS)
 		return -EOPNOTSUPP;
-	return kni->num_queues * (KNI_RX_STATS + KNI_TX_STATS);
+	return kni->num_queues * 2 * KNI_STATS;
 }
 
 static void kni_get_strings(struct net_device *dev, u32 sset, u8 *data)
@@ -74,13 +67,11 @@ static void kni_get_strings(struct net_device *dev, u32 sset, u8 *data)
 	if (sset != ETH_SS_STATS)
 		return;
 	for (i = 0; i < kni->num_queues; i++)
-		for (j = 0; j < KNI_RX_STATS; j++)
-			ethtool_sprintf(&data, "rx%u_%s", i,
-					kni_rx_stat_names[j]);
+		for (j = 0; j < KNI_STATS; j++)
+			ethtool_sprintf(&data, "rx%u_%s", i, kni_stat_names[j]);
 	for (i = 0; i < kni->num_queues; i++)
-		for (j = 0; j < KNI_TX_STATS; j++)
-			ethtool_sprintf(&data, "tx%u_%s", i,
-					kni_tx_stat_names[j]);
+		for (j = 0; j < KNI_STATS; j++)
+			ethtool_sprintf(&data, "tx%u_%s", i, kni_stat_names[j]);
 }
 
 static void kni_get_ethtool_stats(struct net_device *dev,
@@ -92,18 +83,13 @@ static void kni_get_ethtool_stats(struct net_device *dev,
 
 	for (i = 0; i < kni->num_queues; i++) {
 		kni_stats_read(&kni->queues[i].rx, &s);
-		*data++ = s.packets;
-		*data++ = s.bytes;
 		*data++ = s.drops;
 		*data++ = s.invalid;
 	}
 	for (i = 0; i < kni->num_queues; i++) {
 		kni_stats_read(&kni->queues[i].tx, &s);
-		*data++ = s.packets;
-		*data++ = s.bytes;
 		*data++ = s.drops;
 		*data++ = s.invalid;
-		*data++ = s.stops;
 	}
 }
 

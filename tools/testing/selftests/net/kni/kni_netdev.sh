@@ -3,8 +3,8 @@
 #
 # The netdev netlink family on kni devices, through the kernel's YNL tool
 # (tools/net/ynl/cli.py): each queue of a running device is listed with the
-# NAPI instance that serves it, and the per-queue statistics (qstats) are
-# the counters ethtool -S shows.
+# NAPI instance that serves it, and the per-queue statistics (qstats) add
+# up to the device's and split their drops as ethtool -S does.
 #
 # The harness names the kernel source in KNI_KSRC; without it, or without
 # python3-yaml, the test fails rather than skips.
@@ -94,12 +94,21 @@ ethtool_stat()
 # rx0_above N: kni0's queue 0 passed more than N packets to the stack.
 rx0_above()
 {
-	[ "$(ethtool_stat rx0_packets)" -gt "$1" ]
+	local n
+
+	n=$(ip netns exec "$NS" python3 ./kni_qstat.py kni0 rx 0 packets) &&
+		[ "$n" -gt "$1" ]
+}
+
+# neigh_failed ADDR: the stack in NS gave the neighbour ADDR up.
+neigh_failed()
+{
+	[ -n "$(ip -n "$NS" neigh show "$1" nud failed)" ]
 }
 
 test_qstats()
 {
-	local ifindex out expect log
+	local ifindex out expect log sums link
 
 	RET=0
 	ip -n "$NS" link add kni0 numtxqueues 2 numrxqueues 2 type kni
@@ -111,7 +120,8 @@ test_qstats()
 	check_err $? "setting kni0 up failed"
 
 	# Traffic both ways on queue 0: ARP requests to the stack, replies
-	# back. Then nothing is attached, and packets sent are queue drops.
+	# back. Then nothing is attached, and packets sent are queue drops,
+	# until the stack gives the neighbour up.
 	log=$(mktemp)
 	ip netns exec "$NS" ./kni_hold -t kni0 > "$log" 2>&1 &
 	hold=$!
@@ -123,16 +133,9 @@ test_qstats()
 	wait_exited "$hold"
 	hold=
 	ip netns exec "$NS" ping -c 3 -i 0.2 -W 1 -I kni0 10.0.0.9 &>/dev/null
+	wait_for neigh_failed 10.0.0.9
+	check_err $? "the stack never gave 10.0.0.9 up"
 
-	expect=$(for q in 0 1; do
-		printf 'rx %s %s %s %s\n' "$q" "$(ethtool_stat "rx${q}_packets")" \
-			"$(ethtool_stat "rx${q}_bytes")" \
-			$(($(ethtool_stat "rx${q}_drops") + $(ethtool_stat "rx${q}_invalid")))
-		printf 'tx %s %s %s %s %s\n' "$q" "$(ethtool_stat "tx${q}_packets")" \
-			"$(ethtool_stat "tx${q}_bytes")" \
-			$(($(ethtool_stat "tx${q}_drops") + $(ethtool_stat "tx${q}_invalid"))) \
-			"$(ethtool_stat "tx${q}_stops")"
-	done)
 	out=$(ynl qstats-get "{\"ifindex\": $ifindex, \"scope\": \"queue\"}" |
 		python3 -c '
 import json, sys
@@ -141,11 +144,29 @@ for s in sorted(json.load(sys.stdin), key=lambda s: (s["queue-type"], s["queue-i
     f = ["packets", "bytes", "hw-drops"] + (["stop"] if t == "tx" else [])
     print(t, q, *(s[f"{t}-{k}"] for k in f))')
 	check_err $? "qstats-get failed: $out"
-	[ "$out" = "$(sort <<< "$expect")" ]
+
+	# ethtool -S splits each queue's hw-drops into drops and invalid.
+	expect=$(for q in 0 1; do
+		printf 'rx %s %s\n' "$q" \
+			$(($(ethtool_stat "rx${q}_drops") + $(ethtool_stat "rx${q}_invalid")))
+		printf 'tx %s %s\n' "$q" \
+			$(($(ethtool_stat "tx${q}_drops") + $(ethtool_stat "tx${q}_invalid")))
+	done)
+	[ "$(awk '{ print $1, $2, $5 }' <<< "$out")" = "$(sort <<< "$expect")" ]
 	check_err $? "qstats per queue:
 $out
-ethtool -S:
+drops and invalid of ethtool -S:
 $expect"
+
+	# The queues add up to the device's statistics.
+	sums=$(awk '{ p[$1] += $3; b[$1] += $4 }
+		    END { print p["rx"] + 0, b["rx"] + 0, p["tx"] + 0, b["tx"] + 0 }' <<< "$out")
+	link=$(ip -n "$NS" -j -s link show kni0 | python3 -c "import json, sys
+s = json.load(sys.stdin)[0]['stats64']
+print(s['rx']['packets'], s['rx']['bytes'], s['tx']['packets'], s['tx']['bytes'])")
+	[ "$sums" = "$link" ]
+	check_err $? "qstats add up to '$sums', ip -s link says '$link'"
+
 	# The dataplane's packets reached the stack on queue 0; the stack's
 	# answers and pings left on whichever queue it picked, passed to the
 	# dataplane while it was attached to queue 0 and dropped otherwise.

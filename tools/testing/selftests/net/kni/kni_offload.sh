@@ -62,10 +62,10 @@ start_fwd()
 		fail "kni-fwd $* did not start"
 }
 
-# stat_of NAME: kni0's ethtool counter NAME.
+# stat_of rx|tx COUNTER: a counter of kni0's queue 0.
 stat_of()
 {
-	ethtool -S kni0 | awk -v n="$1:" '$1 == n { print $2 }'
+	qstat kni0 "$1" 0 "$2"
 }
 
 # transfer KIND FROM TO: 64 MiB from the FROM side (kni or peer) to the
@@ -129,14 +129,17 @@ for mtu in 1500 9000; do
 	ip -n peer link set veth1 mtu "$mtu" || fail "veth1 mtu $mtu"
 	wait_for 10 '[ "$(cat /sys/class/net/port0/mtu)" = "$mtu" ]' ||
 		fail "kni-fwd did not give port0 MTU $mtu"
-	tx0=$(stat_of tx0_packets) txb0=$(stat_of tx0_bytes)
-	rx0=$(stat_of rx0_packets) rxb0=$(stat_of rx0_bytes)
+	tx0=$(stat_of tx packets) && txb0=$(stat_of tx bytes) &&
+		rx0=$(stat_of rx packets) && rxb0=$(stat_of rx bytes) ||
+		fail "reading kni0's queue statistics"
 	for kind in tcp udp; do
 		transfer "$kind" kni
 		transfer "$kind" peer
 	done
-	tx=$(($(stat_of tx0_packets) - tx0)) txb=$(($(stat_of tx0_bytes) - txb0))
-	rx=$(($(stat_of rx0_packets) - rx0)) rxb=$(($(stat_of rx0_bytes) - rxb0))
+	tx=$(stat_of tx packets) && txb=$(stat_of tx bytes) &&
+		rx=$(stat_of rx packets) && rxb=$(stat_of rx bytes) ||
+		fail "reading kni0's queue statistics"
+	tx=$((tx - tx0)) txb=$((txb - txb0)) rx=$((rx - rx0)) rxb=$((rxb - rxb0))
 	echo "kni0 sent $tx packets of $((txb / tx)) bytes on average," \
 		"received $rx of $((rxb / rx))"
 	[ $((txb / tx)) -gt $((mtu + 14)) ] ||

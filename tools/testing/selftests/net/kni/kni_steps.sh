@@ -50,6 +50,13 @@ make_peer()
 	fi
 }
 
+# qstat DEV rx|tx QUEUE COUNTER: a counter of one queue of DEV from the
+# netdev family's queue statistics (see kni_qstat.py).
+qstat()
+{
+	python3 "$here/kni_qstat.py" "$@"
+}
+
 # wait_for SECONDS COND: evaluate COND until it holds, for up to SECONDS.
 wait_for()
 {
