@@ -2351,6 +2351,76 @@ TEST(offload_gso_runs_at_the_longest_chain)
 }
 
 /*
+ * A packet socket that bypasses the qdisc records the sending CPU's queue
+ * (its number modulo the queue count) in the skb, and the device's checks
+ * look at that queue, before the core sends on the queue it picks from
+ * it: from CPU 0 the checks see queue 1, whose dataplane completes
+ * checksums, and the packet goes to queue 0, whose dataplane does not.
+ * The driver completes the checksum there: the datagram arrives right.
+ */
+TEST(offload_bypass_other_queue)
+{
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.csum_start = ETH_HLEN + 20,
+		.csum_offset = 6,
+	};
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IP),
+	};
+	unsigned char pkt[sizeof(h) + 128], mac[ETH_ALEN];
+	unsigned char *f = pkt + sizeof(h), *ip = f + ETH_HLEN;
+	struct uqueue plain, csum;
+	int one = 1, fd;
+	cpu_set_t cpus, cpu0;
+	__u32 len, ulen;
+
+	ASSERT_EQ(setup_netns(2, ""), 0);
+	ASSERT_EQ(uq_attach_offloads(&plain, "kni0", 0, 0, 0, 0), 0);
+	ASSERT_EQ(uq_attach_offloads(&csum, "kni0", 1, 0, 0,
+				     KNI_OFFLOAD_CSUM), 0);
+	ASSERT_EQ(csum.at.offloads, KNI_OFFLOAD_CSUM);
+	give_alloc(&plain, plain.at.ring_size, 4);
+	give_alloc(&csum, csum.at.ring_size, 4);
+	ASSERT_EQ(kick_if_needed(&plain), 0);
+	ASSERT_EQ(kick_if_needed(&csum), 0);
+
+	/* A datagram whose UDP checksum field holds the pseudo header's sum. */
+	ASSERT_EQ(kni0_mac(mac), 0);
+	len = udp_frame(f, mac, 4242, "left to complete", false);
+	ulen = len - ETH_HLEN - 20;
+	put16(ip + 26, ~csum_fold(csum_add(IPPROTO_UDP + ulen, ip + 12, 8)));
+	memcpy(pkt, &h, sizeof(h));
+
+	sll.sll_ifindex = (int)if_nametoindex("kni0");
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	ASSERT_EQ(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
+			     sizeof(one)), 0);
+	ASSERT_EQ(setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
+			     sizeof(one)), 0);
+	ASSERT_EQ(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(cpu0), &cpu0), 0);
+	ASSERT_EQ(send(fd, pkt, sizeof(h) + len, 0), sizeof(h) + len);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	close(fd);
+
+	WAIT_UNTIL(entries(&plain.tx) + entries(&csum.tx) == 1, 10);
+	ASSERT_EQ(entries(&plain.tx), 1);
+	ASSERT_EQ(entries(&csum.tx), 0);
+	ASSERT_EQ(cons_desc(&plain.tx, 0)->len, len);
+	ASSERT_TRUE(udp_csum_ok(frame(&plain, cons_desc(&plain.tx, 0)->addr)));
+	consume(&plain.tx, 1);
+	ASSERT_EQ(queue_stat("kni0", "tx0_drops"), 0);
+	uq_close(&csum);
+	uq_close(&plain);
+}
+
+/*
  * A packet that needs more alloc frames than are offered waits in the
  * qdisc with the subqueue stopped, and leaves once there are enough:
  * nothing is dropped, the segments come in order.
