@@ -15,6 +15,8 @@ import socket
 import struct
 import sys
 
+from kni_nl import nla
+
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 16
 CTRL_CMD_GETFAMILY = 3
@@ -34,11 +36,6 @@ COUNTERS = {
     ("tx", "packets"): 10, ("tx", "bytes"): 11,
     ("rx", "hw-drops"): 13, ("tx", "hw-drops"): 24, ("tx", "stop"): 33,
 }
-
-
-def nla(atype, payload):
-    hdr = struct.pack("=HH", 4 + len(payload), atype)
-    return hdr + payload + b"\0" * (-len(payload) % 4)
 
 
 def attrs(data):

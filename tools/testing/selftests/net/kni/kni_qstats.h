@@ -16,6 +16,8 @@
 #include <linux/netdev.h>
 #include <linux/netlink.h>
 
+#include "kni_test.h"
+
 #define KNI_QSTATS_BUF	32768
 
 struct kni_qstats_req {
@@ -23,18 +25,6 @@ struct kni_qstats_req {
 	struct genlmsghdr genl;
 	char attrs[64];
 };
-
-/* Append a u32 (or a string of @len bytes) attribute to @req. */
-static inline void kni_qstats_put(struct kni_qstats_req *req, __u16 type,
-				  const void *data, __u16 len)
-{
-	struct nlattr *a = (void *)((char *)req + NLMSG_ALIGN(req->nlh.nlmsg_len));
-
-	a->nla_type = type;
-	a->nla_len = NLA_HDRLEN + len;
-	memcpy((char *)a + NLA_HDRLEN, data, len);
-	req->nlh.nlmsg_len = NLMSG_ALIGN(req->nlh.nlmsg_len) + NLA_ALIGN(a->nla_len);
-}
 
 /* The attribute @type of a generic netlink message, or NULL. */
 static inline const struct nlattr *kni_qstats_attr(const struct nlmsghdr *nlh,
@@ -174,8 +164,8 @@ static inline int kni_qstat(int ifindex, int type, __u32 id, __u16 attr,
 	req.nlh.nlmsg_flags = NLM_F_REQUEST;
 	req.genl.cmd = CTRL_CMD_GETFAMILY;
 	req.genl.version = 1;
-	kni_qstats_put(&req, CTRL_ATTR_FAMILY_NAME, NETDEV_FAMILY_NAME,
-		       sizeof(NETDEV_FAMILY_NAME));
+	nl_put(&req.nlh, CTRL_ATTR_FAMILY_NAME, NETDEV_FAMILY_NAME,
+	       sizeof(NETDEV_FAMILY_NAME));
 	err = kni_qstats_talk(fd, &req, kni_qstats_any, NULL, msg);
 	if (!err)
 		err = kni_qstats_uint(kni_qstats_attr((void *)msg,
@@ -190,8 +180,8 @@ static inline int kni_qstat(int ifindex, int type, __u32 id, __u16 attr,
 	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.genl.cmd = NETDEV_CMD_QSTATS_GET;
 	req.genl.version = 1;
-	kni_qstats_put(&req, NETDEV_A_QSTATS_IFINDEX, &ifi, sizeof(ifi));
-	kni_qstats_put(&req, NETDEV_A_QSTATS_SCOPE, &scope, sizeof(scope));
+	nl_put(&req.nlh, NETDEV_A_QSTATS_IFINDEX, &ifi, sizeof(ifi));
+	nl_put(&req.nlh, NETDEV_A_QSTATS_SCOPE, &scope, sizeof(scope));
 	err = kni_qstats_talk(fd, &req, kni_qstats_match, &w, msg);
 	if (!err)
 		err = kni_qstats_uint(kni_qstats_attr((void *)msg, attr), v);
