@@ -133,15 +133,20 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
 
 /*
  * Publish the alloc consumer and the tx producer; under the tx queue lock.
- * Returns whether packets were posted since the last flush, for the caller
- * to wake userspace.
+ * Only an index that moved is stored: userspace reads both lines on every
+ * poll, and a store would take them from its cache. Returns whether
+ * packets were posted since the last flush, for the caller to wake
+ * userspace.
  */
 bool kni_tx_flush(struct kni_region *r)
 {
 	bool posted = r->tx_unflushed;
 
-	kni_ring_cons_release(&r->alloc);
-	kni_ring_prod_release(&r->tx);
+	/* Skipped invalid entries move alloc's consumer without a post. */
+	if (READ_ONCE(*r->alloc.consumer) != r->alloc.cons)
+		kni_ring_cons_release(&r->alloc);
+	if (posted)
+		kni_ring_prod_release(&r->tx);
 	r->tx_unflushed = 0;
 	return posted;
 }
@@ -390,7 +395,6 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	reason = kni_tx_prepare(skb, kf, &hdr);
 	if (unlikely(reason != SKB_NOT_DROPPED_YET)) {
 		kni_stats_inc(&q->tx, &q->tx.drops);
-		kfree_skb_reason(skb, reason);
 		goto flush;
 	}
 	if (skb->ip_summed == CHECKSUM_UNNECESSARY)
@@ -416,11 +420,10 @@ netdev_tx_t kni_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		 * frames: requeueing would not help.
 		 */
 		kni_stats_inc(&q->tx, &q->tx.drops);
-		kfree_skb_reason(skb, kni_tx_drop_reason(err));
+		reason = kni_tx_drop_reason(err);
 	} else {
 		kni_stats_add(&q->tx, 1, len);
 		skb_tx_timestamp(skb);
-		consume_skb(skb);
 	}
 	if (!kni_tx_has_room(q, r))
 		kni_tx_stop(q, kf, txq);
@@ -430,5 +433,10 @@ flush:
 	if ((!netdev_xmit_more() || netif_xmit_stopped(txq)) &&
 	    kni_tx_flush(r))
 		kni_file_wake(kf, EPOLLIN | EPOLLRDNORM);
+	/* Freed once the copy is out: the free is not on the packet's way. */
+	if (reason == SKB_NOT_DROPPED_YET)
+		consume_skb(skb);
+	else
+		kfree_skb_reason(skb, reason);
 	return NETDEV_TX_OK;
 }
