@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -520,6 +521,54 @@ TEST_F(dev, defaults)
 	kni_queue_detach(q);
 	ASSERT_EQ(kni_queue_attach(&q, kni_dev_ifindex("kni7"), 1, NULL),
 		  -EINVAL);
+	ASSERT_EQ(kni_dev_delete("kni7", NULL, 0), 0);
+}
+
+/*
+ * Pages of the mapping of /dev/kni that have no page table entry, or -1
+ * when no such mapping is found. The region has no page cache: mincore()
+ * reports a page resident only once it is mapped.
+ */
+static long kni_pages_unmapped(void)
+{
+	unsigned long start, end, i;
+	long unmapped = -1;
+	unsigned char *vec;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, " /dev/kni") ||
+		    sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		vec = calloc((end - start) / getpagesize(), 1);
+		if (!vec ||
+		    mincore((void *)start, end - start, vec)) {
+			free(vec);
+			break;
+		}
+		unmapped = 0;
+		for (i = 0; i < (end - start) / getpagesize(); i++)
+			unmapped += !(vec[i] & 1);
+		free(vec);
+		break;
+	}
+	fclose(f);
+	return unmapped;
+}
+
+/* The data path takes no page fault: the whole region is mapped at attach. */
+TEST_F(dev, mapped_at_attach)
+{
+	struct kni_queue *q;
+
+	ASSERT_EQ(kni_dev_create("kni7", NULL, NULL, 0), 0);
+	ASSERT_EQ(kni_queue_attach(&q, kni_dev_ifindex("kni7"), 0, NULL), 0);
+	EXPECT_EQ(kni_pages_unmapped(), 0);
+	kni_queue_detach(q);
 	ASSERT_EQ(kni_dev_delete("kni7", NULL, 0), 0);
 }
 
