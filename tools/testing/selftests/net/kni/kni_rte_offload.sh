@@ -108,7 +108,7 @@ ip netns exec mid "$testpmd" --no-huge -m 256 --no-pci \
 	--cmdline-file="$tmp/cmds" --total-num-mbufs=16384 --stats-period 60 \
 	> "$tmp/testpmd.log" 2>&1 &
 pmd_pid=$!
-wait_for 300 'grep -q "packet forwarding - ports=2" "$tmp/testpmd.log" ||
+wait_for 300 'grep -qs "packet forwarding - ports=2" "$tmp/testpmd.log" ||
 	! kill -0 $pmd_pid 2>/dev/null' || fail "testpmd did not start forwarding"
 kill -0 "$pmd_pid" 2>/dev/null || fail "testpmd exited"
 grep -q "TSO segment size for non-tunneled packets is $mss" "$tmp/testpmd.log" ||

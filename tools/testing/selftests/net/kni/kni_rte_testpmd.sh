@@ -79,7 +79,7 @@ ip link set kni0 up || fail "kni0 up"
 wait_for 60 '[ "$(cat /sys/class/net/kni0/carrier 2>/dev/null)" = 1 ]' ||
 	fail "kni0 has no carrier"
 # Forwarding starts once every port is up.
-wait_for 300 'grep -q "packet forwarding - ports=2" "$tmp/testpmd.log"' ||
+wait_for 300 'grep -qs "packet forwarding - ports=2" "$tmp/testpmd.log"' ||
 	fail "testpmd did not start forwarding"
 
 step "ping 10.0.0.1 through kni0 and testpmd"
