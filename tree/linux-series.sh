@@ -199,9 +199,10 @@ series_msg_libkni="tools: lib: add libkni and the kni-fwd sample
 A dataplane should not have to know the ring layout to use kni. libkni
 wraps it: create and attach over rtnetlink and /dev/kni, burst and
 in-place send and receive, offload metadata, events, and statistics.
-kni-fwd forwards between a kni device and another device through an
-AF_PACKET socket, applying kni's control events to it. The bench
-directory holds the benchmark's dataplane side.
+It maps the whole region at attach, so that no packet takes a page
+fault on the way. kni-fwd forwards between a kni device and another
+device through an AF_PACKET socket, applying kni's control events to
+it. The bench directory holds the benchmark's dataplane side.
 "
 series_msg_selftests="selftests: net: add kni tests
 
