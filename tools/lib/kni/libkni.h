@@ -383,7 +383,8 @@ struct kni_queue_stats {
  * @queue: the queue, from 0
  * @opts: options, or NULL for none
  *
- * Opens /dev/kni, attaches to the queue, maps its region and offers half
+ * Opens /dev/kni, attaches to the queue, maps its region (every page at
+ * once, so that no packet takes a page fault on its way) and offers half
  * of the frames to the kernel for the packets the stack transmits. The
  * device's state is read once; events posted from then on reach the
  * callbacks through kni_queue_events().

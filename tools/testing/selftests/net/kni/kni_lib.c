@@ -526,37 +526,35 @@ TEST_F(dev, defaults)
 
 /*
  * Pages of the mapping of /dev/kni that have no page table entry, or -1
- * when no such mapping is found. The region has no page cache: mincore()
- * reports a page resident only once it is mapped.
+ * when there is no such mapping; its length in @len. The region has no
+ * page cache: mincore() reports a page resident only once it is mapped.
  */
-static long kni_pages_unmapped(void)
+static long kni_pages_unmapped(unsigned long *len)
 {
-	unsigned long start, end, i;
-	long unmapped = -1;
+	unsigned long start = 0, end = 0, pages, i;
 	unsigned char *vec;
 	char line[512];
+	long unmapped;
 	FILE *f;
 
 	f = fopen("/proc/self/maps", "r");
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strstr(line, " /dev/kni") ||
-		    sscanf(line, "%lx-%lx", &start, &end) != 2)
-			continue;
-		vec = calloc((end - start) / getpagesize(), 1);
-		if (!vec ||
-		    mincore((void *)start, end - start, vec)) {
-			free(vec);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, " /dev/kni") &&
+		    sscanf(line, "%lx-%lx", &start, &end) == 2)
 			break;
-		}
-		unmapped = 0;
-		for (i = 0; i < (end - start) / getpagesize(); i++)
-			unmapped += !(vec[i] & 1);
-		free(vec);
-		break;
-	}
 	fclose(f);
+	*len = end - start;
+	pages = *len / getpagesize();
+	vec = pages ? calloc(pages, 1) : NULL;
+	if (!vec || mincore((void *)start, *len, vec)) {
+		free(vec);
+		return -1;
+	}
+	for (unmapped = 0, i = 0; i < pages; i++)
+		unmapped += !(vec[i] & 1);
+	free(vec);
 	return unmapped;
 }
 
@@ -564,10 +562,12 @@ static long kni_pages_unmapped(void)
 TEST_F(dev, mapped_at_attach)
 {
 	struct kni_queue *q;
+	unsigned long len;
 
 	ASSERT_EQ(kni_dev_create("kni7", NULL, NULL, 0), 0);
 	ASSERT_EQ(kni_queue_attach(&q, kni_dev_ifindex("kni7"), 0, NULL), 0);
-	EXPECT_EQ(kni_pages_unmapped(), 0);
+	EXPECT_EQ(kni_pages_unmapped(&len), 0);
+	EXPECT_EQ(len, kni_queue_info(q)->mmap_size);
 	kni_queue_detach(q);
 	ASSERT_EQ(kni_dev_delete("kni7", NULL, 0), 0);
 }
