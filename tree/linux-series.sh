@@ -268,27 +268,28 @@ and kni/x, kni's figure over the method's (above 1, kni moved more):
 
                         to the stack      from the stack
   method                kpps   kni/x      kpps   kni/x
-  kni                    508    1.00       365    1.00
-  DPDK's KNI             409    1.24       218    1.68
-  virtio-user/vhost-net  335    1.52       159    2.29
-  TAP                    237    2.15       357    1.02
-  TAP with IFF_NAPI      214    2.37       356    1.03
-  AF_PACKET on a veth    172    2.96       201    1.81
-  AF_XDP on a veth       277    1.83        89    4.11
-  kni, two queues        915               255
+  kni                    482    1.00       339    1.00
+  DPDK's KNI             352    1.37       230    1.47
+  virtio-user/vhost-net  310    1.55       163    2.07
+  TAP                    307    1.57       345    0.98
+  TAP with IFF_NAPI      216    2.23       348    0.97
+  AF_PACKET on a veth    169    2.86       210    1.61
+  AF_XDP on a veth       269    1.79        91    3.72
+  kni, two queues        830               248
 
 From the stack kni and TAP moved about as much: tun's transmit only
 queues the skb, where kni copies the packet into a frame on the
-transmitting CPU; two queues do not help there on two vCPUs. With
-1500-byte frames kni moved more than every other way to the stack, and
-1.19 times TAP from it. Stock testpmd over
-DPDK's net_kni PMD on kni moved 472 and 319 kpps, against 409 and 218
-over DPDK's KNI. DPDK's KNI kept a kernel thread polling, 20% of a vCPU
-with no traffic; kni added nothing measurable. Bulk TCP through a
-forwarding dataplane with checksum and segmentation offloads reached
-1493 Mbit/s to the peer and 1430 from it with kni, 1474 and 1396 with
-TAP and vnet headers, against 1535 and 1702 with no forwarder at all:
-the iperf3 ends are the limit there.
+transmitting CPU, which is the limit (the receiver kept up); two
+queues do not help there on two vCPUs. With 1500-byte frames kni
+moved more than every other way to the stack, and 1.09 times TAP
+from it. Stock testpmd over DPDK's net_kni PMD on kni moved 447 and
+328 kpps, against 352 and 230 over DPDK's KNI. DPDK's KNI kept a
+kernel thread polling, 18% of a vCPU with no traffic; kni added
+nothing measurable. Bulk TCP through a forwarding dataplane with
+checksum and segmentation offloads reached 1400 Mbit/s from the peer
+with kni and 1238 with TAP and vnet headers, against 1432 with no
+forwarder at all; to the peer kni's rounds ranged from 759 to 1373
+Mbit/s, against TAP's 1207 and 1592 without a forwarder.
 
 Tested with the selftests and KUnit on a debug kernel (KASAN, lockdep,
 kmemleak) under QEMU, and with DPDK 22.11's testpmd over librte_kni
