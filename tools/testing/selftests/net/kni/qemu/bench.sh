@@ -559,6 +559,9 @@ from_stack_kni()
 	kni_add 1 || { echo "error kni0 setup"; return; }
 	measure_from_stack "$secs" "pktgen_add kni0 $size 0" \
 		"$KB" kni-rx -i kni0 -c "$LAST_CPU" "$@"
+	# Whether the receiver kept up: how often the queue ran out of room.
+	echo "kni0 tx queue 0 stopped" \
+		"$(python3 "$here/../kni_qstat.py" kni0 tx 0 stop) times" >&2
 }
 
 m_from_stack_kni_b1() { from_stack_kni "$1" "$2" -b 1; }
