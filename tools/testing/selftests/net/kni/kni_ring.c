@@ -545,6 +545,32 @@ TEST_F(kni, tx_qdisc_bypass)
 }
 
 /*
+ * alloc's consumer moves no later than the tx producer that posts the
+ * frames it gave: a dataplane that offers every frame it has on alloc
+ * (libkni does) finds a slot for a frame it took off tx at once, without
+ * waiting for the kernel to publish more. Packets here come one at a
+ * time, with room left, so no stop of the queue publishes for them.
+ */
+TEST_F(kni, alloc_released_with_tx)
+{
+	struct uqueue *uq = &self->uq;
+	__u32 a0 = *uq->alloc.cons, t0 = *uq->tx.prod, i, posted;
+
+	give_alloc(uq, uq->at.ring_size, 16);
+	kick_if_needed(uq);
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(send_packet(self->pfd, 60 + i, i), 0);
+		ASSERT_TRUE(wait_entries(uq, &uq->tx, i + 1));
+		posted = __atomic_load_n(uq->tx.prod, __ATOMIC_ACQUIRE) - t0;
+		ASSERT_EQ(posted, i + 1);
+		ASSERT_EQ(__atomic_load_n(uq->alloc.cons, __ATOMIC_ACQUIRE) - a0,
+			  posted);
+	}
+	consume(&uq->tx, 8);
+	ASSERT_EQ(queue_stat("kni0", "tx0_stops"), 0);
+}
+
+/*
  * The driver timestamps what it hands the dataplane (skb_tx_timestamp):
  * a socket that asked for software transmit timestamps gets one on its
  * error queue for each packet posted on tx.
