@@ -135,7 +135,7 @@ int kni_tx_post(struct kni_queue *q, struct kni_region *r,
  * Publish the alloc consumer and the tx producer; under the tx queue lock.
  * alloc's goes first, and in full: a dataplane that sees a frame on tx
  * counts on a slot to offer it on alloc again at once (kni.rst). Only
- * an index that moved is stored: userspace reads both lines on every
+ * an index that moved is stored: userspace may read both lines on every
  * poll, and a store would take them from its cache. Returns whether
  * packets were posted since the last flush, for the caller to wake
  * userspace.
