@@ -41,6 +41,17 @@ mss=$((mtu - 52))
 fail()
 {
 	echo "FAIL: $*"
+	# What a failed transfer leaves to read: where packets stopped.
+	local tcp='^Tcp(InSegs|OutSegs|RetransSegs|InCsumErrors|ExtTCPTimeouts) '
+
+	for ns in left right; do
+		echo "$ns: $(ip netns exec $ns nstat -asz 2>/dev/null |
+			awk -v re="$tcp" '$0 ~ re { printf "%s %s ", $1, $2 }')"
+	done
+	for dev in kni0 kni1; do
+		ip -n mid -s link show "$dev" 2>/dev/null
+		ip netns exec mid ethtool -S "$dev" 2>/dev/null | grep -v ': 0$'
+	done
 	[ -z "$tmp" ] || [ ! -f "$tmp/testpmd.log" ] || tail -n 40 "$tmp/testpmd.log"
 	exit 1
 }

@@ -115,8 +115,10 @@ transfer()
 	[ -z "$2" ] || to=(ip netns exec "$2")
 	"${to[@]}" "$python" "$here/kni_tcp.py" sink "$3" "$4" > "$tmp/sink" &
 	sink_pid=$!
-	"${from[@]}" "$python" "$here/kni_tcp.py" send "$3" "$4" "$tmp/data" ||
+	if ! "${from[@]}" "$python" "$here/kni_tcp.py" send "$3" "$4" "$tmp/data"; then
+		kill "$sink_pid" 2>/dev/null
 		fail "sending to $3"
+	fi
 	wait "$sink_pid" || fail "the receiver on $3"
 	echo "sent:     $want"
 	echo "received: $(cat "$tmp/sink")"

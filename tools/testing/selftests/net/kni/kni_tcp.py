@@ -23,6 +23,10 @@ A UDP datagram carries the chunk's number and its own index in the chunk
 (4 bytes each) before its data; chunk 0xffffffff, with the length of the
 file, ends the transfer.
 
+Every mode has a budget for the whole of what it does, not only for each
+call, and exits with an error when it runs out: a path that stopped
+carrying packets fails the test instead of stalling it (TCP's own
+retries would keep a connect or a read waiting for minutes each time).
 The budgets are generous: a debug kernel under emulation is slow, and a
 correct run never comes near them.
 """
@@ -40,17 +44,33 @@ END = 0xFFFFFFFF
 ETH_P_ALL = 3
 
 
+def left(deadline, what):
+    """The seconds left until deadline; exits with WHAT when none are."""
+    t = deadline - time.monotonic()
+    if t <= 0:
+        sys.exit("%s: out of time" % what)
+    return t
+
+
 def sink(addr, port):
+    what = "receiving on %s:%d" % (addr, port)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
     s.listen(1)
     s.settimeout(TIMEOUT)
-    c, _ = s.accept()
-    c.settimeout(TIMEOUT)
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        sys.exit("%s: nobody connected within %d s" % (what, TIMEOUT))
+    deadline = time.monotonic() + 2 * TIMEOUT
     h, n = hashlib.sha256(), 0
     while True:
-        b = c.recv(1 << 16)
+        c.settimeout(min(TIMEOUT, left(deadline, what)))
+        try:
+            b = c.recv(1 << 16)
+        except socket.timeout:
+            sys.exit("%s: %d bytes arrived, then nothing" % (what, n))
         if not b:
             break
         h.update(b)
@@ -59,16 +79,26 @@ def sink(addr, port):
 
 
 def send(addr, port, path):
-    for _ in range(100):
+    what = "sending to %s:%d" % (addr, port)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
         try:
-            s = socket.create_connection((addr, port), timeout=TIMEOUT)
+            s = socket.create_connection((addr, port),
+                                         timeout=left(deadline, what))
             break
+        except socket.timeout:
+            sys.exit("%s: the connection was not set up within %d s" %
+                     (what, TIMEOUT))
         except OSError:
             time.sleep(0.2)
-    else:
-        sys.exit("cannot connect to %s:%d" % (addr, port))
     with open(path, "rb") as f:
-        s.sendall(f.read())
+        data = f.read()
+    # sendall()'s timeout bounds the whole call.
+    s.settimeout(TIMEOUT)
+    try:
+        s.sendall(data)
+    except socket.timeout:
+        sys.exit("%s: the data was not taken within %d s" % (what, TIMEOUT))
     s.shutdown(socket.SHUT_WR)
     s.close()
 
@@ -77,10 +107,15 @@ def udp_sink(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
     s.bind((addr, port))
-    s.settimeout(TIMEOUT)
+    what = "receiving UDP on %s:%d" % (addr, port)
+    deadline = time.monotonic() + 2 * TIMEOUT
     chunks, done = {}, set()
     while True:
-        b, peer = s.recvfrom(1 << 16)
+        s.settimeout(min(TIMEOUT, left(deadline, what)))
+        try:
+            b, peer = s.recvfrom(1 << 16)
+        except socket.timeout:
+            sys.exit("%s: %d chunks arrived, then nothing" % (what, len(done)))
         chunk, index = struct.unpack("!II", b[:8])
         if chunk == END:
             total = struct.unpack("!Q", b[8:16])[0]
