@@ -110,6 +110,20 @@ while read -r line; do
 done < <(sed -E 's/^\[ *[0-9]+\.[0-9]+\] ?//' "$results/dmesg.txt" 2>/dev/null |
 	grep -E '^ +ok [0-9]+ .*# SKIP' | sed 's/^ *//')
 
+# How long each test took, and the checks inside the tests that took
+# longest (each from the result line before it); if the VM did not
+# finish, the run stopped in the test after the last one listed.
+if [ -s "$results/kselftest.times" ]; then
+	awk '{ t = $1; $1 = ""; printf "%d%s\n", t - prev, $0; prev = t }' \
+		"$results/kselftest.times" > "$results/durations"
+	echo "Seconds each test took in the guest:"
+	awk '{ t = $1; $1 = ""; printf "%d%s\n", t - prev, $0; prev = t }' \
+		< <(grep -E '^[0-9]+ (not )?ok ' "$results/kselftest.times") |
+		sed -E 's/^([0-9]+) /  \1 /'
+	echo "The slowest checks inside them:"
+	grep -E '^[0-9]+ # ' "$results/durations" | sort -rn | head -n 8 |
+		sed -E 's/^([0-9]+) # /  \1 /'
+fi
 if [ -n "$ktap" ]; then
 	echo "KUnit results from the guest kernel log:"
 	sed 's/^/  /' <<< "$ktap"
