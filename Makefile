@@ -11,7 +11,7 @@ QEMU := tools/testing/selftests/net/kni/qemu
 KERNEL ?= debug
 CMD ?= ip -d link show
 # Limit for one VM run, in seconds.
-VM_TIMEOUT ?= 3600
+VM_TIMEOUT ?= 4500
 
 .PHONY: help deps tree kernel kernel-debug static check check-kcsan vm demo bench \
 	patches submission

@@ -90,7 +90,7 @@ if ipdir=$("$KNI_REPO/tree/iproute2.sh" | tail -n 1) &&
    "$KNI_REPO/tree/build-kernel.sh" "$flavour" kselftest-install \
 	TARGETS=net/kni RTE_KNI="$rte" >> "$log.install" 2>&1 ||
    { cat "$log.install"; false; }; then
-	"$qemu/run-selftests.sh" -t "${VM_TIMEOUT:-3600}" \
+	"$qemu/run-selftests.sh" -t "${VM_TIMEOUT:-4500}" \
 		-k "$out/arch/x86/boot/bzImage" -m "$out/drivers/net/kni/kni.ko" \
 		-p "$ipdir" \
 		-i "$out/kselftest/kselftest_install" | tee "$log.vm"
