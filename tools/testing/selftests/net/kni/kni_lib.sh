@@ -139,8 +139,11 @@ check_info_json()
 {
 	local out
 
-	out=$(json_eval "$1" "d['linkinfo']['info_data']" 2>&1)
-	python3 -c "import sys; sys.exit(0 if $out == $3 else 1)" 2> /dev/null
+	out=$(python3 -c '
+import ast, json, sys
+d = json.loads(sys.argv[1])[0]["linkinfo"]["info_data"]
+print(d)
+sys.exit(d != ast.literal_eval(sys.argv[2]))' "$1" "$3" 2>&1)
 	check_err $? "$2's kni attributes are '$out', expected '$3'"
 }
 
@@ -157,15 +160,18 @@ check_info_data()
 # rtnetlink reports them and as sysfs lists them.
 check_queues()
 {
-	local out rx tx
+	local out
 
 	out=$(kni_json "$1" "$2" "(d['num_tx_queues'], d['num_rx_queues'])" 2>&1)
 	[ "$out" = "($3, $3)" ]
 	check_err $? "$2's (numtxqueues, numrxqueues) are '$out', expected ($3, $3)"
-	rx=$(ip netns exec "$1" sh -c "ls -d /sys/class/net/$2/queues/rx-* | wc -l")
-	tx=$(ip netns exec "$1" sh -c "ls -d /sys/class/net/$2/queues/tx-* | wc -l")
-	[ "$rx $tx" = "$3 $3" ]
-	check_err $? "$2 has $rx rx and $tx tx queues in sysfs, expected $3 of each"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	out=$(ip netns exec "$1" bash -c 'shopt -s nullglob
+		rx=(/sys/class/net/$1/queues/rx-*)
+		tx=(/sys/class/net/$1/queues/tx-*)
+		echo "${#rx[@]} ${#tx[@]}"' - "$2" 2>&1)
+	[ "$out" = "$3 $3" ]
+	check_err $? "$2 has '$out' rx and tx queues in sysfs, expected $3 of each"
 }
 
 # check_carrier NS DEV 0|1: DEV in NS, which must be up, has no carrier (0)
