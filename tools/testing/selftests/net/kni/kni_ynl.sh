@@ -26,12 +26,27 @@ cleanup()
 }
 trap cleanup EXIT
 
+# YNL_RUN: Python that runs cli.py, its path first in sys.argv, after
+# YNL_PATCH. cli.py reads the rt_link spec, 2400 lines of YAML, at every
+# call, with PyYAML's pure Python loader: on an emulated debug kernel that
+# is seconds a call. Its C loader (libyaml, which Debian's python3-yaml
+# has) reads the same YAML to the same objects in a fraction of that.
+YNL_RUN='
+import os, runpy, sys, yaml
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
+loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+yaml.safe_load = lambda stream: yaml.load(stream, Loader=loader)
+from lib import YnlFamily
+exec(os.environ.get("YNL_PATCH", ""))
+runpy.run_path(sys.argv[0], run_name="__main__")'
+
 # ynl ARGS...: cli.py on the rt_link spec in NS, printing JSON; the spec
 # passed its schema once, in test_spec.
 ynl()
 {
-	ip netns exec "$NS" python3 "$YNL" --spec "$SPEC" --no-schema \
-		--output-json "$@"
+	ip netns exec "$NS" python3 -c "$YNL_RUN" \
+		"$YNL" --spec "$SPEC" --no-schema --output-json "$@"
 }
 
 # newlink [FLAG...] JSON: ynl newlink with the attributes JSON and cli.py's
@@ -83,20 +98,14 @@ check_ynl()
 # offset left undecoded instead: the message is what the tests check.
 ynl_refused()
 {
-	ip netns exec "$NS" python3 -c '
-import os, runpy, sys
-sys.argv = sys.argv[1:]
-sys.path.insert(0, os.path.dirname(sys.argv[0]))
-from lib import YnlFamily
+	YNL_PATCH='
 decode = YnlFamily._decode_extack
 def decode_extack(self, *args):
     try:
         decode(self, *args)
     except Exception:
         pass
-YnlFamily._decode_extack = decode_extack
-runpy.run_path(sys.argv[0], run_name="__main__")' \
-		"$YNL" --spec "$SPEC" --no-schema --output-json "$@"
+YnlFamily._decode_extack = decode_extack' ynl "$@"
 }
 
 # reject_ynl TEXT [FLAG...] JSON: ynl newlink with the attributes JSON and
@@ -129,8 +138,9 @@ check_policy()
 		spec, name, out = sys.argv[1:]
 		print(out)
 		extack = ast.literal_eval(re.search(r"extack: (\{.*\})", out)[1])
+		loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 		with open(spec) as f:
-		    sets = yaml.safe_load(f)["attribute-sets"]
+		    sets = yaml.load(f, Loader=loader)["attribute-sets"]
 		kni = next(s for s in sets if s["name"] == "linkinfo-kni-attrs")
 		attr = next(a for a in kni["attributes"] if a["name"] == name)
 		checks = attr.get("checks", {})
