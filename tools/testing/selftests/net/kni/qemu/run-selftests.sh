@@ -43,16 +43,32 @@ trap 'rm -rf "$results"' EXIT
 
 "$here/run-vm.sh" -k "$kernel" "${module_opts[@]}" -t "$limit" -r "$results" \
 	"${path_opts[@]}" \
-	"$here/guest-selftests.sh" "$install"
+	"$here/guest-selftests.sh" "$install" "$here/kselftests"
 vm_rc=$?
+
+# stream_files EXT: the guest's kselftest.STREAM.EXT files, "alone" first.
+stream_files()
+{
+	local f alone=$results/kselftest.alone.$1
+
+	[ ! -f "$alone" ] || echo "$alone"
+	for f in "$results"/kselftest.*."$1"; do
+		[ -f "$f" ] && [ "$f" != "$alone" ] && echo "$f"
+	done
+}
+
+# All streams' TAP output, also when the VM did not finish.
+mapfile -t taps < <(stream_files tap)
+cat "${taps[@]}" /dev/null > "$results/kselftest.tap"
 
 passed=0
 failed=0
 skipped=0
 report=()
 
-# kselftests: one TAP line per entry of the expected list.
-mapfile -t expected < <(grep -vE '^(#|$)' "$here/kselftests")
+# kselftests: one TAP line per entry of the expected list (its first
+# column; the second is the stream the guest runs it in).
+mapfile -t expected < <(grep -vE '^(#|$)' "$here/kselftests" | awk '{ print $1 }')
 if [ ${#expected[@]} -eq 0 ]; then
 	failed=$((failed + 1))
 	report+=("MISSING  the list of expected tests ($here/kselftests)")
@@ -111,18 +127,25 @@ done < <(sed -E 's/^\[ *[0-9]+\.[0-9]+\] ?//' "$results/dmesg.txt" 2>/dev/null |
 	grep -E '^ +ok [0-9]+ .*# SKIP' | sed 's/^ *//')
 
 # How long each test took, and the checks inside the tests that took
-# longest (each from the result line before it); if the VM did not
-# finish, the run stopped in the test after the last one listed.
-if [ -s "$results/kselftest.times" ]; then
-	awk '{ t = $1; $1 = ""; printf "%d%s\n", t - prev, $0; prev = t }' \
-		"$results/kselftest.times" > "$results/durations"
-	echo "Seconds each test took in the guest:"
-	awk '{ t = $1; $1 = ""; printf "%d%s\n", t - prev, $0; prev = t }' \
-		< <(grep -E '^[0-9]+ (not )?ok ' "$results/kselftest.times") |
-		sed -E 's/^([0-9]+) /  \1 /'
+# longest (each from the result line before it in its stream); if the VM
+# did not finish, a stream stopped in the test after the last one listed.
+mapfile -t times < <(stream_files times)
+if [ ${#times[@]} -gt 0 ]; then
+	# shellcheck disable=SC2016 # awk's $1, not the shell's
+	delta='{ t = $1; $1 = ""; printf "%d%s\n", t - prev, $0; prev = t }'
+	echo "Seconds each test took in the guest, by stream" \
+		"(alone ran first, the others side by side):"
+	for f in "${times[@]}"; do
+		stream=${f%.times}
+		stream=${stream##*/kselftest.}
+		awk "$delta" "$f" > "$f.durations"
+		grep -E '^[0-9]+ (not )?ok ' "$f" | awk "$delta" |
+			sed -E "s/^([0-9]+) /  [$stream] \1 /"
+		echo "  [$stream] $(tail -n 1 "$f" | cut -d' ' -f1) seconds in all"
+	done
 	echo "The slowest checks inside them:"
-	grep -E '^[0-9]+ # ' "$results/durations" | sort -rn | head -n 8 |
-		sed -E 's/^([0-9]+) # /  \1 /'
+	cat "${times[@]/%/.durations}" | grep -E '^[0-9]+ # ' |
+		sort -rn | head -n 8 | sed -E 's/^([0-9]+) # /  \1 /'
 fi
 if [ -n "$ktap" ]; then
 	echo "KUnit results from the guest kernel log:"
