@@ -30,7 +30,8 @@ while read -r entry stream rest; do
 	""|"#"*) continue ;;
 	esac
 	if [ -z "$stream" ] || [ -n "$rest" ]; then
-		echo "kni-vm: '$entry $stream $rest' in $2 is not 'collection:test STREAM'"
+		line="$entry${stream:+ $stream}${rest:+ $rest}"
+		echo "kni-vm: '$line' in $2 is not 'collection:test STREAM'"
 		exit 1
 	fi
 	[ -n "${tests[$stream]+set}" ] || streams+=("$stream")
