@@ -16,6 +16,7 @@
  * RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK.
  */
 
+#include <linux/cacheinfo.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/miscdevice.h>
@@ -554,6 +555,14 @@ static int kni_chr_open(struct inode *inode, struct file *file)
 	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
 	    (FMODE_READ | FMODE_WRITE))
 		return -EINVAL;
+	/*
+	 * The kernel reaches the region through its vmalloc mapping and the
+	 * dataplane through its own, with no cache maintenance between the
+	 * two: a data cache that aliases would let either side read stale
+	 * rings.
+	 */
+	if (cpu_dcache_is_aliasing())
+		return -EOPNOTSUPP;
 
 	kf = kzalloc(sizeof(*kf), GFP_KERNEL_ACCOUNT);
 	if (!kf)
