@@ -8,8 +8,8 @@ Every figure is the median over the rounds; the spread is
 (max - min) / median over the rounds that produced a number. A method
 whose every round failed keeps its entry, with the first round's reason
 as "error" instead of "pps". "kni" is the best of the single-queue kni
-figures (kni-b*, kni-busy-*, kni-defer-*, kni-threaded-*) for that test and size, with "best_of"
-naming it. The tcp test's figures are in "tcp_mbps", Mbit/s per method,
+figures (kni-b*, kni-busy-*, kni-defer-*, kni-threaded-*, kni-nogro-*)
+for that test and size, with "best_of" naming it. The tcp test's figures are in "tcp_mbps", Mbit/s per method,
 direction ("to" the peer or "from" it) and number of streams, with
 kni-offload's ratio to each method in the table.
 """
@@ -95,7 +95,7 @@ def parse(path):
 
 def is_single_queue_kni(method):
     return method.startswith(('kni-b', 'kni-busy-', 'kni-defer-',
-                               'kni-threaded-'))
+                               'kni-threaded-', 'kni-nogro-'))
 
 
 def build(meta, runs, order, rtt, idle, tcp):

@@ -143,7 +143,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$LOGS"
 
 TO_STACK_METHODS=(ceiling kni-b1 kni-b8 kni-b32 kni-b64 kni-busy-b32
-	kni-defer-b32 kni-threaded-b32 kni-2q tap tap-napi af_packet af_xdp)
+	kni-defer-b32 kni-threaded-b32 kni-nogro-b64 kni-busy-threaded-b32
+	kni-nogro-busy-threaded-b32 kni-2q tap tap-napi af_packet af_xdp)
 FROM_STACK_METHODS=(ceiling ceiling-busy kni-b1 kni-b32 kni-b64 kni-busy-b32
 	kni-2q tap tap-napi af_packet af_xdp)
 RTT_METHODS=(kni:interrupt kni:busy tap:interrupt tap:busy)
@@ -475,6 +476,19 @@ m_to_stack_ceiling()
 	pktgen_stop
 }
 
+# napi_bind DEV CPU: bind the NAPI threads of DEV to CPU.
+napi_bind()
+{
+	local pids pid
+
+	pids=$(ps -e -o pid=,comm= |
+		awk -v p="napi/$1-" 'index($2, p) == 1 { print $1 }')
+	[ -n "$pids" ] || return 1
+	for pid in $pids; do
+		taskset -p -c "$2" "$pid" > /dev/null || return 1
+	done
+}
+
 to_stack_kni()
 {
 	local size=$1 secs=$2 queues=$3
@@ -491,10 +505,20 @@ to_stack_kni()
 		return
 	fi
 	# Threaded NAPI: a kick wakes kni0's NAPI thread, which the scheduler
-	# places on the CPU the dataplane leaves idle.
+	# places, or which KNI_NAPI_CPU binds to a CPU.
 	if [ -n "${KNI_THREADED:-}" ] &&
 	   ! echo 1 > /sys/class/net/kni0/threaded; then
 		echo "error cannot make kni0's NAPI threaded"
+		return
+	fi
+	if [ -n "${KNI_NAPI_CPU:-}" ] && ! napi_bind kni0 "$KNI_NAPI_CPU"; then
+		echo "error cannot bind kni0's NAPI thread to CPU $KNI_NAPI_CPU"
+		return
+	fi
+	# GRO off: the stack takes the frames as they come, as it does from
+	# TAP without IFF_NAPI. Frames GRO cannot merge then cost less.
+	if [ -n "${KNI_NOGRO:-}" ] && ! ethtool -K kni0 gro off; then
+		echo "error cannot turn kni0's GRO off"
 		return
 	fi
 	measure_to_stack kni0 "$secs" "$KB" kni-tx -i kni0 -s "$size" "$@"
@@ -507,6 +531,17 @@ m_to_stack_kni_b64() { to_stack_kni "$1" "$2" 1 -b 64 -c "$LAST_CPU"; }
 m_to_stack_kni_busy_b32() { to_stack_kni "$1" "$2" 1 -b 32 -B -c "$LAST_CPU"; }
 m_to_stack_kni_defer_b32() { KNI_DEFER=1 to_stack_kni "$1" "$2" 1 -b 32 -c "$LAST_CPU"; }
 m_to_stack_kni_threaded_b32() { KNI_THREADED=1 to_stack_kni "$1" "$2" 1 -b 32 -c "$LAST_CPU"; }
+m_to_stack_kni_nogro_b64() { KNI_NOGRO=1 to_stack_kni "$1" "$2" 1 -b 64 -c "$LAST_CPU"; }
+# The dataplane polls on the last CPU, NAPI runs on CPU 0.
+m_to_stack_kni_busy_threaded_b32()
+{
+	KNI_THREADED=1 KNI_NAPI_CPU=0 to_stack_kni "$1" "$2" 1 -b 32 -B -c "$LAST_CPU"
+}
+m_to_stack_kni_nogro_busy_threaded_b32()
+{
+	KNI_NOGRO=1 KNI_THREADED=1 KNI_NAPI_CPU=0 \
+		to_stack_kni "$1" "$2" 1 -b 32 -B -c "$LAST_CPU"
+}
 m_to_stack_kni_2q() { to_stack_kni "$1" "$2" 2 -b 32 -q 2 -c 0,1; }
 
 m_to_stack_tap()
