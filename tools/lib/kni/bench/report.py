@@ -216,7 +216,8 @@ def table(doc):
             out.append('errors:')
             out.extend(errors)
     out.append('')
-    out.append('latency: ping RTT to a userspace responder, microseconds')
+    out.append('latency: ping RTT to a userspace responder (the ceiling: to '
+               'the stack itself), microseconds')
     out.append('%-18s %-10s %8s %8s' % ('method', 'mode', 'p50', 'p99'))
     for e in doc['rtt_us']:
         if 'error' in e:

@@ -147,7 +147,7 @@ TO_STACK_METHODS=(ceiling kni-b1 kni-b8 kni-b32 kni-b64 kni-busy-b32
 	kni-nogro-busy-threaded-b32 kni-2q tap tap-napi af_packet af_xdp)
 FROM_STACK_METHODS=(ceiling ceiling-busy kni-b1 kni-b32 kni-b64 kni-busy-b32
 	kni-2q tap tap-napi af_packet af_xdp)
-RTT_METHODS=(kni:interrupt kni:busy tap:interrupt tap:busy)
+RTT_METHODS=(ceiling:kernel kni:interrupt kni:busy tap:interrupt tap:busy)
 IDLE_METHODS=(none kni tap)
 TCP_METHODS=(ceiling kni-offload kni tap-vnet tap)
 TAP_FWD=$(dirname "$KB")/tap-fwd
@@ -686,6 +686,13 @@ rtt_echo()
 	ping_rtt "$theirs"
 	stop_pid "$pid"
 	cat "$out" >&2
+}
+
+# The stack answers 127.0.0.1 itself: ping's own cost, part of every
+# method's round trip.
+rtt_ceiling_kernel()
+{
+	ping_rtt 127.0.0.1
 }
 
 rtt_kni_interrupt()
