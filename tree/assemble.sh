@@ -42,11 +42,14 @@ fi
 
 # Overlay: copy what differs (rsync --checksum keeps mtimes of unchanged
 # files), mirror directories, and remove paths the repository dropped.
+# Python's byte-code caches, written by running a test or a tool from the
+# repository, are never part of the tree.
 while read -r path; do
 	case "$path" in ''|'#'*) continue ;; esac
 	if [ -d "$KNI_REPO/$path" ]; then
 		mkdir -p "$KNI_SRC/$path"
-		rsync -rcp --delete --filter=":- .gitignore" "$KNI_REPO/$path/" "$KNI_SRC/$path/"
+		rsync -rcp --delete --delete-excluded --exclude=__pycache__/ \
+			--filter=":- .gitignore" "$KNI_REPO/$path/" "$KNI_SRC/$path/"
 	elif [ -f "$KNI_REPO/$path" ]; then
 		mkdir -p "$(dirname "$KNI_SRC/$path")"
 		cmp -s "$KNI_REPO/$path" "$KNI_SRC/$path" ||
