@@ -163,6 +163,17 @@ if [ $failed -ne 0 ] || [ $skipped -ne 0 ]; then
 	sed 's/^/  | /' "$results/kselftest.tap" 2>/dev/null
 	echo "Tail of the guest kernel log:"
 	tail -n 30 "$results/dmesg.txt" 2>/dev/null | sed 's/^/  | /'
+	# Last, where a log that keeps only its end still shows it: what
+	# failed, and why the VM run did when every test said ok.
+	echo "What failed or was skipped:"
+	for r in "${report[@]}"; do
+		echo "  $r"
+	done
+	if [ -s "$results/vm-failure" ]; then
+		sed '1s/^/  VM run: /; 2,$s/^/    /' "$results/vm-failure" | head -n 8
+	elif [ $vm_rc -ne 0 ]; then
+		echo "  VM run: run-vm.sh exited with status $vm_rc"
+	fi
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ] || exit 1

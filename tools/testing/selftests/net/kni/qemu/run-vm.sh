@@ -163,7 +163,7 @@ splat+='hard LOCKUP|unreferenced object|refcount_t:|list_(add|del) corruption|'
 splat+='Call Trace:|unregister_netdevice: waiting for'
 rm -f "$results/kcsan-aside.txt"
 found=$(cat "$results/console.log" "$results/dmesg.txt" "$results/kmemleak.txt" \
-	2>/dev/null | kcsan_filter | grep -E -m 5 "$splat")
+	2>/dev/null | kcsan_filter | grep -E "$splat" | tr -d '\r' | awk '!seen[$0]++' | head -n 5)
 if [ -s "$results/kcsan-aside.txt" ]; then
 	echo "run-vm: KCSAN reports that do not name kni (set aside):" >&2
 	grep -E 'BUG: KCSAN' "$results/kcsan-aside.txt" | sed 's/^.*BUG: /  | /' |
@@ -171,6 +171,22 @@ if [ -s "$results/kcsan-aside.txt" ]; then
 fi
 [ -z "$found" ] || fail="${fail:+$fail; }the guest kernel reported:
 $found"
+
+# splat_context: the first report in the guest's kernel log, from a few
+# lines before it, where it is most often far from the log's end.
+splat_context()
+{
+	local f n
+
+	for f in "$results/dmesg.txt" "$results/console.log"; do
+		[ -f "$f" ] || continue
+		n=$(kcsan_filter < "$f" | grep -n -E -m 1 "$splat" | cut -d: -f1)
+		[ -n "$n" ] || continue
+		echo "run-vm: the first report, in ${f##*/} from line $((n > 5 ? n - 5 : 1)):"
+		kcsan_filter < "$f" | tail -n +$((n > 5 ? n - 5 : 1)) | head -n 60
+		return
+	done
+}
 
 status=$(cat "$results/status" 2>/dev/null || echo 1)
 if [ -n "$fail" ]; then
@@ -181,9 +197,15 @@ if [ -n "$fail" ]; then
 	else
 		tail -n 40 "$results/console.log"
 	fi | sed 's/^/  | /' >&2
+	[ -z "$found" ] || splat_context | sed '2,$s/^/  | /' >&2
 	[ -s "$results/kmemleak.txt" ] && head -n 40 "$results/kmemleak.txt" | sed 's/^/  | /' >&2
 	[ "$status" -ne 0 ] || status=1
 fi
+# Why the run failed, for a caller that reports it last (run-selftests.sh).
+rm -f "$results/vm-failure"
+[ -z "$fail" ] || printf '%s\n' "$fail" > "$results/vm-failure"
+[ -n "$fail" ] || [ "$status" -eq 0 ] ||
+	echo "the command in the guest exited with status $status" > "$results/vm-failure"
 [ "$status" -eq 0 ] || echo "run-vm: exit status $status" >&2
 [ $keep -eq 1 ] || rm -rf "$results"
 exit "$status"
