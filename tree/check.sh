@@ -25,11 +25,17 @@ kcsan) export KNI_KCSAN=1 ;;
 esac
 
 static_rc=0
+# What failed, named again at the end, where a log that keeps only its
+# last lines still shows it.
+failures=()
 if [ "$flavour" = debug ]; then
 	echo "== static checks"
 	"$KNI_REPO/tree/static-checks.sh" | tee "$log.static"
 	static_rc=${PIPESTATUS[0]}
 	tail -n 1 "$log.static" >> "$log"
+	[ "$static_rc" -eq 0 ] ||
+		failures+=("static checks: $(sed -n 's/^not ok - //p' "$log.static" |
+			paste -sd ';' -)")
 fi
 
 # step TITLE NAME CMD...: one check whose CMD prints its summary last;
@@ -47,6 +53,7 @@ step()
 		sed 's/^/  | /' "$log.step"
 		echo "not ok - $name"
 		echo "0 passed, 1 failed" >> "$log"
+		failures+=("$name")
 		static_rc=1
 	fi
 }
@@ -96,9 +103,12 @@ if ipdir=$("$KNI_REPO/tree/iproute2.sh" | tail -n 1) &&
 		-i "$out/kselftest/kselftest_install" | tee "$log.vm"
 	vm_rc=${PIPESTATUS[0]}
 	tail -n 1 "$log.vm" >> "$log"
+	[ "$vm_rc" -eq 0 ] ||
+		failures+=("selftests in the VM ($flavour kernel): what failed is listed above")
 else
 	echo "not ok - building iproute2, the $flavour kernel or the selftests failed"
 	echo "0 passed, 1 failed" >> "$log"
+	failures+=("building iproute2, the $flavour kernel or the selftests")
 fi
 
 sum()
@@ -111,5 +121,8 @@ s=$(sum skipped)
 if [ "$static_rc" -ne 0 ] || [ "$vm_rc" -ne 0 ]; then
 	[ "$f" -gt 0 ] || f=1
 fi
+for what in "${failures[@]}"; do
+	echo "not ok: $what"
+done
 echo "$p passed, $f failed, $s skipped"
 [ "$static_rc" -eq 0 ] && [ "$vm_rc" -eq 0 ]
