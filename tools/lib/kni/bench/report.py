@@ -9,9 +9,10 @@ Every figure is the median over the rounds; the spread is
 whose every round failed keeps its entry, with the first round's reason
 as "error" instead of "pps". "kni" is the best of the single-queue kni
 figures (kni-b*, kni-busy-*, kni-defer-*, kni-threaded-*, kni-nogro-*)
-for that test and size, with "best_of" naming it. The tcp test's figures are in "tcp_mbps", Mbit/s per method,
-direction ("to" the peer or "from" it) and number of streams, with
-kni-offload's ratio to each method in the table.
+for that test and size, with "best_of" naming it. The tcp test's
+figures are in "tcp_mbps", Mbit/s per method, direction ("to" the peer
+or "from" it) and number of streams, with kni-offload's ratio to each
+method in the table.
 """
 
 import json
