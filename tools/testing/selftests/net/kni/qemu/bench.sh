@@ -664,6 +664,20 @@ ping_rtt()
 		NR == rank(0.99) { p99 = $1 * 1000 }
 		END { printf "rtt %.1f %.1f\n", p50, p99 }' "$sorted"
 	log "$n of $PINGS pings answered"
+	# The tail, for the log: where p99 comes from.
+	awk -v n="$n" '
+		NR == int(n * 0.9 + 0.999999) { p90 = $1 * 1000 }
+		$1 >= 1 { slow++ }
+		{ max = $1 * 1000 }
+		END { printf "p90 %.1f us, max %.1f us, %d of %d at 1 ms or more\n",
+			p90, max, slow, n }' "$sorted" | sed 's/^/bench: /' >&2
+	# shellcheck disable=SC2016 # awk's $i, not the shell's
+	log "the slowest replies (ms@icmp_seq): $(awk '/ time=/ {
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^icmp_seq=/) seq = substr($i, 10)
+			if ($i ~ /^time=/) t = substr($i, 6)
+		}
+		print t "@" seq }' "$out" | sort -rn | head -n 12 | paste -sd ' ' -)"
 }
 
 # rtt_echo DEV ADDR_STACK ADDR_RESPONDER CMD...
